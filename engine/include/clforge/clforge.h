@@ -1,0 +1,70 @@
+/* clforge — the library API used by the CLI, the tests and embedders.
+ * Plugin authors need only plugin.h. */
+#ifndef CLFORGE_CLFORGE_H
+#define CLFORGE_CLFORGE_H
+
+#include <stdio.h>
+
+#include "clforge/backend.h"
+#include "clforge/error.h"
+#include "clforge/philox.h"
+#include "clforge/plugin.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+const char *cf_version(void);
+
+/* ---- plugin registry -------------------------------------------------------
+ * Search order: the directories in `extra` (config plugin_path), then
+ * $CLFORGE_PLUGIN_PATH (colon-separated), then the build tree when running
+ * uninstalled, then the install directory. The first plugin of a kind and
+ * name wins. Files are named cf_<kind>_<name>.so. */
+typedef struct cf_registry cf_registry;
+
+cf_status cf_registry_create(cf_registry **out, const char *const *extra, int n_extra,
+                             cf_error *err);
+void cf_registry_destroy(cf_registry *r);
+int cf_registry_count(const cf_registry *r);
+const cf_plugin_desc *cf_registry_desc(const cf_registry *r, int i);
+const char *cf_registry_path(const cf_registry *r, int i);
+/* Problems met while scanning (files refused, with the reason), one per line. */
+const char *cf_registry_warnings(const cf_registry *r);
+/* Find by kind and name (or alias). On failure err lists the known names. */
+cf_status cf_registry_find(const cf_registry *r, cf_plugin_kind kind, const char *name,
+                           const cf_plugin_desc **desc, cf_error *err);
+/* Open one file and validate its descriptor (file, symbol, ABI, size). */
+cf_status cf_plugin_open(const char *path, const cf_plugin_desc **desc, void **handle,
+                         cf_error *err);
+
+/* ---- backends ----------------------------------------------------------- */
+typedef struct cf_backend {
+    const cf_plugin_desc *desc;
+    const cf_backend_vtable *vt;
+    void *ctx;
+    cf_device_info info;
+    unsigned char fallback_warned[CF_OP_COUNT];
+} cf_backend;
+
+/* name: a backend name, or "auto" (highest auto_score). */
+cf_status cf_backend_open(const cf_registry *r, const char *name, const cf_backend_config *cfg,
+                          cf_backend **out, cf_error *err);
+void cf_backend_close(cf_backend *b);
+cf_status cf_backend_exec(cf_backend *b, const cf_op *op, cf_error *err);
+cf_status cf_backend_sync(cf_backend *b, cf_error *err);
+
+/* Allocate a tensor's buffer on the backend (contents undefined). */
+cf_status cf_tensor_alloc(cf_backend *b, cf_tensor *t, int ndim, const int *shape,
+                          const char *name, cf_error *err);
+void cf_tensor_free(cf_backend *b, cf_tensor *t);
+cf_status cf_tensor_upload(cf_backend *b, cf_tensor *t, const float *src, cf_error *err);
+cf_status cf_tensor_download(cf_backend *b, const cf_tensor *t, float *dst, cf_error *err);
+
+/* A cf_compute that runs on backend b (for optimizers/regularizers). */
+cf_compute cf_backend_compute(cf_backend *b);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

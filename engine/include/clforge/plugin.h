@@ -1,0 +1,227 @@
+/* clforge — the plugin SDK.
+ *
+ * Every backend, optimizer, regularizer and augmentation is a shared object
+ * that exports exactly one symbol, `clforge_plugin`, a cf_plugin_desc. The
+ * loader checks, in order: the file opens, the symbol exists, abi_major
+ * matches, struct_size is large enough, the kind's vtable struct_size is
+ * large enough — and says which check failed.
+ *
+ * The parameter table is data: it drives config validation, defaults,
+ * `clforge plugins NAME` and the generated docs. A plugin reads its validated
+ * values through cf_params_* (resolved from libclforge at load time).
+ *
+ * Minimal optimizer: see examples/plugins/lion.c and docs/plugins.md. */
+#ifndef CLFORGE_PLUGIN_H
+#define CLFORGE_PLUGIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "clforge/backend.h"
+#include "clforge/error.h"
+#include "clforge/philox.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define CF_ABI_MAJOR 1
+#define CF_ABI_MINOR 0
+#define CF_PLUGIN_SYMBOL "clforge_plugin"
+
+typedef enum cf_plugin_kind {
+    CF_PLUGIN_BACKEND = 1,
+    CF_PLUGIN_OPTIMIZER = 2,
+    CF_PLUGIN_REGULARIZER = 3,
+    CF_PLUGIN_AUGMENTATION = 4
+} cf_plugin_kind;
+
+const char *cf_plugin_kind_name(cf_plugin_kind k);
+
+/* ---- parameter tables ------------------------------------------------- */
+
+typedef enum cf_param_type {
+    CF_PT_END = 0, /* terminates a table */
+    CF_PT_INT,
+    CF_PT_FLOAT,
+    CF_PT_BOOL,
+    CF_PT_STRING,      /* free text, or one of `choices` when set */
+    CF_PT_STRING_LIST, /* a string or a list of strings, e.g. after = ["fc1"] */
+    CF_PT_FLOAT_LIST   /* a number or a list of numbers, e.g. mean = [0.5, 0.5] */
+} cf_param_type;
+
+typedef struct cf_param_def {
+    const char *name;
+    cf_param_type type;
+    const char *def;     /* default as text ("0.9", "true", "relu"); NULL = required */
+    double min, max;     /* inclusive range for INT/FLOAT; ignored when min > max */
+    const char *choices; /* "a|b|c" for STRING, or NULL */
+    const char *doc;
+} cf_param_def;
+
+#define CF_PARAM_NO_RANGE 1.0, 0.0
+#define CF_PARAM_TABLE_END { NULL, CF_PT_END, NULL, 0, 0, NULL, NULL }
+
+/* Validated values of one plugin's parameters (engine-owned). */
+typedef struct cf_params cf_params;
+double cf_params_num(const cf_params *p, const char *name);   /* INT, FLOAT, BOOL */
+int cf_params_int(const cf_params *p, const char *name);
+int cf_params_bool(const cf_params *p, const char *name);
+const char *cf_params_str(const cf_params *p, const char *name); /* STRING */
+int cf_params_list_len(const cf_params *p, const char *name);  /* *_LIST */
+const char *cf_params_list_str(const cf_params *p, const char *name, int i);
+double cf_params_list_num(const cf_params *p, const char *name, int i);
+/* Nonzero when the user set it explicitly (not a default). */
+int cf_params_is_set(const cf_params *p, const char *name);
+
+/* ---- the descriptor --------------------------------------------------- */
+
+typedef struct cf_plugin_desc {
+    uint32_t abi_major;   /* CF_ABI_MAJOR */
+    uint32_t abi_minor;   /* CF_ABI_MINOR */
+    uint32_t struct_size; /* sizeof(cf_plugin_desc) */
+    cf_plugin_kind kind;
+    const char *name;     /* "adam" */
+    const char *version;  /* "1.0.0" */
+    const char *doc;      /* one line */
+    const cf_param_def *params;
+    const void *vtable;   /* cf_backend_vtable, cf_optimizer_vtable, ... */
+    const char *aliases;  /* "nag|nesterov" or NULL */
+    void *reserved[6];
+} cf_plugin_desc;
+
+#define CF_PLUGIN_DESC_INIT(kind_, name_, version_, doc_, params_, vtable_)                        \
+    { CF_ABI_MAJOR, CF_ABI_MINOR, (uint32_t)sizeof(cf_plugin_desc), kind_, name_, version_,        \
+      doc_, params_, vtable_, NULL, {0} }
+
+#define CF_EXPORT __attribute__((visibility("default")))
+
+/* ---- compute access for optimizers and regularizers -------------------- */
+
+/* Runs ops on the model's backend. Plugins build cf_op values (or use the
+ * cf_vec_* helpers below) and submit them; they never touch device memory
+ * directly, so the same plugin runs on every backend. */
+typedef struct cf_compute {
+    void *ctx;
+    cf_status (*exec)(void *ctx, const cf_op *op, cf_error *err);
+} cf_compute;
+
+static inline cf_status cf_vec_op(const cf_compute *cx, cf_op_kind k, cf_tensor *y, cf_tensor *x,
+                                  cf_tensor *z, float a, float b, float c, cf_error *err)
+{
+    cf_op op = {0};
+    op.kind = k;
+    op.in[0] = x;
+    op.in[1] = z;
+    op.out[0] = y;
+    op.p.vec.a = a;
+    op.p.vec.b = b;
+    op.p.vec.c = c;
+    return cx->exec(cx->ctx, &op, err);
+}
+/* y = a */
+static inline cf_status cf_vec_fill(const cf_compute *cx, cf_tensor *y, float a, cf_error *err)
+{ return cf_vec_op(cx, CF_OP_FILL, y, NULL, NULL, a, 0, 0, err); }
+/* y = a x + b y */
+static inline cf_status cf_vec_axpby(const cf_compute *cx, cf_tensor *y, float a, cf_tensor *x,
+                                     float b, cf_error *err)
+{ return cf_vec_op(cx, CF_OP_AXPBY, y, x, NULL, a, b, 0, err); }
+/* y = a x z + b y */
+static inline cf_status cf_vec_mul(const cf_compute *cx, cf_tensor *y, float a, cf_tensor *x,
+                                   cf_tensor *z, float b, cf_error *err)
+{ return cf_vec_op(cx, CF_OP_MUL, y, x, z, a, b, 0, err); }
+/* y = a x / (z + c) + b y */
+static inline cf_status cf_vec_div(const cf_compute *cx, cf_tensor *y, float a, cf_tensor *x,
+                                   cf_tensor *z, float c, float b, cf_error *err)
+{ return cf_vec_op(cx, CF_OP_DIV, y, x, z, a, b, c, err); }
+/* y = sqrt(a x) + c */
+static inline cf_status cf_vec_sqrt(const cf_compute *cx, cf_tensor *y, float a, cf_tensor *x,
+                                    float c, cf_error *err)
+{ return cf_vec_op(cx, CF_OP_SQRT, y, x, NULL, a, 0, c, err); }
+/* y = a sign(x) + b y */
+static inline cf_status cf_vec_sign(const cf_compute *cx, cf_tensor *y, float a, cf_tensor *x,
+                                    float b, cf_error *err)
+{ return cf_vec_op(cx, CF_OP_SIGN, y, x, NULL, a, b, 0, err); }
+/* y = max(x, z) */
+static inline cf_status cf_vec_max(const cf_compute *cx, cf_tensor *y, cf_tensor *x, cf_tensor *z,
+                                   cf_error *err)
+{ return cf_vec_op(cx, CF_OP_MAX, y, x, z, 0, 0, 0, err); }
+
+/* ---- optimizers --------------------------------------------------------- */
+
+typedef struct cf_optim_param {
+    cf_tensor *value;  /* the parameter, on the device */
+    cf_tensor *grad;   /* its gradient for this step (mean over the batch) */
+    cf_tensor **slots; /* n_slots state tensors, same shape, zero at start,
+                        * saved in checkpoints by the engine */
+    const char *name;  /* "conv1.weight" */
+    int is_weight;     /* 1 for weight matrices/kernels, 0 for biases and
+                        * normalisation parameters (no decay by convention) */
+} cf_optim_param;
+
+typedef struct cf_optim_step {
+    const cf_compute *cx;
+    long step;      /* 1-based update count, persists across resume */
+    double lr;      /* learning rate in force (after schedule and warm-up) */
+    int n_params;
+    cf_optim_param *params;
+} cf_optim_step;
+
+typedef struct cf_optimizer_vtable {
+    size_t struct_size;
+    /* hp holds the validated parameters of the plugin's table; the engine
+     * reads "learning_rate" from it as the base rate for the schedule. */
+    cf_status (*create)(const cf_params *hp, void **state, cf_error *err);
+    void (*destroy)(void *state);
+    int (*n_slots)(void *state);
+    cf_status (*step)(void *state, const cf_optim_step *s, cf_error *err);
+} cf_optimizer_vtable;
+
+/* ---- regularizers --------------------------------------------------------- */
+
+/* The model as a list of layers, before it is built. Regularizers that add
+ * layers (dropout, batchnorm) edit it through these calls. */
+typedef struct cf_model_spec cf_model_spec;
+int cf_model_spec_count(const cf_model_spec *m);
+const char *cf_model_spec_type(const cf_model_spec *m, int i);
+const char *cf_model_spec_name(const cf_model_spec *m, int i);
+/* Insert a layer of `type` after layer i, taking its output; every consumer
+ * of layer i is rewired to the new layer (after activation of layer i).
+ * `params` may be NULL (defaults). Returns the new index or -1 with err set. */
+int cf_model_spec_insert_after(cf_model_spec *m, int i, const char *type, const char *name,
+                               const cf_params *params, cf_error *err);
+
+typedef struct cf_regularizer_vtable {
+    size_t struct_size;
+    cf_status (*create)(const cf_params *hp, void **state, cf_error *err);
+    void (*destroy)(void *state);
+    /* Optional: change the model before it is built. */
+    cf_status (*rewrite_model)(void *state, cf_model_spec *m, cf_error *err);
+    /* Optional: called after backward, before the optimizer: add to grads.
+     * batch is the mini-batch size m of this step. */
+    cf_status (*apply_grads)(void *state, const cf_optim_step *s, int batch, cf_error *err);
+} cf_regularizer_vtable;
+
+/* ---- augmentations -------------------------------------------------------- */
+
+typedef struct cf_image {
+    float *data; /* CHW, float; values as decoded (0..1 for 8-bit images) */
+    int c, h, w;
+} cf_image;
+
+typedef struct cf_augmentation_vtable {
+    size_t struct_size;
+    cf_status (*create)(const cf_params *hp, void **state, cf_error *err);
+    void (*destroy)(void *state);
+    /* Output shape for an input shape (NULL: unchanged). */
+    void (*out_shape)(void *state, int c, int h, int w, int *oc, int *oh, int *ow);
+    /* Transform in -> out (out->data has room for out_shape's size; out's
+     * c/h/w are preset to it). rng is unique to (seed, epoch, sample, step). */
+    cf_status (*apply)(void *state, const cf_image *in, cf_image *out, cf_rng *rng,
+                       cf_error *err);
+} cf_augmentation_vtable;
+
+#ifdef __cplusplus
+}
+#endif
+#endif
