@@ -1,0 +1,61 @@
+/* contrast — blend the image with its mean grey level:
+ * out = f x + (1 - f) mean, f uniform in [max(0, 1 - factor), 1 + factor]
+ * (torchvision ColorJitter contrast; the mean is that of the luma for RGB,
+ * of all values otherwise), then clip to [0, 1] unless clip = false. */
+#include "aug_image.h"
+
+typedef struct contrast_state {
+    double factor;
+    int clip;
+} contrast_state;
+
+static const cf_param_def contrast_params[] = {
+    {"factor", CF_PT_FLOAT, "0.2", 0, 10, NULL,
+     "strength c: the blend factor is drawn from [max(0, 1 - c), 1 + c]"},
+    {"clip", CF_PT_BOOL, "true", CF_PARAM_NO_RANGE, NULL, "clip the result to [0, 1]"},
+    CF_PARAM_TABLE_END};
+
+static cf_status contrast_create(const cf_params *hp, void **state, cf_error *err)
+{
+    contrast_state *s = calloc(1, sizeof *s);
+    if (!s) return cf_error_set(err, CF_ERR_NOMEM, "contrast: out of memory");
+    s->factor = cf_params_num(hp, "factor");
+    s->clip = cf_params_bool(hp, "clip");
+    *state = s;
+    return CF_OK;
+}
+
+static void contrast_destroy(void *state) { free(state); }
+
+static cf_status contrast_apply(void *state, const cf_image *in, cf_image *out, cf_rng *rng,
+                                cf_error *err)
+{
+    const contrast_state *s = state;
+    const double lo = s->factor < 1 ? 1 - s->factor : 0;
+    const float f = (float)cf_rng_range(rng, lo, 1 + s->factor);
+    const size_t plane = (size_t)in->h * in->w, n = aug_numel(in);
+    double mean = 0;
+    if (in->c == 3) {
+        for (size_t k = 0; k < plane; k++)
+            mean += aug_luma(in->data[k], in->data[plane + k], in->data[2 * plane + k]);
+        mean /= (double)plane;
+    } else {
+        for (size_t k = 0; k < n; k++) mean += in->data[k];
+        mean /= (double)n;
+    }
+    const float add = (float)((1 - f) * mean);
+    for (size_t k = 0; k < n; k++) {
+        float v = f * in->data[k] + add;
+        out->data[k] = s->clip ? aug_clip01(v) : v;
+    }
+    return CF_OK;
+}
+
+static const cf_augmentation_vtable contrast_vtable = {sizeof(cf_augmentation_vtable),
+                                                       contrast_create, contrast_destroy, NULL,
+                                                       contrast_apply};
+
+CF_EXPORT const cf_plugin_desc clforge_plugin =
+    CF_PLUGIN_DESC_INIT(CF_PLUGIN_AUGMENTATION, "contrast", "1.0.0",
+                        "random contrast: blend with the mean grey level", contrast_params,
+                        &contrast_vtable);

@@ -1,0 +1,47 @@
+/* rotate — rotate about the centre by an angle uniform in [-degrees,
+ * degrees] (positive = counter-clockwise on screen), bilinear, corners
+ * filled with `fill` (torchvision RandomRotation). */
+#include "aug_image.h"
+
+typedef struct rotate_state {
+    double degrees;
+    float fill;
+} rotate_state;
+
+static const cf_param_def rotate_params[] = {
+    {"degrees", CF_PT_FLOAT, "10", 0, 180, NULL, "maximum rotation in degrees, either way"},
+    {"fill", CF_PT_FLOAT, "0", -1e6, 1e6, NULL, "value of pixels rotated in from outside"},
+    CF_PARAM_TABLE_END};
+
+static cf_status rotate_create(const cf_params *hp, void **state, cf_error *err)
+{
+    rotate_state *s = calloc(1, sizeof *s);
+    if (!s) return cf_error_set(err, CF_ERR_NOMEM, "rotate: out of memory");
+    s->degrees = cf_params_num(hp, "degrees");
+    s->fill = (float)cf_params_num(hp, "fill");
+    *state = s;
+    return CF_OK;
+}
+
+static void rotate_destroy(void *state) { free(state); }
+
+static cf_status rotate_apply(void *state, const cf_image *in, cf_image *out, cf_rng *rng,
+                              cf_error *err)
+{
+    const rotate_state *s = state;
+    const double th = cf_rng_range(rng, -s->degrees, s->degrees) * (M_PI / 180.0);
+    /* y grows downwards, so a counter-clockwise turn on screen maps an output
+     * pixel back with this matrix. */
+    const double m[4] = {cos(th), -sin(th), sin(th), cos(th)};
+    aug_warp(in, out, m, 0, 0, s->fill);
+    return CF_OK;
+}
+
+static const cf_augmentation_vtable rotate_vtable = {sizeof(cf_augmentation_vtable),
+                                                     rotate_create, rotate_destroy, NULL,
+                                                     rotate_apply};
+
+CF_EXPORT const cf_plugin_desc clforge_plugin =
+    CF_PLUGIN_DESC_INIT(CF_PLUGIN_AUGMENTATION, "rotate", "1.0.0",
+                        "random rotation within +-degrees about the centre", rotate_params,
+                        &rotate_vtable);

@@ -1,0 +1,57 @@
+/* translate — shift by a whole number of pixels, up to `fraction` of the
+ * width horizontally and of the height vertically (torchvision RandomAffine
+ * translate, rounded so no blur is introduced); vacated pixels get `fill`. */
+#include "aug_image.h"
+
+typedef struct translate_state {
+    double fraction;
+    float fill;
+} translate_state;
+
+static const cf_param_def translate_params[] = {
+    {"fraction", CF_PT_FLOAT, "0.1", 0, 1, NULL,
+     "maximum shift as a fraction of the width (x) and height (y)"},
+    {"fill", CF_PT_FLOAT, "0", -1e6, 1e6, NULL, "value of pixels shifted in from outside"},
+    CF_PARAM_TABLE_END};
+
+static cf_status translate_create(const cf_params *hp, void **state, cf_error *err)
+{
+    translate_state *s = calloc(1, sizeof *s);
+    if (!s) return cf_error_set(err, CF_ERR_NOMEM, "translate: out of memory");
+    s->fraction = cf_params_num(hp, "fraction");
+    s->fill = (float)cf_params_num(hp, "fill");
+    *state = s;
+    return CF_OK;
+}
+
+static void translate_destroy(void *state) { free(state); }
+
+static cf_status translate_apply(void *state, const cf_image *in, cf_image *out, cf_rng *rng,
+                                 cf_error *err)
+{
+    const translate_state *s = state;
+    const double mx = s->fraction * in->w, my = s->fraction * in->h;
+    const int tx = (int)lround(cf_rng_range(rng, -mx, mx));
+    const int ty = (int)lround(cf_rng_range(rng, -my, my));
+    for (int c = 0; c < in->c; c++)
+        for (int i = 0; i < in->h; i++) {
+            float *d = out->data + ((size_t)c * in->h + i) * in->w;
+            const int y = i - ty;
+            for (int j = 0; j < in->w; j++) {
+                const int x = j - tx;
+                d[j] = (y >= 0 && y < in->h && x >= 0 && x < in->w)
+                           ? in->data[((size_t)c * in->h + y) * in->w + x]
+                           : s->fill;
+            }
+        }
+    return CF_OK;
+}
+
+static const cf_augmentation_vtable translate_vtable = {sizeof(cf_augmentation_vtable),
+                                                        translate_create, translate_destroy, NULL,
+                                                        translate_apply};
+
+CF_EXPORT const cf_plugin_desc clforge_plugin =
+    CF_PLUGIN_DESC_INIT(CF_PLUGIN_AUGMENTATION, "translate", "1.0.0",
+                        "random whole-pixel shift up to `fraction` of the size", translate_params,
+                        &translate_vtable);
