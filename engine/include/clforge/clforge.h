@@ -44,7 +44,8 @@ typedef struct cf_backend {
     const cf_backend_vtable *vt;
     void *ctx;
     cf_device_info info;
-    unsigned char fallback_warned[CF_OP_COUNT];
+    char name[64];
+    unsigned char op_checked[CF_OP_COUNT]; /* 1 supported, 2 not, 0 unknown */
 } cf_backend;
 
 /* name: a backend name, or "auto" (highest auto_score). */

@@ -186,8 +186,12 @@ int cf_model_spec_count(const cf_model_spec *m);
 const char *cf_model_spec_type(const cf_model_spec *m, int i);
 const char *cf_model_spec_name(const cf_model_spec *m, int i);
 /* Insert a layer of `type` after layer i, taking its output; every consumer
- * of layer i is rewired to the new layer (after activation of layer i).
- * `params` may be NULL (defaults). Returns the new index or -1 with err set. */
+ * of layer i is rewired to the new layer. A "batchnorm" goes between layer
+ * i and its activation (conv -> bn -> relu: the activation moves to the new
+ * layer); anything else goes after the activation. The engine reads the new
+ * layer's settings ("rate" for dropout, "eps"/"momentum" for batchnorm) from
+ * `params` (usually the regularizer's own); NULL means defaults.
+ * Returns the new index or -1 with err set. */
 int cf_model_spec_insert_after(cf_model_spec *m, int i, const char *type, const char *name,
                                const cf_params *params, cf_error *err);
 
