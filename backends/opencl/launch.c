@@ -1,0 +1,127 @@
+/* clforge OpenCL backend — setting kernel arguments and enqueueing 1-D launches. */
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "internal.h"
+
+static const char *const kernel_names[CF_K_COUNT] = {
+#define CF_OCL_NAME(n) #n,
+    CF_OCL_KERNELS(CF_OCL_NAME)
+#undef CF_OCL_NAME
+};
+
+static cl_int set_args(cf_ocl *o, int ki, size_t lws, const char *fmt, va_list ap)
+{
+    cl_kernel k = o->k[ki];
+    cl_int rc = CL_SUCCESS;
+    for (cl_uint i = 0; fmt[i] && rc == CL_SUCCESS; i++) {
+        switch (fmt[i]) {
+        case 't': {
+            const cf_tensor *t = va_arg(ap, const cf_tensor *);
+            cl_mem m = t && t->buf ? t->buf->mem : o->dummy;
+            rc = clSetKernelArg(k, i, sizeof m, &m);
+            break;
+        }
+        case 'm': {
+            cl_mem m = va_arg(ap, cl_mem);
+            if (!m) m = o->dummy;
+            rc = clSetKernelArg(k, i, sizeof m, &m);
+            break;
+        }
+        case 'i': {
+            cl_int v = va_arg(ap, int);
+            rc = clSetKernelArg(k, i, sizeof v, &v);
+            break;
+        }
+        case 'f': {
+            cl_float v = (cl_float)va_arg(ap, double);
+            rc = clSetKernelArg(k, i, sizeof v, &v);
+            break;
+        }
+        case 'u': {
+            cl_ulong v = va_arg(ap, uint64_t);
+            rc = clSetKernelArg(k, i, sizeof v, &v);
+            break;
+        }
+        case 'l': rc = clSetKernelArg(k, i, lws * sizeof(cl_float), NULL); break;
+        default: rc = CL_INVALID_ARG_INDEX; break;
+        }
+    }
+    return rc;
+}
+
+/* A kernels.cl loaded from disk (CLFORGE_KERNELS) may disagree with this build's launches. */
+static cf_status check_nargs(cf_ocl *o, int k, const char *fmt, cf_error *err)
+{
+    if (o->knargs[k] && o->knargs[k] != (cl_uint)strlen(fmt))
+        return cf_ocl_fail(err, CF_ERR_BACKEND,
+                           "opencl: kernel %s takes %u arguments but the backend passes %zu "
+                           "(kernels.cl does not match this build of the module)",
+                           kernel_names[k], o->knargs[k], strlen(fmt));
+    return CF_OK;
+}
+
+static cf_status enqueue(cf_ocl *o, int k, size_t gws, size_t lws, cf_error *err)
+{
+    cl_int rc = clEnqueueNDRangeKernel(o->queue, o->k[k], 1, NULL, &gws, &lws, 0, NULL, NULL);
+    if (rc != CL_SUCCESS) {
+        char what[96];
+        snprintf(what, sizeof what, "(kernel %s, %zu work-items)", kernel_names[k], gws);
+        return cf_ocl_clfail(err, "clEnqueueNDRangeKernel", rc, what);
+    }
+    return CF_OK;
+}
+
+cf_status cf_ocl_run1d(cf_ocl *o, int k, size_t n, cf_error *err, const char *fmt, ...)
+{
+    if (n == 0) return CF_OK;
+    size_t lws = o->kwg[k] < 64 ? o->kwg[k] : 64;
+    size_t gws = (n + lws - 1) / lws * lws;
+    CF_TRY(check_nargs(o, k, fmt, err));
+    va_list ap;
+    va_start(ap, fmt);
+    cl_int rc = set_args(o, k, lws, fmt, ap);
+    va_end(ap);
+    if (rc != CL_SUCCESS) return cf_ocl_clfail(err, "clSetKernelArg", rc, kernel_names[k]);
+    return enqueue(o, k, gws, lws, err);
+}
+
+cf_status cf_ocl_run_groups(cf_ocl *o, int k, size_t groups, cf_error *err, const char *fmt, ...)
+{
+    if (groups == 0) return CF_OK;
+    size_t lws = o->kwg[k];
+    CF_TRY(check_nargs(o, k, fmt, err));
+    va_list ap;
+    va_start(ap, fmt);
+    cl_int rc = set_args(o, k, lws, fmt, ap);
+    va_end(ap);
+    if (rc != CL_SUCCESS) return cf_ocl_clfail(err, "clSetKernelArg", rc, kernel_names[k]);
+    return enqueue(o, k, groups * lws, lws, err);
+}
+
+cf_status cf_ocl_ws(cf_ocl *o, int slot, size_t bytes, cl_mem *out, cf_error *err)
+{
+    if (bytes == 0) bytes = sizeof(float);
+    if (o->ws_bytes[slot] < bytes) {
+        /* Released buffers live on until queued commands using them finish. */
+        if (o->ws[slot]) clReleaseMemObject(o->ws[slot]);
+        o->ws[slot] = NULL;
+        o->ws_bytes[slot] = 0;
+        size_t want = (bytes + (1u << 20) - 1) & ~(size_t)((1u << 20) - 1);
+        if (want > o->info.max_alloc && bytes <= o->info.max_alloc) want = bytes;
+        cl_int rc;
+        o->ws[slot] = clCreateBuffer(o->context, CL_MEM_READ_WRITE, want, NULL, &rc);
+        if (rc != CL_SUCCESS) {
+            char what[160];
+            snprintf(what, sizeof what,
+                     "(scratch buffer of %zu bytes; device global memory %llu bytes)", want,
+                     (unsigned long long)o->info.global_mem);
+            return cf_ocl_clfail(err, "clCreateBuffer", rc, what);
+        }
+        o->ws_bytes[slot] = want;
+    }
+    *out = o->ws[slot];
+    return CF_OK;
+}

@@ -1,0 +1,190 @@
+/* clforge OpenCL backend — the plugin descriptor and the backend vtable:
+ * context and queue, buffers, transfers, synchronisation.
+ *
+ * One in-order queue per context, no events needed: ops run in submission
+ * order and blocking reads return data after all earlier work. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clforge/plugin.h"
+#include "internal.h"
+
+static void ocl_destroy(void *ctx)
+{
+    cf_ocl *o = ctx;
+    if (!o) return;
+    if (o->queue) clFinish(o->queue);
+    for (int i = 0; i < CF_K_COUNT; i++)
+        if (o->k[i]) clReleaseKernel(o->k[i]);
+    for (int i = 0; i < CF_WS_COUNT; i++)
+        if (o->ws[i]) clReleaseMemObject(o->ws[i]);
+    if (o->dummy) clReleaseMemObject(o->dummy);
+    if (o->program) clReleaseProgram(o->program);
+    if (o->queue) clReleaseCommandQueue(o->queue);
+    if (o->context) clReleaseContext(o->context);
+    free(o);
+}
+
+static cf_status ocl_create(const cf_backend_config *cfg, void **out, cf_error *err)
+{
+    *out = NULL;
+    cf_ocl *o = calloc(1, sizeof *o);
+    if (!o) return cf_ocl_fail(err, CF_ERR_NOMEM, "opencl: out of host memory");
+    o->verbose = (cfg && cfg->verbose) || cf_ocl_env_verbose();
+    cf_status st = cf_ocl_select_device(cfg ? cfg->device : "", &o->platform, &o->device, err);
+    if (st != CF_OK) {
+        free(o);
+        return st;
+    }
+    cf_ocl_fill_info(o->platform, o->device, &o->info);
+    clGetDeviceInfo(o->device, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof o->max_wg, &o->max_wg, NULL);
+    cf_ocl_log(o, "device %s (%s, %s) on platform %s", o->info.name, o->info.type,
+               o->info.version, o->info.platform);
+
+    cl_int rc;
+    cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)o->platform, 0};
+    o->context = clCreateContext(props, 1, &o->device, NULL, NULL, &rc);
+    if (rc != CL_SUCCESS) {
+        st = cf_ocl_clfail(err, "clCreateContext", rc, o->info.name);
+        goto fail;
+    }
+    /* In-order (properties 0): ROCm lacks out-of-order queues, and order is our contract. */
+    o->queue = clCreateCommandQueue(o->context, o->device, 0, &rc);
+    if (rc != CL_SUCCESS) {
+        st = cf_ocl_clfail(err, "clCreateCommandQueue", rc, o->info.name);
+        goto fail;
+    }
+    o->dummy = clCreateBuffer(o->context, CL_MEM_READ_WRITE, 16, NULL, &rc);
+    if (rc != CL_SUCCESS) {
+        st = cf_ocl_clfail(err, "clCreateBuffer", rc, "(16-byte placeholder)");
+        goto fail;
+    }
+    st = cf_ocl_build_program(o, cfg ? cfg->cache_dir : NULL, err);
+    if (st != CF_OK) goto fail;
+    *out = o;
+    return CF_OK;
+fail:
+    ocl_destroy(o);
+    return st;
+}
+
+static cf_status ocl_device_info(void *ctx, cf_device_info *info)
+{
+    *info = ((cf_ocl *)ctx)->info;
+    return CF_OK;
+}
+
+static cf_status ocl_buffer_alloc(void *ctx, size_t bytes, const char *name, cf_buffer **out,
+                                  cf_error *err)
+{
+    cf_ocl *o = ctx;
+    const char *nm = name && *name ? name : "(unnamed)";
+    *out = NULL;
+    if (bytes > o->info.max_alloc || o->allocated + bytes > o->info.global_mem)
+        return cf_ocl_fail(err, CF_ERR_NOMEM,
+                           "opencl: out of device memory for tensor '%s': %zu bytes requested, "
+                           "%zu in use; device %s has %llu bytes of global memory, at most %llu "
+                           "per buffer", nm, bytes, o->allocated, o->info.name,
+                           (unsigned long long)o->info.global_mem,
+                           (unsigned long long)o->info.max_alloc);
+    cf_buffer *b = calloc(1, sizeof *b);
+    if (!b) return cf_ocl_fail(err, CF_ERR_NOMEM, "opencl: out of host memory for tensor '%s'", nm);
+    cl_int rc;
+    b->mem = clCreateBuffer(o->context, CL_MEM_READ_WRITE, bytes ? bytes : sizeof(float), NULL, &rc);
+    if (rc != CL_SUCCESS) {
+        free(b);
+        if (rc == CL_MEM_OBJECT_ALLOCATION_FAILURE || rc == CL_OUT_OF_RESOURCES ||
+            rc == CL_OUT_OF_HOST_MEMORY || rc == CL_INVALID_BUFFER_SIZE)
+            return cf_ocl_fail(err, CF_ERR_NOMEM,
+                               "opencl: clCreateBuffer failed: %s for tensor '%s': %zu bytes "
+                               "requested, %zu in use; device %s has %llu bytes of global memory",
+                               cf_ocl_error_name(rc), nm, bytes, o->allocated, o->info.name,
+                               (unsigned long long)o->info.global_mem);
+        return cf_ocl_clfail(err, "clCreateBuffer", rc, nm);
+    }
+    b->bytes = bytes;
+    o->allocated += bytes;
+    *out = b;
+    return CF_OK;
+}
+
+static void ocl_buffer_free(void *ctx, cf_buffer *buf)
+{
+    cf_ocl *o = ctx;
+    if (!buf) return;
+    /* The object lives on until queued commands that use it complete. */
+    clReleaseMemObject(buf->mem);
+    o->allocated -= buf->bytes;
+    free(buf);
+}
+
+static cf_status ocl_upload(void *ctx, cf_buffer *dst, size_t offset, const void *src,
+                            size_t bytes, cf_error *err)
+{
+    cf_ocl *o = ctx;
+    if (!dst || offset > dst->bytes || bytes > dst->bytes - offset)
+        return cf_ocl_fail(err, CF_ERR_INVALID,
+                           "opencl: upload of %zu bytes at offset %zu overruns a %zu-byte buffer",
+                           bytes, offset, dst ? dst->bytes : 0);
+    if (bytes == 0) return CF_OK;
+    /* Blocking: the caller may reuse src as soon as we return. */
+    cl_int rc = clEnqueueWriteBuffer(o->queue, dst->mem, CL_TRUE, offset, bytes, src, 0, NULL, NULL);
+    return rc == CL_SUCCESS ? CF_OK : cf_ocl_clfail(err, "clEnqueueWriteBuffer", rc, "(upload)");
+}
+
+static cf_status ocl_download(void *ctx, cf_buffer *src, size_t offset, void *dst, size_t bytes,
+                              cf_error *err)
+{
+    cf_ocl *o = ctx;
+    if (!src || offset > src->bytes || bytes > src->bytes - offset)
+        return cf_ocl_fail(err, CF_ERR_INVALID,
+                           "opencl: download of %zu bytes at offset %zu overruns a %zu-byte buffer",
+                           bytes, offset, src ? src->bytes : 0);
+    if (bytes == 0) return CF_OK;
+    cl_int rc = clEnqueueReadBuffer(o->queue, src->mem, CL_TRUE, offset, bytes, dst, 0, NULL, NULL);
+    /* Errors of earlier asynchronous kernels surface here. */
+    return rc == CL_SUCCESS ? CF_OK
+                            : cf_ocl_clfail(err, "clEnqueueReadBuffer", rc,
+                                            "(download; the failure may come from an earlier op)");
+}
+
+static int ocl_supports_op(void *ctx, const cf_op *op)
+{
+    (void)ctx;
+    return cf_ocl_supports(op);
+}
+
+static cf_status ocl_exec(void *ctx, const cf_op *op, cf_error *err)
+{
+    return cf_ocl_exec(ctx, op, err);
+}
+
+static cf_status ocl_sync(void *ctx, cf_error *err)
+{
+    cl_int rc = clFinish(((cf_ocl *)ctx)->queue);
+    return rc == CL_SUCCESS ? CF_OK : cf_ocl_clfail(err, "clFinish", rc, "(sync)");
+}
+
+static const cf_backend_vtable ocl_vtable = {
+    .struct_size = sizeof(cf_backend_vtable),
+    .auto_score = cf_ocl_auto_score,
+    .list_devices = cf_ocl_list_devices,
+    .create = ocl_create,
+    .destroy = ocl_destroy,
+    .device_info = ocl_device_info,
+    .buffer_alloc = ocl_buffer_alloc,
+    .buffer_free = ocl_buffer_free,
+    .upload = ocl_upload,
+    .download = ocl_download,
+    .supports_op = ocl_supports_op,
+    .exec = ocl_exec,
+    .sync = ocl_sync,
+};
+
+static const cf_param_def ocl_params[] = {CF_PARAM_TABLE_END};
+
+CF_EXPORT const cf_plugin_desc clforge_plugin =
+    CF_PLUGIN_DESC_INIT(CF_PLUGIN_BACKEND, "opencl", "0.1.0",
+                        "OpenCL 1.2 + CLBlast: GPUs of any vendor (AMD, Intel, NVIDIA), PoCL on CPU",
+                        ocl_params, &ocl_vtable);
