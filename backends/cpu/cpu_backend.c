@@ -1,0 +1,301 @@
+/* clforge cpu backend — the plugin descriptor, context, buffers and the op
+ * dispatcher. Tensors live in ordinary host memory (64-byte aligned), so
+ * upload/download are memcpy and every op is synchronous. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sched.h>
+#include <unistd.h>
+
+#include <cblas.h>
+
+#include "clforge/plugin.h"
+#include "cpu_internal.h"
+
+/* OpenBLAS extensions (declared by its cblas.h, repeated here so the
+ * module also builds against a cblas.h that lacks them). */
+void openblas_set_num_threads(int num_threads);
+int openblas_get_num_threads(void);
+char *openblas_get_config(void);
+char *openblas_get_corename(void);
+
+cf_status cpu_err(cf_error *err, cf_status s, const char *fmt, ...)
+{
+    if (err) {
+        va_list ap;
+        va_start(ap, fmt);
+        err->status = s;
+        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+        va_end(ap);
+    }
+    return s;
+}
+
+float *cpu_scratch(cpu_ctx *c, size_t bytes, cf_error *err)
+{
+    if (bytes <= c->scratch_bytes) return c->scratch;
+    void *p = NULL;
+    size_t want = bytes + bytes / 4; /* headroom: fewer regrowths */
+    if (posix_memalign(&p, 64, want) != 0) {
+        cpu_err(err, CF_ERR_NOMEM, "cpu backend: out of memory for %zu bytes of scratch", want);
+        return NULL;
+    }
+    free(c->scratch);
+    c->scratch = p;
+    c->scratch_bytes = want;
+    return c->scratch;
+}
+
+cf_status cpu_need(const cf_op *op, int nin, int nout, const char *opname, cf_error *err)
+{
+    for (int i = 0; i < nin; i++)
+        if (!op->in[i] || !op->in[i]->buf)
+            return cpu_err(err, CF_ERR_INVALID, "cpu backend: %s: input %d is missing", opname, i);
+    for (int i = 0; i < nout; i++)
+        if (!op->out[i] || !op->out[i]->buf)
+            return cpu_err(err, CF_ERR_INVALID, "cpu backend: %s: output %d is missing", opname,
+                           i);
+    return CF_OK;
+}
+
+cf_status cpu_same_numel(const cf_tensor *a, const cf_tensor *b, const char *opname,
+                         cf_error *err)
+{
+    if (cf_tensor_numel(a) != cf_tensor_numel(b))
+        return cpu_err(err, CF_ERR_INVALID, "cpu backend: %s: %s has %zu elements, %s has %zu",
+                       opname, cpu_tname(a), cf_tensor_numel(a), cpu_tname(b),
+                       cf_tensor_numel(b));
+    return CF_OK;
+}
+
+/* CPUs this process may run on (cgroup/affinity aware). */
+static int cpu_count(void)
+{
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0) {
+        int n = CPU_COUNT(&set);
+        if (n > 0) return n;
+    }
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)n : 1;
+}
+
+static int cpu_auto_score(void) { return 50; }
+
+static void cpu_fill_info(cf_device_info *info, int threads)
+{
+    memset(info, 0, sizeof *info);
+    snprintf(info->name, sizeof info->name, "CPU");
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (f) {
+        char line[512];
+        int got_name = 0, got_vendor = 0;
+        while (fgets(line, sizeof line, f) && !(got_name && got_vendor)) {
+            char *colon = strchr(line, ':');
+            if (!colon) continue;
+            char *v = colon + 1;
+            while (*v == ' ' || *v == '\t') v++;
+            v[strcspn(v, "\n")] = 0;
+            if (!got_name && strncmp(line, "model name", 10) == 0) {
+                snprintf(info->name, sizeof info->name, "%s", v);
+                got_name = 1;
+            } else if (!got_vendor && strncmp(line, "vendor_id", 9) == 0) {
+                snprintf(info->vendor, sizeof info->vendor, "%s", v);
+                got_vendor = 1;
+            }
+        }
+        fclose(f);
+    }
+    snprintf(info->type, sizeof info->type, "cpu");
+    snprintf(info->version, sizeof info->version, "%.100s (%.20s)", openblas_get_config(),
+             openblas_get_corename());
+    snprintf(info->platform, sizeof info->platform, "host");
+    info->compute_units = threads;
+    long pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
+    if (pages > 0 && psz > 0) info->global_mem = (uint64_t)pages * (uint64_t)psz;
+    info->max_alloc = info->global_mem;
+    info->local_mem = 32 * 1024;
+    info->fp16 = 0;
+    info->fp64 = 1;
+}
+
+static cf_status cpu_list_devices(cf_device_info *out, int max, int *count, cf_error *err)
+{
+    if (max > 0 && out) cpu_fill_info(&out[0], cpu_count());
+    if (count) *count = 1;
+    return CF_OK;
+}
+
+static cf_status cpu_create(const cf_backend_config *cfg, void **out, cf_error *err)
+{
+    cpu_ctx *c = calloc(1, sizeof *c);
+    if (!c) return cpu_err(err, CF_ERR_NOMEM, "cpu backend: out of memory for the context");
+    int threads = cfg ? cfg->threads : 0;
+    if (threads < 0)
+        return free(c), cpu_err(err, CF_ERR_INVALID,
+                                "cpu backend: threads = %d must be >= 0 (0 = all cores)", threads);
+    /* Default: one thread per core this process may use (measured fastest
+     * on the 2-core reference box; see docs/cpu-backend.md). */
+    if (threads == 0) threads = cpu_count();
+    c->threads = threads;
+    c->verbose = cfg ? cfg->verbose : 0;
+    const char *m = getenv("CLFORGE_CPU_CONV");
+    if (m && strcmp(m, "gemm") == 0) c->conv_method = 1;
+    if (m && strcmp(m, "direct") == 0) c->conv_method = 2;
+    cf_status s = cpu_pool_create(threads, &c->pool, err);
+    if (s != CF_OK) {
+        free(c);
+        return s;
+    }
+    /* The policy: our pool splits GEMMs, OpenBLAS runs each piece on one
+     * thread. Restored on destroy. */
+    c->blas_threads_before = openblas_get_num_threads();
+    openblas_set_num_threads(1);
+    if (c->verbose)
+        fprintf(stderr, "clforge cpu backend: %d threads, %s\n", threads, openblas_get_config());
+    *out = c;
+    return CF_OK;
+}
+
+static void cpu_destroy(void *ctx)
+{
+    cpu_ctx *c = ctx;
+    if (!c) return;
+    cpu_pool_destroy(c->pool);
+    if (c->blas_threads_before > 0) openblas_set_num_threads(c->blas_threads_before);
+    free(c->scratch);
+    free(c);
+}
+
+static cf_status cpu_device_info(void *ctx, cf_device_info *info)
+{
+    cpu_ctx *c = ctx;
+    cpu_fill_info(info, c->threads);
+    return CF_OK;
+}
+
+static cf_status cpu_buffer_alloc(void *ctx, size_t bytes, const char *name, cf_buffer **out,
+                                  cf_error *err)
+{
+    cf_buffer *b = malloc(sizeof *b);
+    void *p = NULL;
+    size_t sz = bytes ? (bytes + 63) & ~(size_t)63 : 64;
+    if (!b || posix_memalign(&p, 64, sz) != 0) {
+        free(b);
+        return cpu_err(err, CF_ERR_NOMEM, "cpu backend: out of memory allocating %zu bytes for %s",
+                       bytes, name ? name : "a tensor");
+    }
+    b->data = p;
+    b->bytes = bytes;
+    *out = b;
+    return CF_OK;
+}
+
+static void cpu_buffer_free(void *ctx, cf_buffer *b)
+{
+    if (!b) return;
+    free(b->data);
+    free(b);
+}
+
+static cf_status cpu_upload(void *ctx, cf_buffer *dst, size_t offset, const void *src,
+                            size_t bytes, cf_error *err)
+{
+    if (!dst || offset > dst->bytes || bytes > dst->bytes - offset)
+        return cpu_err(err, CF_ERR_INVALID,
+                       "cpu backend: upload of %zu bytes at offset %zu overruns a %zu-byte buffer",
+                       bytes, offset, dst ? dst->bytes : 0);
+    memcpy((char *)dst->data + offset, src, bytes);
+    return CF_OK;
+}
+
+static cf_status cpu_download(void *ctx, cf_buffer *srcb, size_t offset, void *dst, size_t bytes,
+                              cf_error *err)
+{
+    if (!srcb || offset > srcb->bytes || bytes > srcb->bytes - offset)
+        return cpu_err(err, CF_ERR_INVALID,
+                       "cpu backend: download of %zu bytes at offset %zu overruns a %zu-byte "
+                       "buffer",
+                       bytes, offset, srcb ? srcb->bytes : 0);
+    memcpy(dst, (const char *)srcb->data + offset, bytes);
+    return CF_OK;
+}
+
+static int cpu_supports_op(void *ctx, const cf_op *op)
+{
+    return op && op->kind > CF_OP_NONE && op->kind < CF_OP_COUNT;
+}
+
+static cf_status cpu_exec(void *ctx, const cf_op *op, cf_error *err)
+{
+    cpu_ctx *c = ctx;
+    switch (op->kind) {
+    case CF_OP_DENSE_FWD:
+    case CF_OP_DENSE_BWD_DATA:
+    case CF_OP_DENSE_BWD_WEIGHT: return cpu_dense(c, op, err);
+    case CF_OP_CONV2D_FWD:
+    case CF_OP_CONV2D_BWD_DATA:
+    case CF_OP_CONV2D_BWD_WEIGHT: return cpu_conv(c, op, err);
+    case CF_OP_MAXPOOL_FWD:
+    case CF_OP_MAXPOOL_BWD:
+    case CF_OP_AVGPOOL_FWD:
+    case CF_OP_AVGPOOL_BWD:
+    case CF_OP_GAP_FWD:
+    case CF_OP_GAP_BWD: return cpu_pool_op(c, op, err);
+    case CF_OP_ADD:
+    case CF_OP_ACT_FWD:
+    case CF_OP_ACT_BWD: return cpu_act(c, op, err);
+    case CF_OP_SOFTMAX_FWD:
+    case CF_OP_SOFTMAX_BWD: return cpu_softmax(c, op, err);
+    case CF_OP_SOFTMAX_XENT_FWD:
+    case CF_OP_SOFTMAX_XENT_BWD:
+    case CF_OP_MSE_FWD:
+    case CF_OP_MSE_BWD:
+    case CF_OP_HINGE_FWD:
+    case CF_OP_HINGE_BWD: return cpu_loss(c, op, err);
+    case CF_OP_DROPOUT_FWD:
+    case CF_OP_DROPOUT_BWD: return cpu_dropout(c, op, err);
+    case CF_OP_BATCHNORM_FWD_TRAIN:
+    case CF_OP_BATCHNORM_FWD_EVAL:
+    case CF_OP_BATCHNORM_BWD: return cpu_batchnorm(c, op, err);
+    case CF_OP_FILL:
+    case CF_OP_AXPBY:
+    case CF_OP_MUL:
+    case CF_OP_DIV:
+    case CF_OP_SQRT:
+    case CF_OP_SIGN:
+    case CF_OP_MAX:
+    case CF_OP_SUMSQ: return cpu_vec(c, op, err);
+    case CF_OP_NONE:
+    case CF_OP_COUNT: break;
+    }
+    return cpu_err(err, CF_ERR_UNSUPPORTED, "cpu backend: unknown op kind %d", (int)op->kind);
+}
+
+static cf_status cpu_sync(void *ctx, cf_error *err) { return CF_OK; }
+
+static const cf_backend_vtable cpu_vtable = {
+    .struct_size = sizeof(cf_backend_vtable),
+    .auto_score = cpu_auto_score,
+    .list_devices = cpu_list_devices,
+    .create = cpu_create,
+    .destroy = cpu_destroy,
+    .device_info = cpu_device_info,
+    .buffer_alloc = cpu_buffer_alloc,
+    .buffer_free = cpu_buffer_free,
+    .upload = cpu_upload,
+    .download = cpu_download,
+    .supports_op = cpu_supports_op,
+    .exec = cpu_exec,
+    .sync = cpu_sync,
+};
+
+/* No plugin parameters: the thread count comes from backend.threads. */
+static const cf_param_def cpu_params[] = {CF_PARAM_TABLE_END};
+
+CF_EXPORT const cf_plugin_desc clforge_plugin =
+    CF_PLUGIN_DESC_INIT(CF_PLUGIN_BACKEND, "cpu", "1.0.0",
+                        "fast CPU backend: OpenBLAS GEMM, im2col/direct convolution, threaded "
+                        "kernels",
+                        cpu_params, &cpu_vtable);

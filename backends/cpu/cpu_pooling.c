@@ -1,0 +1,262 @@
+/* clforge cpu backend — max, average and global average pooling, split over
+ * the pool by (image, channel) planes. */
+#include <math.h>
+#include <string.h>
+
+#include "cpu_internal.h"
+
+typedef struct {
+    int H, W, P, Q, kh, kw, sh, sw, ph, pw;
+    const float *x, *dy;
+    float *y, *dx;
+    int acc;
+} pool_job;
+
+/* First maximum of the window in row-major order, padded positions
+ * ignored; -1 when the window holds no input position. */
+static inline long window_argmax(const pool_job *j, const float *xp, int p, int q, float *best)
+{
+    long arg = -1;
+    float m = -INFINITY;
+    for (int a = 0; a < j->kh; a++) {
+        int ih = p * j->sh - j->ph + a;
+        if (ih < 0 || ih >= j->H) continue;
+        for (int b = 0; b < j->kw; b++) {
+            int iw = q * j->sw - j->pw + b;
+            if (iw < 0 || iw >= j->W) continue;
+            float v = xp[(size_t)ih * j->W + iw];
+            if (arg < 0 || v > m) {
+                m = v;
+                arg = (long)ih * j->W + iw;
+            }
+        }
+    }
+    *best = m;
+    return arg;
+}
+
+CPU_CLONES
+static void maxpool_fwd_task(void *arg, int tid, long b, long e)
+{
+    const pool_job *j = arg;
+    const size_t in = (size_t)j->H * j->W, out = (size_t)j->P * j->Q;
+    const int fast = j->kh == 2 && j->kw == 2 && j->sh == 2 && j->sw == 2 && j->ph == 0 &&
+                     j->pw == 0;
+    for (long pl = b; pl < e; pl++) {
+        const float *xp = j->x + pl * in;
+        float *yp = j->y + pl * out;
+        if (fast) {
+            for (int p = 0; p < j->P; p++) {
+                const float *r0 = xp + (size_t)(2 * p) * j->W, *r1 = r0 + j->W;
+                float *o = yp + (size_t)p * j->Q;
+                for (int q = 0; q < j->Q; q++) {
+                    float m0 = r0[2 * q] >= r0[2 * q + 1] ? r0[2 * q] : r0[2 * q + 1];
+                    float m1 = r1[2 * q] >= r1[2 * q + 1] ? r1[2 * q] : r1[2 * q + 1];
+                    o[q] = m0 >= m1 ? m0 : m1;
+                }
+            }
+            continue;
+        }
+        for (int p = 0; p < j->P; p++)
+            for (int q = 0; q < j->Q; q++) {
+                float m;
+                window_argmax(j, xp, p, q, &m);
+                yp[(size_t)p * j->Q + q] = m;
+            }
+    }
+}
+
+static void maxpool_bwd_task(void *arg, int tid, long b, long e)
+{
+    const pool_job *j = arg;
+    const size_t in = (size_t)j->H * j->W, out = (size_t)j->P * j->Q;
+    for (long pl = b; pl < e; pl++) {
+        const float *xp = j->x + pl * in;
+        const float *dyp = j->dy + pl * out;
+        float *dxp = j->dx + pl * in;
+        if (!j->acc) memset(dxp, 0, sizeof(float) * in);
+        for (int p = 0; p < j->P; p++)
+            for (int q = 0; q < j->Q; q++) {
+                float m;
+                long a = window_argmax(j, xp, p, q, &m);
+                if (a >= 0) dxp[a] += dyp[(size_t)p * j->Q + q];
+            }
+    }
+}
+
+static void avgpool_fwd_task(void *arg, int tid, long b, long e)
+{
+    const pool_job *j = arg;
+    const size_t in = (size_t)j->H * j->W, out = (size_t)j->P * j->Q;
+    const float inv = 1.0f / (float)(j->kh * j->kw);
+    for (long pl = b; pl < e; pl++) {
+        const float *xp = j->x + pl * in;
+        float *yp = j->y + pl * out;
+        for (int p = 0; p < j->P; p++)
+            for (int q = 0; q < j->Q; q++) {
+                float s = 0;
+                for (int a = 0; a < j->kh; a++) {
+                    int ih = p * j->sh - j->ph + a;
+                    if (ih < 0 || ih >= j->H) continue;
+                    for (int c = 0; c < j->kw; c++) {
+                        int iw = q * j->sw - j->pw + c;
+                        if (iw >= 0 && iw < j->W) s += xp[(size_t)ih * j->W + iw];
+                    }
+                }
+                yp[(size_t)p * j->Q + q] = s * inv;
+            }
+    }
+}
+
+static void avgpool_bwd_task(void *arg, int tid, long b, long e)
+{
+    const pool_job *j = arg;
+    const size_t in = (size_t)j->H * j->W, out = (size_t)j->P * j->Q;
+    const float inv = 1.0f / (float)(j->kh * j->kw);
+    for (long pl = b; pl < e; pl++) {
+        const float *dyp = j->dy + pl * out;
+        float *dxp = j->dx + pl * in;
+        if (!j->acc) memset(dxp, 0, sizeof(float) * in);
+        for (int p = 0; p < j->P; p++)
+            for (int q = 0; q < j->Q; q++) {
+                float g = dyp[(size_t)p * j->Q + q] * inv;
+                for (int a = 0; a < j->kh; a++) {
+                    int ih = p * j->sh - j->ph + a;
+                    if (ih < 0 || ih >= j->H) continue;
+                    for (int c = 0; c < j->kw; c++) {
+                        int iw = q * j->sw - j->pw + c;
+                        if (iw >= 0 && iw < j->W) dxp[(size_t)ih * j->W + iw] += g;
+                    }
+                }
+            }
+    }
+}
+
+static void gap_fwd_task(void *arg, int tid, long b, long e)
+{
+    const pool_job *j = arg;
+    const size_t hw = (size_t)j->H * j->W;
+    for (long pl = b; pl < e; pl++) {
+        const float *xp = j->x + pl * hw;
+        float s = 0;
+        for (size_t i = 0; i < hw; i++) s += xp[i];
+        j->y[pl] = s / (float)hw;
+    }
+}
+
+static void gap_bwd_task(void *arg, int tid, long b, long e)
+{
+    const pool_job *j = arg;
+    const size_t hw = (size_t)j->H * j->W;
+    for (long pl = b; pl < e; pl++) {
+        float g = j->dy[pl] / (float)hw;
+        float *dxp = j->dx + pl * hw;
+        if (j->acc)
+            for (size_t i = 0; i < hw; i++) dxp[i] += g;
+        else
+            for (size_t i = 0; i < hw; i++) dxp[i] = g;
+    }
+}
+
+static void run_planes(cpu_ctx *c, long planes, size_t work_per_plane, cpu_task_fn fn, void *j)
+{
+    if ((size_t)planes * work_per_plane < (size_t)CPU_PAR_MIN)
+        fn(j, 0, 0, planes);
+    else
+        cpu_pool_run(c->pool, planes, fn, j);
+}
+
+cf_status cpu_pool_op(cpu_ctx *c, const cf_op *op, cf_error *err)
+{
+    pool_job j = {0};
+    j.acc = op->accumulate != 0;
+    switch (op->kind) {
+    case CF_OP_GAP_FWD:
+    case CF_OP_GAP_BWD: {
+        int fwd = op->kind == CF_OP_GAP_FWD;
+        const char *name = fwd ? "gap_fwd" : "gap_bwd";
+        CF_TRY(cpu_need(op, 1, 1, name, err));
+        const cf_tensor *x = fwd ? op->in[0] : op->out[0], *y = fwd ? op->out[0] : op->in[0];
+        /* x is [N,C,...]: every trailing element is spatial */
+        long C = x->ndim > 1 ? x->shape[1] : 1;
+        long planes = (long)x->shape[0] * C;
+        if (C < 1 || cf_tensor_numel(y) != (size_t)planes)
+            return cpu_err(err, CF_ERR_INVALID,
+                           "cpu backend: %s: %s must be [N,C,...] and %s [N,C] (%zu elements)",
+                           name, cpu_tname(x), cpu_tname(y), cf_tensor_numel(y));
+        j.H = (int)(cf_tensor_row(x) / (size_t)C);
+        j.W = 1;
+        if (fwd) {
+            j.x = cpu_data(x);
+            j.y = cpu_data(y);
+            run_planes(c, planes, (size_t)j.H * j.W, gap_fwd_task, &j);
+        } else {
+            j.dy = cpu_data(y);
+            j.dx = cpu_data(x);
+            run_planes(c, planes, (size_t)j.H * j.W, gap_bwd_task, &j);
+        }
+        return CF_OK;
+    }
+    default: break;
+    }
+    static const char *names[] = {"maxpool_fwd", "maxpool_bwd", "avgpool_fwd", "avgpool_bwd"};
+    const char *name = names[op->kind - CF_OP_MAXPOOL_FWD];
+    int is_bwd = op->kind == CF_OP_MAXPOOL_BWD || op->kind == CF_OP_AVGPOOL_BWD;
+    CF_TRY(cpu_need(op, op->kind == CF_OP_MAXPOOL_BWD ? 2 : 1, 1, name, err));
+    const cf_tensor *x, *y;
+    if (op->kind == CF_OP_MAXPOOL_BWD) {
+        x = op->in[1];
+        y = op->in[0];
+    } else if (is_bwd) {
+        x = op->out[0];
+        y = op->in[0];
+    } else {
+        x = op->in[0];
+        y = op->out[0];
+    }
+    if (x->ndim != 4 || y->ndim != 4)
+        return cpu_err(err, CF_ERR_INVALID, "cpu backend: %s: %s and %s must be 4-D", name,
+                       cpu_tname(x), cpu_tname(y));
+    j.H = x->shape[2]; j.W = x->shape[3]; j.P = y->shape[2]; j.Q = y->shape[3];
+    j.kh = op->p.pool.kernel_h; j.kw = op->p.pool.kernel_w;
+    j.sh = op->p.pool.stride_h; j.sw = op->p.pool.stride_w;
+    j.ph = op->p.pool.pad_h; j.pw = op->p.pool.pad_w;
+    /* pad < kernel, so every window holds a real element (as the reference) */
+    if (j.kh < 1 || j.kw < 1 || j.sh < 1 || j.sw < 1 || j.ph < 0 || j.pw < 0 || j.ph >= j.kh ||
+        j.pw >= j.kw)
+        return cpu_err(err, CF_ERR_INVALID,
+                       "cpu backend: %s: bad kernel %dx%d, stride %dx%d or padding %dx%d (need "
+                       "pad < kernel)",
+                       name, j.kh, j.kw, j.sh, j.sw, j.ph, j.pw);
+    int P = (j.H + 2 * j.ph - j.kh) / j.sh + 1, Q = (j.W + 2 * j.pw - j.kw) / j.sw + 1;
+    if (x->shape[0] != y->shape[0] || x->shape[1] != y->shape[1] || P != j.P || Q != j.Q)
+        return cpu_err(err, CF_ERR_INVALID,
+                       "cpu backend: %s: %s [%d,%d,%d,%d] does not pool to %s [%d,%d,%d,%d] "
+                       "(expected %dx%d)",
+                       name, cpu_tname(x), x->shape[0], x->shape[1], j.H, j.W, cpu_tname(y),
+                       y->shape[0], y->shape[1], j.P, j.Q, P, Q);
+    long planes = (long)x->shape[0] * x->shape[1];
+    size_t work = (size_t)j.H * j.W;
+    switch (op->kind) {
+    case CF_OP_MAXPOOL_FWD:
+        j.x = cpu_data(x); j.y = cpu_data(y);
+        run_planes(c, planes, work, maxpool_fwd_task, &j);
+        break;
+    case CF_OP_MAXPOOL_BWD:
+        j.x = cpu_data(x); j.dy = cpu_data(y); j.dx = cpu_data(op->out[0]);
+        if (cf_tensor_numel(op->out[0]) != cf_tensor_numel(x))
+            return cpu_err(err, CF_ERR_INVALID, "cpu backend: %s: dx %s must have x's shape",
+                           name, cpu_tname(op->out[0]));
+        run_planes(c, planes, work, maxpool_bwd_task, &j);
+        break;
+    case CF_OP_AVGPOOL_FWD:
+        j.x = cpu_data(x); j.y = cpu_data(y);
+        run_planes(c, planes, work, avgpool_fwd_task, &j);
+        break;
+    default:
+        j.dy = cpu_data(y); j.dx = cpu_data(x);
+        run_planes(c, planes, work, avgpool_bwd_task, &j);
+        break;
+    }
+    return CF_OK;
+}
