@@ -1,0 +1,349 @@
+/* clforge — the command line. The only place that prints errors and exits. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "trainer.h"
+
+/* tools/tune_cmd.c provides the real one; this weak fallback keeps the CLI
+ * linkable in a build without the tuner and says so. */
+__attribute__((weak)) int cf_cmd_tune(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    fprintf(stderr, "clforge: error: this build has no tuner (tools/tune_cmd.c not compiled in)\n");
+    return 1;
+}
+
+static volatile sig_atomic_t g_stop;
+static void on_signal(int sig) { (void)sig; g_stop = 1; }
+
+static const char *const top_help =
+    "usage: clforge COMMAND [options]\n"
+    "\n"
+    "Train and tune image classifiers on any OpenCL GPU or the CPU.\n"
+    "\n"
+    "commands:\n"
+    "  train CONFIG        train a model described by a libconfig file\n"
+    "  train --resume DIR  continue an interrupted run from its last checkpoint\n"
+    "  eval MODEL          test metrics and confusion matrix of a saved model\n"
+    "  tune CONFIG         hyperparameter search (grid, random, bayesian, hyperband, asha)\n"
+    "  model CONFIG        print the expanded model: layers, shapes, parameter counts\n"
+    "  backends            list the backend plugins found and their files\n"
+    "  devices             list the devices of every backend (OpenCL platforms/devices)\n"
+    "  plugins [NAME]      list plugins, or show one plugin's parameters\n"
+    "  config-reference    print the config reference (markdown) from the parameter tables\n"
+    "  version             print the version\n"
+    "\n"
+    "Run 'clforge COMMAND --help' for a command's options. Plugins are searched in\n"
+    "the config's plugin_path, $CLFORGE_PLUGIN_PATH, the build tree and " CF_PLUGINDIR ".\n";
+
+static int fail(const cf_error *e)
+{
+    fprintf(stderr, "clforge: error: %s\n", e->msg);
+    return e->status == CF_ERR_INTERRUPTED ? 130 : 1;
+}
+
+static int cmd_train(int argc, char **argv)
+{
+    static const char *const help =
+        "usage: clforge train CONFIG [options]\n"
+        "       clforge train --resume RUNDIR\n"
+        "\n"
+        "Trains the model of CONFIG; prints one line per epoch and writes a run\n"
+        "directory (output.dir/NAME) with config.cfg, metrics.jsonl, metrics.csv,\n"
+        "summary.json, model.clf, checkpoints/ and report.html.\n"
+        "\n"
+        "options:\n"
+        "  --set KEY=VALUE     override any config key (repeatable), e.g.\n"
+        "                      --set train.epochs=2 --set backend.name=reference\n"
+        "  --run-dir DIR       write the run here instead of output.dir/NAME\n"
+        "  --resume DIR        continue the run in DIR from checkpoints/last.ckpt\n"
+        "  --no-test           never evaluate the test set (used by tuning)\n"
+        "  --json              one JSON object per event on stdout\n"
+        "  --sagemaker-log     also print Epoch[N] Train-accuracy=... lines\n"
+        "  --quiet             only errors\n"
+        "  -h, --help          this help\n";
+    static const struct option opts[] = {{"set", required_argument, 0, 's'},
+                                         {"run-dir", required_argument, 0, 'r'},
+                                         {"resume", required_argument, 0, 'R'},
+                                         {"no-test", no_argument, 0, 'n'},
+                                         {"json", no_argument, 0, 'j'},
+                                         {"sagemaker-log", no_argument, 0, 'S'},
+                                         {"quiet", no_argument, 0, 'q'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    const char **sets = calloc((size_t)argc, sizeof *sets);
+    cf_train_opts o = {0};
+    int c;
+    while ((c = getopt_long(argc, argv, "s:r:R:njSqh", opts, NULL)) != -1) {
+        switch (c) {
+        case 's': sets[o.n_sets++] = optarg; break;
+        case 'r': o.run_dir = optarg; break;
+        case 'R': o.run_dir = optarg; o.config_path = NULL; break;
+        case 'n': o.no_test = 1; break;
+        case 'j': o.json = 1; break;
+        case 'S': o.sagemaker_log = 1; break;
+        case 'q': o.quiet = 1; break;
+        case 'h': fputs(help, stdout); free(sets); return 0;
+        default: fputs(help, stderr); free(sets); return 2;
+        }
+    }
+    int resume = 0;
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--resume") || !strncmp(argv[i], "--resume=", 9)) resume = 1;
+    if (!resume) {
+        if (optind != argc - 1) {
+            fputs(help, stderr);
+            free(sets);
+            return 2;
+        }
+        o.config_path = argv[optind];
+    } else if (optind != argc || o.n_sets) {
+        fprintf(stderr, "clforge: error: --resume takes only the run directory (the run's config.cfg is used as it was)\n");
+        free(sets);
+        return 2;
+    }
+    o.sets = sets;
+    o.stop = &g_stop;
+    o.out = stdout;
+    o.warn = stderr;
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    cf_error e = {0};
+    cf_status s = cf_train_run(&o, &e);
+    free(sets);
+    return s ? fail(&e) : 0;
+}
+
+static int cmd_eval(int argc, char **argv)
+{
+    static const char *const help =
+        "usage: clforge eval MODEL [--images IDX --labels IDX] [--backend NAME] [--json]\n"
+        "\n"
+        "Recomputes the test metrics of a saved model (runs/NAME/model.clf): accuracy,\n"
+        "per-class precision/recall/F1/support, averages and the confusion matrix.\n";
+    static const struct option opts[] = {{"images", required_argument, 0, 'i'},
+                                         {"labels", required_argument, 0, 'l'},
+                                         {"backend", required_argument, 0, 'b'},
+                                         {"json", no_argument, 0, 'j'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    const char *images = NULL, *labels = NULL, *backend = NULL;
+    int json = 0, c;
+    while ((c = getopt_long(argc, argv, "i:l:b:jh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'i': images = optarg; break;
+        case 'l': labels = optarg; break;
+        case 'b': backend = optarg; break;
+        case 'j': json = 1; break;
+        case 'h': fputs(help, stdout); return 0;
+        default: fputs(help, stderr); return 2;
+        }
+    }
+    if (optind != argc - 1 || (!images) != (!labels)) {
+        fputs(help, stderr);
+        return 2;
+    }
+    cf_error e = {0};
+    return cf_eval_model(argv[optind], images, labels, backend, json, stdout, &e) ? fail(&e) : 0;
+}
+
+static int cmd_model(int argc, char **argv)
+{
+    const char **sets = calloc((size_t)argc, sizeof *sets);
+    int n = 0;
+    const char *cfg = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--set") && i + 1 < argc) sets[n++] = argv[++i];
+        else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            puts("usage: clforge model CONFIG [--set KEY=VALUE ...]\n\nPrints the expanded model "
+                 "(presets included): every layer, its inputs, output shape and parameter count.");
+            free(sets);
+            return 0;
+        } else cfg = argv[i];
+    }
+    if (!cfg) {
+        fputs("usage: clforge model CONFIG [--set KEY=VALUE ...]\n", stderr);
+        free(sets);
+        return 2;
+    }
+    cf_error e = {0};
+    cf_status s = cf_print_model(cfg, sets, n, stdout, &e);
+    free(sets);
+    return s ? fail(&e) : 0;
+}
+
+static int open_registry(cf_registry **r)
+{
+    cf_error e = {0};
+    if (cf_registry_create(r, NULL, 0, &e)) return fail(&e);
+    const char *w = cf_registry_warnings(*r);
+    if (*w) fprintf(stderr, "warning: some files were refused:\n%s", w);
+    return 0;
+}
+
+static int cmd_backends(int argc, char **argv)
+{
+    if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+        puts("usage: clforge backends\n\nLists the backend plugins found, their version, the file each came from,\n"
+             "and the score used by backend.name = \"auto\" (highest wins).");
+        return 0;
+    }
+    cf_registry *r;
+    if (open_registry(&r)) return 1;
+    int n = 0;
+    for (int i = 0; i < cf_registry_count(r); i++) {
+        const cf_plugin_desc *d = cf_registry_desc(r, i);
+        if (d->kind != CF_PLUGIN_BACKEND) continue;
+        const cf_backend_vtable *vt = d->vtable;
+        int score = vt->auto_score ? vt->auto_score() : 1;
+        printf("%-10s %-8s auto-score %-4d %s\n           %s\n", d->name, d->version, score,
+               cf_registry_path(r, i), d->doc);
+        n++;
+    }
+    if (!n) printf("no backends found (set CLFORGE_PLUGIN_PATH?)\n");
+    cf_registry_destroy(r);
+    return n ? 0 : 1;
+}
+
+static void mem(char *buf, size_t cap, uint64_t b)
+{
+    if (b >= (1ull << 30)) snprintf(buf, cap, "%.1f GiB", b / 1073741824.0);
+    else if (b >= (1ull << 20)) snprintf(buf, cap, "%.1f MiB", b / 1048576.0);
+    else snprintf(buf, cap, "%.0f KiB", b / 1024.0);
+}
+
+static int cmd_devices(int argc, char **argv)
+{
+    if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+        puts("usage: clforge devices\n\nLists every device of every backend: for OpenCL each platform/device with\n"
+             "name, vendor, type, OpenCL C version, compute units, memory and fp16/fp64 support.\n"
+             "The index shown is what backend.device accepts.");
+        return 0;
+    }
+    cf_registry *r;
+    if (open_registry(&r)) return 1;
+    for (int i = 0; i < cf_registry_count(r); i++) {
+        const cf_plugin_desc *d = cf_registry_desc(r, i);
+        if (d->kind != CF_PLUGIN_BACKEND) continue;
+        const cf_backend_vtable *vt = d->vtable;
+        cf_device_info info[32];
+        int n = 0;
+        cf_error e = {0};
+        printf("backend %s:\n", d->name);
+        if (!vt->list_devices) {
+            printf("  (one implicit device)\n");
+            continue;
+        }
+        if (vt->list_devices(info, 32, &n, &e)) {
+            printf("  no devices: %s\n", e.msg);
+            continue;
+        }
+        if (!n) printf("  no devices\n");
+        for (int k = 0; k < n; k++) {
+            char g[32], l[32], a[32];
+            mem(g, sizeof g, info[k].global_mem);
+            mem(l, sizeof l, info[k].local_mem);
+            mem(a, sizeof a, info[k].max_alloc);
+            printf("  [%d] %s\n      vendor %s, type %s, %s\n      platform %s\n      compute units %d, "
+                   "global memory %s, local memory %s, max allocation %s, fp16 %s, fp64 %s\n",
+                   k, info[k].name, info[k].vendor, info[k].type, info[k].version,
+                   info[k].platform[0] ? info[k].platform : "-", info[k].compute_units, g, l, a,
+                   info[k].fp16 ? "yes" : "no", info[k].fp64 ? "yes" : "no");
+        }
+    }
+    cf_registry_destroy(r);
+    return 0;
+}
+
+static int cmd_plugins(int argc, char **argv)
+{
+    if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+        puts("usage: clforge plugins [NAME]\n\nWithout NAME: every plugin (kind, name, version, file, doc).\n"
+             "With NAME: that plugin's parameters (name, type, default, range, doc).");
+        return 0;
+    }
+    cf_registry *r;
+    if (open_registry(&r)) return 1;
+    int found = 0;
+    for (int i = 0; i < cf_registry_count(r); i++) {
+        const cf_plugin_desc *d = cf_registry_desc(r, i);
+        if (argc > 1) {
+            int match = !strcmp(d->name, argv[1]);
+            if (!match && d->aliases) {
+                char a[256];
+                snprintf(a, sizeof a, "|%s|", d->aliases);
+                char w[128];
+                snprintf(w, sizeof w, "|%s|", argv[1]);
+                match = strstr(a, w) != NULL;
+            }
+            if (!match) continue;
+            printf("%s %s %s — %s\n  file: %s\n", cf_plugin_kind_name(d->kind), d->name, d->version,
+                   d->doc, cf_registry_path(r, i));
+            if (d->aliases) printf("  aliases: %s\n", d->aliases);
+            if (d->params && d->params[0].name) cf_params_print_table(d->params, stdout);
+            else printf("  (no parameters)\n");
+            found++;
+            continue;
+        }
+        printf("%-13s %-20s %-7s %s\n%-13s %-20s %-7s   %s\n", cf_plugin_kind_name(d->kind), d->name,
+               d->version, d->doc, "", "", "", cf_registry_path(r, i));
+        found++;
+    }
+    cf_registry_destroy(r);
+    if (argc > 1 && !found) {
+        fprintf(stderr, "clforge: error: no plugin named '%s' (run 'clforge plugins' for the list)\n", argv[1]);
+        return 1;
+    }
+    return 0;
+}
+
+static int cmd_config_reference(void)
+{
+    static const struct { const char *name; const cf_param_def *t; } secs[] = {
+        {"top level", cf_root_params}, {"backend", cf_backend_params}, {"data", cf_data_params},
+        {"model", cf_model_params},   {"model.layers[]", cf_layer_params}, {"train", cf_train_params},
+        {"train.early_stopping", cf_early_stop_params}, {"output", cf_output_params}};
+    puts("# clforge configuration reference\n\nGenerated by `clforge config-reference` from the parameter "
+         "tables the engine validates against (so it cannot drift from the code).\n"
+         "Plugin parameters (optimizer, regularizers, augmentations): `clforge plugins NAME`.\n");
+    for (size_t i = 0; i < sizeof secs / sizeof secs[0]; i++) {
+        printf("## %s\n\n", secs[i].name);
+        cf_params_print_markdown(secs[i].t, stdout);
+        puts("");
+    }
+    extern const cf_param_def cf_schedule_params[];
+    puts("## train.lr_schedule\n");
+    cf_params_print_markdown(cf_schedule_params, stdout);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+        fputs(top_help, argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    const char *cmd = argv[1];
+    argv[1] = argv[0];
+    argc--;
+    argv++;
+    if (!strcmp(cmd, "train")) return cmd_train(argc, argv);
+    if (!strcmp(cmd, "eval")) return cmd_eval(argc, argv);
+    if (!strcmp(cmd, "tune")) return cf_cmd_tune(argc, argv);
+    if (!strcmp(cmd, "model")) return cmd_model(argc, argv);
+    if (!strcmp(cmd, "backends")) return cmd_backends(argc, argv);
+    if (!strcmp(cmd, "devices")) return cmd_devices(argc, argv);
+    if (!strcmp(cmd, "plugins")) return cmd_plugins(argc, argv);
+    if (!strcmp(cmd, "config-reference")) return cmd_config_reference();
+    if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
+        printf("clforge %s\n", PACKAGE_VERSION);
+        return 0;
+    }
+    fprintf(stderr, "clforge: unknown command '%s'\n\n%s", cmd, top_help);
+    return 2;
+}
