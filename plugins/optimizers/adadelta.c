@@ -57,7 +57,8 @@ static cf_status adadelta_step(void *state, const cf_optim_step *st, cf_error *e
 {
     const adadelta_state *s = state;
     const cf_compute *cx = st->cx;
-    const float rho = (float)s->rho, eps = (float)s->eps;
+    /* 1 - rho in double: 1.0f - 0.9f would carry the rounding of rho. */
+    const float rho = (float)s->rho, rho1 = (float)(1.0 - s->rho), eps = (float)s->eps;
     for (int i = 0; i < st->n_params; i++) {
         const cf_optim_param *q = &st->params[i];
         cf_tensor *v = q->slots[0], *u = q->slots[1], *a = q->slots[2], *b = q->slots[3];
@@ -68,13 +69,13 @@ static cf_status adadelta_step(void *state, const cf_optim_step *st, cf_error *e
             TRY(cf_vec_axpby(cx, g, 1.0f, q->grad, 0.0f, err));
             TRY(cf_vec_axpby(cx, g, wd, q->value, 1.0f, err));
         }
-        TRY(cf_vec_mul(cx, v, 1.0f - rho, g, g, rho, err));
+        TRY(cf_vec_mul(cx, v, rho1, g, g, rho, err));
         TRY(cf_vec_fill(cx, a, eps, err));
         TRY(cf_vec_axpby(cx, a, 1.0f, u, 1.0f, err));          /* a = u + eps */
         TRY(cf_vec_div(cx, b, 1.0f, a, v, eps, 0.0f, err));    /* b = a / (v + eps) */
         TRY(cf_vec_sqrt(cx, a, 1.0f, b, 0.0f, err));           /* a = sqrt(b) */
         TRY(cf_vec_mul(cx, b, 1.0f, a, g, 0.0f, err));         /* b = delta */
-        TRY(cf_vec_mul(cx, u, 1.0f - rho, b, b, rho, err));
+        TRY(cf_vec_mul(cx, u, rho1, b, b, rho, err));
         TRY(cf_vec_axpby(cx, q->value, (float)-st->lr, b, 1.0f, err));
     }
     return CF_OK;

@@ -70,7 +70,8 @@ static cf_status rmsprop_step(void *state, const cf_optim_step *st, cf_error *er
 {
     const rmsprop_state *s = state;
     const cf_compute *cx = st->cx;
-    const float a = (float)s->gamma, lr = (float)st->lr;
+    /* 1 - gamma in double: 1.0f - 0.99f would carry the rounding of gamma. */
+    const float a = (float)s->gamma, a1 = (float)(1.0 - s->gamma), lr = (float)st->lr;
     for (int i = 0; i < st->n_params; i++) {
         const cf_optim_param *q = &st->params[i];
         cf_tensor *v = q->slots[0], *d = q->slots[1], *g = q->grad;
@@ -81,10 +82,10 @@ static cf_status rmsprop_step(void *state, const cf_optim_step *st, cf_error *er
             TRY(cf_vec_axpby(cx, gd, wd, q->value, 1.0f, err));
             g = gd;
         }
-        TRY(cf_vec_mul(cx, v, 1.0f - a, g, g, a, err));
+        TRY(cf_vec_mul(cx, v, a1, g, g, a, err));
         if (s->centered) {
             cf_tensor *ga = q->slots[s->s_ga], *var = q->slots[s->s_var];
-            TRY(cf_vec_axpby(cx, ga, 1.0f - a, g, a, err));
+            TRY(cf_vec_axpby(cx, ga, a1, g, a, err));
             TRY(cf_vec_mul(cx, var, -1.0f, ga, ga, 0.0f, err)); /* var = -ga^2 */
             TRY(cf_vec_axpby(cx, var, 1.0f, v, 1.0f, err));     /* var += v */
             TRY(cf_vec_sqrt(cx, d, 1.0f, var, (float)s->eps, err));

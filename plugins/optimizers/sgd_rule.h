@@ -68,20 +68,22 @@ static cf_status sgd_step(void *state, const cf_optim_step *st, cf_error *err)
     for (int i = 0; i < st->n_params; i++) {
         const cf_optim_param *q = &st->params[i];
         const float wd = q->is_weight ? (float)s->weight_decay : 0.0f;
+        /* coefficients like 1 - lr wd are formed in double, then rounded once */
+        const float shrink = (float)(1.0 - st->lr * (q->is_weight ? s->weight_decay : 0.0));
         if (s->momentum == 0) {
             /* p = (1 - lr wd) p - lr grad */
-            SGD_TRY(cf_vec_axpby(cx, q->value, -lr, q->grad, 1.0f - lr * wd, err));
+            SGD_TRY(cf_vec_axpby(cx, q->value, -lr, q->grad, shrink, err));
             continue;
         }
         cf_tensor *b = q->slots[0];
         const float keep = st->step <= 1 ? 0.0f : mu;
-        const float in = st->step <= 1 ? 1.0f : 1.0f - (float)s->dampening;
+        const float in = st->step <= 1 ? 1.0f : (float)(1.0 - s->dampening);
         /* b = keep b + in (grad + wd p) */
         SGD_TRY(cf_vec_axpby(cx, b, in, q->grad, keep, err));
         if (wd != 0) SGD_TRY(cf_vec_axpby(cx, b, in * wd, q->value, 1.0f, err));
         if (s->nesterov) {
             /* p = p - lr (grad + wd p + mu b) */
-            SGD_TRY(cf_vec_axpby(cx, q->value, -lr, q->grad, 1.0f - lr * wd, err));
+            SGD_TRY(cf_vec_axpby(cx, q->value, -lr, q->grad, shrink, err));
             SGD_TRY(cf_vec_axpby(cx, q->value, -lr * mu, b, 1.0f, err));
         } else {
             SGD_TRY(cf_vec_axpby(cx, q->value, -lr, b, 1.0f, err));

@@ -13,12 +13,20 @@
 
 #include <clforge/plugin.h>
 
+/* The engine's canonical layer type for a name a user may write in `after`. */
+static const char *placement_canon(const char *type)
+{
+    static const char *const alias[][2] = {{"fc", "dense"},           {"linear", "dense"},
+                                           {"fully_connected", "dense"}, {"conv2d", "conv"},
+                                           {"convolution", "conv"},     {"batch_norm", "batchnorm"}};
+    for (size_t k = 0; type && k < sizeof alias / sizeof alias[0]; k++)
+        if (strcmp(type, alias[k][0]) == 0) return alias[k][1];
+    return type;
+}
+
 static int placement_is_dense(const char *type)
 {
-    static const char *const dense[] = {"dense", "fc", "linear", "fully_connected"};
-    for (size_t k = 0; k < sizeof dense / sizeof dense[0]; k++)
-        if (type && strcmp(type, dense[k]) == 0) return 1;
-    return 0;
+    return type && strcmp(placement_canon(type), "dense") == 0;
 }
 
 static int placement_eq(const char *a, const char *b) { return a && b && strcmp(a, b) == 0; }
@@ -36,15 +44,17 @@ static cf_status placement_insert(cf_model_spec *m, const cf_params *hp, const c
     cf_status st = CF_OK;
     for (int e = 0; e < n_after && st == CF_OK; e++) {
         const char *want = cf_params_list_str(hp, "after", e);
+        const char *want_type = placement_canon(want);
         int found = 0, last_dense = -1;
         for (int i = 0; i < n; i++) {
             const char *type = cf_model_spec_type(m, i);
-            if (placement_eq(type, want) && placement_is_dense(type)) last_dense = i;
+            if (placement_eq(type, want_type) && placement_is_dense(type)) last_dense = i;
         }
         for (int i = 0; i < n; i++) {
             const char *type = cf_model_spec_type(m, i), *name = cf_model_spec_name(m, i);
             if (placement_eq(name, want) ||
-                (placement_eq(type, want) && !placement_eq(type, new_type) && i != last_dense)) {
+                (placement_eq(type, want_type) && !placement_eq(type, new_type) &&
+                 i != last_dense)) {
                 pick[i] = 1;
                 found = 1;
             }
