@@ -1,0 +1,16 @@
+#!/bin/sh
+# Installs every Debian package clforge's build, tests, examples and benches
+# need (Debian 12, as root). Safe to run again.
+set -eu
+PKGS="build-essential autoconf automake libtool pkg-config
+  libconfig-dev zlib1g-dev check libopenblas-dev liblapacke-dev
+  ocl-icd-opencl-dev opencl-headers pocl-opencl-icd libclblast-dev clinfo
+  libjpeg-dev libopenmpi-dev openmpi-bin dataset-fashion-mnist"
+if [ "${1:-}" = "--bench" ]; then PKGS="$PKGS python3-torch python3-optuna time"; fi
+if [ "${1:-}" = "--report" ]; then PKGS="$PKGS chromium"; fi
+export DEBIAN_FRONTEND=noninteractive
+SUDO=""
+[ "$(id -u)" = 0 ] || SUDO="sudo"
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $PKGS
