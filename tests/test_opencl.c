@@ -1,0 +1,453 @@
+/* clforge tests — the OpenCL backend beyond op parity (tests/test_parity.c covers ops):
+ * the program-binary cache across processes, device listing and selection,
+ * error translation, kernel build failures, out-of-memory messages, and the
+ * dropout mask bit for bit against the host Philox.
+ *
+ * Needs an OpenCL device (CI installs pocl-opencl-icd). Every context created
+ * here shares CLFORGE_CACHE_DIR/POCL_CACHE_DIR with the other test programs,
+ * except the cache test, which uses a fresh directory of its own. */
+#include <check.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "backends/opencl/internal.h"
+#include "clforge/clforge.h"
+
+/* ---- helpers ------------------------------------------------------------------ */
+
+static const cf_backend_vtable *vt(void)
+{
+    static cf_registry *reg;
+    static const cf_backend_vtable *v;
+    if (v) return v;
+    cf_error err = {0};
+    ck_assert_msg(cf_registry_create(&reg, NULL, 0, &err) == CF_OK, "registry: %s", err.msg);
+    const cf_plugin_desc *d = NULL;
+    ck_assert_msg(cf_registry_find(reg, CF_PLUGIN_BACKEND, "opencl", &d, &err) == CF_OK,
+                  "opencl backend not found: %s", err.msg);
+    ck_assert_int_eq(d->kind, CF_PLUGIN_BACKEND);
+    ck_assert_str_eq(d->name, "opencl");
+    v = d->vtable;
+    ck_assert_uint_ge(v->struct_size, sizeof(cf_backend_vtable));
+    return v;
+}
+
+static int n_devices(cf_device_info *devs, int max)
+{
+    cf_error err = {0};
+    int n = 0;
+    ck_assert_msg(vt()->list_devices(devs, max, &n, &err) == CF_OK, "list_devices: %s", err.msg);
+    ck_assert_msg(n > 0, "no OpenCL device found: install an ICD (pocl-opencl-icd in CI)");
+    return n;
+}
+
+static void *open_dev(const char *device, cf_status want, cf_error *err)
+{
+    cf_backend_config cfg = {0};
+    cfg.device = device;
+    cfg.cache_dir = getenv("CLFORGE_CACHE_DIR");
+    void *ctx = NULL;
+    cf_status st = vt()->create(&cfg, &ctx, err);
+    ck_assert_msg(st == want, "create(device=\"%s\") gave %d, want %d: %s", device, st, want,
+                  err->msg);
+    return ctx;
+}
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    static char buf[1 << 16];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    return strdup(buf);
+}
+
+/* ---- the binary cache, across processes ---------------------------------------- */
+
+/* In a child process: create a context with cache `dir`, verbose log to `log`.
+ * Returns the child's exit status (0 when create succeeded). */
+static int child_create(const char *dir, const char *log)
+{
+    fflush(NULL);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fd < 0) _exit(3);
+        dup2(fd, 2);
+        cf_registry *reg;
+        cf_error err = {0};
+        const cf_plugin_desc *d;
+        if (cf_registry_create(&reg, NULL, 0, &err) != CF_OK ||
+            cf_registry_find(reg, CF_PLUGIN_BACKEND, "opencl", &d, &err) != CF_OK) {
+            fprintf(stderr, "%s\n", err.msg);
+            _exit(2);
+        }
+        const cf_backend_vtable *v = d->vtable;
+        cf_backend_config cfg = {0};
+        cfg.device = "";
+        cfg.verbose = 1;
+        cfg.cache_dir = dir;
+        void *ctx;
+        if (v->create(&cfg, &ctx, &err) != CF_OK) {
+            fprintf(stderr, "%s\n", err.msg);
+            _exit(1);
+        }
+        v->destroy(ctx);
+        _exit(0);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 100;
+}
+
+static void find_entry(const char *dir, char *path, size_t cap)
+{
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "ls %s/opencl-*.bin 2>/dev/null | head -1", dir);
+    FILE *p = popen(cmd, "r");
+    ck_assert_ptr_nonnull(p);
+    path[0] = '\0';
+    if (fgets(path, (int)cap, p)) path[strcspn(path, "\n")] = '\0';
+    pclose(p);
+    ck_assert_msg(path[0], "no cache entry in %s", dir);
+}
+
+START_TEST(cache_second_process_loads_binary)
+{
+    char dir[] = "/tmp/clforge-ocl-cache-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char log1[300], log2[300], log3[300], log4[300], entry[1200];
+    snprintf(log1, sizeof log1, "%s/log1", dir);
+    snprintf(log2, sizeof log2, "%s/log2", dir);
+    snprintf(log3, sizeof log3, "%s/log3", dir);
+    snprintf(log4, sizeof log4, "%s/log4", dir);
+
+    ck_assert_int_eq(child_create(dir, log1), 0);
+    char *l1 = slurp(log1);
+    ck_assert_msg(l1 && strstr(l1, "program compiled") && strstr(l1, "[compiled=1 cache_loads=0]"),
+                  "first process should compile: %s", l1 ? l1 : "(no log)");
+    find_entry(dir, entry, sizeof entry);
+
+    ck_assert_int_eq(child_create(dir, log2), 0);
+    char *l2 = slurp(log2);
+    ck_assert_msg(l2 && strstr(l2, "program loaded from cache") &&
+                      strstr(l2, "[compiled=0 cache_loads=1]"),
+                  "second process should load from cache: %s", l2 ? l2 : "(no log)");
+
+    /* A corrupt entry (same size, garbage payload) is detected and rebuilt... */
+    struct stat st;
+    ck_assert_int_eq(stat(entry, &st), 0);
+    FILE *f = fopen(entry, "r+b");
+    ck_assert_ptr_nonnull(f);
+    fseek(f, (long)st.st_size / 2, SEEK_SET);
+    for (int i = 0; i < 64; i++) fputc(0x5A, f);
+    fclose(f);
+    ck_assert_int_eq(child_create(dir, log3), 0);
+    char *l3 = slurp(log3);
+    ck_assert_msg(l3 && strstr(l3, "unusable") && strstr(l3, "program compiled"),
+                  "corrupt entry should be rebuilt: %s", l3 ? l3 : "(no log)");
+    /* ...and replaced by a good one. */
+    ck_assert_int_eq(child_create(dir, log4), 0);
+    char *l4 = slurp(log4);
+    ck_assert_msg(l4 && strstr(l4, "program loaded from cache"), "after rebuild: %s",
+                  l4 ? l4 : "(no log)");
+    free(l1), free(l2), free(l3), free(l4);
+
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
+/* ---- devices --------------------------------------------------------------------- */
+
+START_TEST(list_devices_reports_properties)
+{
+    cf_device_info devs[16];
+    int n = n_devices(devs, 16);
+    int gpus = 0;
+    for (int i = 0; i < n && i < 16; i++) {
+        ck_assert_msg(devs[i].name[0] && devs[i].platform[0] && devs[i].vendor[0],
+                      "device %d lacks name/platform/vendor", i);
+        ck_assert_msg(strstr(devs[i].version, "OpenCL C"), "version '%s'", devs[i].version);
+        ck_assert_int_gt(devs[i].compute_units, 0);
+        ck_assert_uint_gt(devs[i].global_mem, 0);
+        ck_assert_uint_gt(devs[i].local_mem, 0);
+        ck_assert_uint_gt(devs[i].max_alloc, 0);
+        ck_assert_uint_le(devs[i].max_alloc, devs[i].global_mem);
+        ck_assert_msg(!strcmp(devs[i].type, "cpu") || !strcmp(devs[i].type, "gpu") ||
+                          !strcmp(devs[i].type, "accelerator") || !strcmp(devs[i].type, "other"),
+                      "type '%s'", devs[i].type);
+        gpus += !strcmp(devs[i].type, "gpu");
+    }
+    /* auto prefers a GPU; with CPU OpenCL only (PoCL) it yields to the cpu backend (50). */
+    ck_assert_int_eq(vt()->auto_score(), gpus ? 100 : 5);
+    /* A short array is filled partially; the count is still the total. */
+    cf_device_info one;
+    int m = 0;
+    cf_error err = {0};
+    ck_assert_int_eq(vt()->list_devices(&one, 1, &m, &err), CF_OK);
+    ck_assert_int_eq(m, n);
+    ck_assert_str_eq(one.name, devs[0].name);
+}
+END_TEST
+
+START_TEST(select_device_by_index_name_and_type)
+{
+    cf_device_info devs[16], info;
+    int n = n_devices(devs, 16);
+    cf_error err = {0};
+
+    void *ctx = open_dev("0", CF_OK, &err);
+    vt()->device_info(ctx, &info);
+    ck_assert_str_eq(info.name, devs[0].name);
+    vt()->destroy(ctx);
+
+    char idx[16];
+    snprintf(idx, sizeof idx, "%d", n - 1);
+    ctx = open_dev(idx, CF_OK, &err);
+    vt()->device_info(ctx, &info);
+    ck_assert_str_eq(info.name, devs[n - 1].name);
+    vt()->destroy(ctx);
+
+    /* A name substring, in upper case (matching ignores case). */
+    char sub[8] = "";
+    size_t len = strlen(devs[0].name), from = len > 6 ? 2 : 0;
+    for (size_t i = 0; i < 5 && from + i < len; i++)
+        sub[i] = (char)toupper((unsigned char)devs[0].name[from + i]);
+    ctx = open_dev(sub, CF_OK, &err);
+    vt()->device_info(ctx, &info);
+    ck_assert_msg(strcasestr(info.name, sub) || strcasestr(info.platform, sub), "'%s' picked %s",
+                  sub, info.name);
+    vt()->destroy(ctx);
+
+    /* By type: the first device of that type. */
+    ctx = open_dev(devs[0].type, CF_OK, &err);
+    vt()->device_info(ctx, &info);
+    ck_assert_str_eq(info.type, devs[0].type);
+    vt()->destroy(ctx);
+
+    /* Default: the first GPU, else the first device. */
+    const char *want = devs[0].name;
+    for (int i = n - 1; i >= 0; i--)
+        if (!strcmp(devs[i].type, "gpu")) want = devs[i].name;
+    ctx = open_dev("", CF_OK, &err);
+    vt()->device_info(ctx, &info);
+    ck_assert_str_eq(info.name, want);
+    vt()->destroy(ctx);
+
+    open_dev("no-such-device-xyz", CF_ERR_INVALID, &err);
+    ck_assert_msg(strstr(err.msg, "no device matches") && strstr(err.msg, devs[0].name),
+                  "message should list devices: %s", err.msg);
+    open_dev("99", CF_ERR_INVALID, &err);
+    ck_assert_msg(strstr(err.msg, "out of range"), "%s", err.msg);
+    int has_acc = 0;
+    for (int i = 0; i < n; i++) has_acc |= !strcmp(devs[i].type, "accelerator");
+    if (!has_acc) open_dev("accelerator", CF_ERR_INVALID, &err);
+}
+END_TEST
+
+/* ---- errors ------------------------------------------------------------------------ */
+
+START_TEST(error_codes_translate_to_names)
+{
+    ck_assert_str_eq(cf_ocl_error_name(CL_OUT_OF_RESOURCES), "CL_OUT_OF_RESOURCES");
+    ck_assert_str_eq(cf_ocl_error_name(CL_MEM_OBJECT_ALLOCATION_FAILURE),
+                     "CL_MEM_OBJECT_ALLOCATION_FAILURE");
+    ck_assert_str_eq(cf_ocl_error_name(CL_INVALID_KERNEL_ARGS), "CL_INVALID_KERNEL_ARGS");
+    ck_assert_str_eq(cf_ocl_error_name(-1001), "CL_PLATFORM_NOT_FOUND_KHR");
+    ck_assert_str_eq(cf_ocl_error_name(-1017), "CLBlastInvalidDimension");
+    ck_assert_str_eq(cf_ocl_error_name(-12345), "unknown OpenCL error");
+    cf_error err = {0};
+    ck_assert_int_eq(cf_ocl_clfail(&err, "clEnqueueNDRangeKernel", CL_OUT_OF_RESOURCES, "(k_fill)"),
+                     CF_ERR_NOMEM);
+    ck_assert_str_eq(err.msg,
+                     "opencl: clEnqueueNDRangeKernel failed: CL_OUT_OF_RESOURCES (-5) (k_fill)");
+    ck_assert_int_eq(cf_ocl_clfail(&err, "clFinish", CL_INVALID_COMMAND_QUEUE, NULL),
+                     CF_ERR_BACKEND);
+    ck_assert_str_eq(err.msg, "opencl: clFinish failed: CL_INVALID_COMMAND_QUEUE (-36)");
+}
+END_TEST
+
+START_TEST(build_failure_reports_compiler_log)
+{
+    char path[] = "/tmp/clforge-bad-kernels-XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    const char *bad = "__kernel void k_fill(__global float *y) { y[0] = undeclared_thing_42; }\n";
+    ck_assert_int_eq(write(fd, bad, strlen(bad)), (ssize_t)strlen(bad));
+    close(fd);
+    cf_error err = {0};
+    setenv("CLFORGE_KERNELS", path, 1);
+    open_dev("", CF_ERR_BACKEND, &err);
+    ck_assert_msg(strstr(err.msg, "clBuildProgram") && strstr(err.msg, "CL_BUILD_PROGRAM_FAILURE") &&
+                      strstr(err.msg, path) && strstr(err.msg, "undeclared_thing_42"),
+                  "message should carry the call, the file and the compiler log: %s", err.msg);
+    setenv("CLFORGE_KERNELS", "/nonexistent/kernels.cl", 1);
+    open_dev("", CF_ERR_IO, &err);
+    ck_assert_msg(strstr(err.msg, "/nonexistent/kernels.cl"), "%s", err.msg);
+    unsetenv("CLFORGE_KERNELS");
+    unlink(path);
+}
+END_TEST
+
+START_TEST(kernels_load_from_disk)
+{
+    const char *src = getenv("CF_TEST_SRCDIR");
+    ck_assert_msg(src != NULL, "CF_TEST_SRCDIR not set");
+    char path[1024];
+    snprintf(path, sizeof path, "%s/kernels.cl", src);
+    setenv("CLFORGE_KERNELS", path, 1);
+    cf_error err = {0};
+    void *ctx = open_dev("", CF_OK, &err);
+    unsetenv("CLFORGE_KERNELS");
+    vt()->destroy(ctx);
+}
+END_TEST
+
+START_TEST(out_of_memory_names_tensor_and_sizes)
+{
+    cf_error err = {0};
+    void *ctx = open_dev("", CF_OK, &err);
+    cf_device_info info;
+    vt()->device_info(ctx, &info);
+    cf_buffer *b = NULL;
+    size_t huge = (size_t)info.max_alloc + 4096;
+    ck_assert_int_eq(vt()->buffer_alloc(ctx, huge, "conv9.weight", &b, &err), CF_ERR_NOMEM);
+    ck_assert_ptr_null(b);
+    char bytes[32], global[32];
+    snprintf(bytes, sizeof bytes, "%zu bytes", huge);
+    snprintf(global, sizeof global, "%llu bytes of global memory",
+             (unsigned long long)info.global_mem);
+    ck_assert_msg(strstr(err.msg, "conv9.weight") && strstr(err.msg, bytes) &&
+                      strstr(err.msg, global),
+                  "%s", err.msg);
+    /* Transfers out of bounds are refused, not passed to the driver. */
+    ck_assert_int_eq(vt()->buffer_alloc(ctx, 64, "small", &b, &err), CF_OK);
+    float tmp[32] = {0};
+    ck_assert_int_eq(vt()->download(ctx, b, 32, tmp, 64, &err), CF_ERR_INVALID);
+    ck_assert_int_eq(vt()->upload(ctx, b, 0, tmp, 128, &err), CF_ERR_INVALID);
+    /* An op with a missing tensor names the op. */
+    cf_tensor t = {b, 1, {16}, "small"};
+    cf_op op = {0};
+    op.kind = CF_OP_AXPBY;
+    op.out[0] = &t;
+    ck_assert_int_eq(vt()->exec(ctx, &op, &err), CF_ERR_INVALID);
+    ck_assert_msg(strstr(err.msg, "axpby"), "%s", err.msg);
+    vt()->buffer_free(ctx, b);
+    vt()->destroy(ctx);
+}
+END_TEST
+
+/* ---- dropout masks: bit for bit the host Philox ---------------------------------------- */
+
+START_TEST(dropout_mask_matches_host_philox)
+{
+    cf_error err = {0};
+    void *ctx = open_dev("", CF_OK, &err);
+    enum { N = 17 * 241 };
+    static float x[N], y[N], m[N];
+    for (int i = 0; i < N; i++) x[i] = 1.0f + (float)i;
+    cf_buffer *bx, *by, *bm;
+    ck_assert_int_eq(vt()->buffer_alloc(ctx, sizeof x, "x", &bx, &err), CF_OK);
+    ck_assert_int_eq(vt()->buffer_alloc(ctx, sizeof x, "y", &by, &err), CF_OK);
+    ck_assert_int_eq(vt()->buffer_alloc(ctx, sizeof x, "mask", &bm, &err), CF_OK);
+    ck_assert_int_eq(vt()->upload(ctx, bx, 0, x, sizeof x, &err), CF_OK);
+    cf_tensor tx = {bx, 2, {17, 241}, "x"}, ty = {by, 2, {17, 241}, "y"},
+              tm = {bm, 2, {17, 241}, "mask"};
+    cf_op op = {0};
+    op.kind = CF_OP_DROPOUT_FWD;
+    op.in[0] = &tx;
+    op.out[0] = &ty;
+    op.out[1] = &tm;
+    op.p.dropout.rate = 0.3f;
+    op.p.dropout.seed = 0x123456789ABCDEF0ull; /* both key words matter */
+    op.p.dropout.counter = ((uint64_t)CF_RNG_DROPOUT << 56) | 0xFEDCBA987ull;
+    ck_assert_int_eq(vt()->exec(ctx, &op, &err), CF_OK);
+    ck_assert_int_eq(vt()->download(ctx, bm, 0, m, sizeof m, &err), CF_OK);
+    ck_assert_int_eq(vt()->download(ctx, by, 0, y, sizeof y, &err), CF_OK);
+    float keep = 1.0f / (1.0f - 0.3f);
+    int kept = 0;
+    for (int i = 0; i < N; i++) {
+        float u = cf_philox_uniform(op.p.dropout.seed, op.p.dropout.counter, (uint64_t)i);
+        float want = u >= 0.3f ? keep : 0.0f;
+        ck_assert_msg(memcmp(&m[i], &want, sizeof want) == 0, "mask[%d] = %a, host %a", i,
+                      (double)m[i], (double)want);
+        ck_assert_float_eq(y[i], x[i] * want);
+        kept += want != 0.0f;
+    }
+    ck_assert_int_gt(kept, N / 2);
+    ck_assert_int_lt(kept, N * 9 / 10);
+    vt()->buffer_free(ctx, bx);
+    vt()->buffer_free(ctx, by);
+    vt()->buffer_free(ctx, bm);
+    vt()->destroy(ctx);
+}
+END_TEST
+
+/* kernels.cl must carry a line-for-line copy of philox.h's generator. */
+static char *philox_block(const char *path)
+{
+    char *s = slurp(path);
+    ck_assert_msg(s != NULL, "cannot read %s", path);
+    char *a = strstr(s, "static inline void cf_philox4x32(");
+    char *b = a ? strstr(a, "static inline float cf_philox_uniform(") : NULL;
+    char *e = b ? strstr(b, "\n}\n") : NULL;
+    ck_assert_msg(a && b && e, "philox functions not found in %s", path);
+    e[3] = '\0';
+    char *r = strdup(a);
+    free(s);
+    return r;
+}
+
+START_TEST(philox_copy_is_identical)
+{
+    const char *src = getenv("CF_TEST_SRCDIR");
+    ck_assert_msg(src != NULL, "CF_TEST_SRCDIR not set");
+    char p1[1024], p2[1024];
+    snprintf(p1, sizeof p1, "%s/engine/include/clforge/philox.h", src);
+    snprintf(p2, sizeof p2, "%s/kernels.cl", src);
+    char *a = philox_block(p1), *b = philox_block(p2);
+    ck_assert_msg(strcmp(a, b) == 0, "kernels.cl's Philox differs from philox.h");
+    free(a);
+    free(b);
+}
+END_TEST
+
+Suite *cf_test_suite(void)
+{
+    Suite *s = suite_create("opencl");
+    TCase *tc = tcase_create("cache");
+    /* First: it forks processes that initialise OpenCL, before this one does. */
+    tcase_add_test(tc, cache_second_process_loads_binary);
+    tcase_set_timeout(tc, 120);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("devices");
+    tcase_add_test(tc, list_devices_reports_properties);
+    tcase_add_test(tc, select_device_by_index_name_and_type);
+    tcase_set_timeout(tc, 60);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("errors");
+    tcase_add_test(tc, error_codes_translate_to_names);
+    tcase_add_test(tc, build_failure_reports_compiler_log);
+    tcase_add_test(tc, kernels_load_from_disk);
+    tcase_add_test(tc, out_of_memory_names_tensor_and_sizes);
+    tcase_set_timeout(tc, 60);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("rng");
+    tcase_add_test(tc, dropout_mask_matches_host_philox);
+    tcase_add_test(tc, philox_copy_is_identical);
+    tcase_set_timeout(tc, 60);
+    suite_add_tcase(s, tc);
+    return s;
+}
