@@ -1,4 +1,4 @@
-/* Optimizer and l2 plugins against their textbook updates.
+/* Optimizer and regularizer plugins.
  *
  * Every optimizer runs a few steps on fixed small vectors on EVERY backend
  * the registry finds; after each step the parameters must equal the update
@@ -7,7 +7,8 @@
  * parameter by far more than the tolerance. One parameter is a weight and one
  * a bias, so "weight decay on weights only" is checked too; the rate passed
  * in each step differs from the plugin's learning_rate default and changes
- * every step, as under a schedule. */
+ * every step, as under a schedule. The regularizers: l2's gradient term and
+ * where dropout/batchnorm place their layers. */
 #include <check.h>
 #include <math.h>
 #include <stdio.h>
@@ -425,6 +426,88 @@ START_TEST(test_catalogue)
 }
 END_TEST
 
+/* ---- dropout / batchnorm placement (rewrite_model) --------------------------- */
+
+static cf_model_spec *small_net(int n_dense)
+{
+    cf_model_spec *m = cf_model_spec_new();
+    ck_assert_ptr_nonnull(m);
+    cf_model_spec_append(m, CF_LAYER_CONV, "conv1")->act = CF_ACT_RELU;
+    cf_model_spec_append(m, CF_LAYER_CONV, "conv2");
+    cf_model_spec_append(m, CF_LAYER_FLATTEN, "flat");
+    if (n_dense > 1) cf_model_spec_append(m, CF_LAYER_DENSE, "fc1");
+    cf_model_spec_append(m, CF_LAYER_DENSE, "out");
+    return m;
+}
+
+/* Run regularizer `name` with kv on m; returns the status, message in err. */
+static cf_status rewrite(const char *name, const char *const *kv, int n_kv, cf_model_spec *m,
+                         cf_error *err)
+{
+    const cf_plugin_desc *d;
+    ck_assert_msg(cf_registry_find(reg, CF_PLUGIN_REGULARIZER, name, &d, err) == CF_OK, "%s",
+                  err->msg);
+    const cf_regularizer_vtable *vt = d->vtable;
+    cf_params *hp;
+    ck_assert_msg(cf_params_from_kv(d->params, kv, n_kv, &hp, err) == CF_OK, "%s", err->msg);
+    void *state;
+    ck_assert(vt->create(hp, &state, err) == CF_OK);
+    ck_assert_ptr_nonnull(vt->rewrite_model);
+    cf_status st = vt->rewrite_model(state, m, err);
+    vt->destroy(state);
+    cf_params_free(hp);
+    return st;
+}
+
+static void expect_layers(const cf_model_spec *m, const char *const *names, int n)
+{
+    ck_assert_int_eq(cf_model_spec_count(m), n);
+    for (int i = 0; i < n; i++)
+        ck_assert_msg(!strcmp(cf_model_spec_name(m, i), names[i]), "layer %d is %s, want %s", i,
+                      cf_model_spec_name(m, i), names[i]);
+}
+
+START_TEST(test_placement)
+{
+    cf_error err = {0};
+    cf_model_spec *m = small_net(2);
+    /* batchnorm: default after every conv, settings carried to the layers */
+    ck_assert_msg(rewrite("batchnorm", KV("eps", "0.001", "momentum", "0.2"), m, &err) == CF_OK,
+                  "%s", err.msg);
+    /* dropout after every dense layer except the output (logits) one */
+    ck_assert_msg(rewrite("dropout", KV("rate", "0.3", "after", "fc"), m, &err) == CF_OK, "%s",
+                  err.msg);
+    static const char *const want[] = {"conv1", "conv1_bn", "conv2", "conv2_bn", "flat",
+                                       "fc1",   "fc1_dropout", "out"};
+    expect_layers(m, want, 8);
+    ck_assert_str_eq(cf_model_spec_type(m, 1), "batchnorm");
+    ck_assert_str_eq(cf_model_spec_type(m, 6), "dropout");
+    ck_assert(fabsf(m->layers[1].eps - 0.001f) < 1e-9f && fabsf(m->layers[3].momentum - 0.2f) < 1e-9f);
+    ck_assert(fabsf(m->layers[6].rate - 0.3f) < 1e-9f);
+    cf_model_spec_free(m);
+
+    /* names are explicit: after the output layer too, when the user says so */
+    m = small_net(2);
+    ck_assert(rewrite("dropout", KV("after", "conv2,out"), m, &err) == CF_OK);
+    static const char *const want2[] = {"conv1", "conv2", "conv2_dropout", "flat", "fc1",
+                                        "out",   "out_dropout"};
+    expect_layers(m, want2, 7);
+    ck_assert(fabsf(m->layers[2].rate - 0.5f) < 1e-9f); /* the plugin's default rate */
+    cf_model_spec_free(m);
+
+    /* a typo is an error naming it; a type matching only the logits too */
+    m = small_net(2);
+    ck_assert_int_eq(rewrite("dropout", KV("after", "fc3"), m, &err), CF_ERR_INVALID);
+    ck_assert_msg(strstr(err.msg, "fc3") && strstr(err.msg, "conv1"), "message: %s", err.msg);
+    ck_assert_int_eq(cf_model_spec_count(m), 5);
+    cf_model_spec_free(m);
+    m = small_net(1);
+    ck_assert_int_eq(rewrite("dropout", KV("after", "dense"), m, &err), CF_ERR_INVALID);
+    ck_assert_msg(strstr(err.msg, "output layer"), "message: %s", err.msg);
+    cf_model_spec_free(m);
+}
+END_TEST
+
 Suite *cf_test_suite(void)
 {
     Suite *s = suite_create("optimizers");
@@ -439,8 +522,12 @@ Suite *cf_test_suite(void)
     tcase_add_test(tc, test_rmsprop);
     tcase_add_test(tc, test_adadelta);
     tcase_add_test(tc, test_adagrad);
-    tcase_add_test(tc, test_l2);
     tcase_add_test(tc, test_invalid);
     suite_add_tcase(s, tc);
+    TCase *tr = tcase_create("regularizers");
+    tcase_add_checked_fixture(tr, setup, teardown);
+    tcase_add_test(tr, test_l2);
+    tcase_add_test(tr, test_placement);
+    suite_add_tcase(s, tr);
     return s;
 }
