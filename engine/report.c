@@ -679,6 +679,16 @@ static void build_report(rb *b, const hist *h, const cf_jval *sum, int have_metr
         fmt_pct(v, sizeof v, tacc);
         card(b, "test accuracy", v);
     }
+    for (int i = 0; test && test->type == CF_JVAL_OBJECT && i < test->n; i++) {
+        int k;
+        char tail;
+        if (sscanf(test->keys[i], "top%d%c", &k, &tail) == 1 && isfinite(cf_jval_num(test->items[i], NAN))) {
+            char lab[32];
+            snprintf(lab, sizeof lab, "test top-%d", k);
+            fmt_pct(v, sizeof v, test->items[i]->num);
+            card(b, lab, v);
+        }
+    }
     double vacc = cf_jval_num(cf_jval_path(sum, "validation.accuracy"), NAN);
     if (!isfinite(vacc) && h->n > 0) vacc = h->va[h->n - 1];
     if (isfinite(vacc)) {
@@ -814,7 +824,12 @@ static void build_report(rb *b, const hist *h, const cf_jval *sum, int have_metr
     for (size_t i = 0; i < sizeof top_keys / sizeof top_keys[0]; i++)
         kv_row(b, top_keys[i], cf_jval_get(sum, top_keys[i]));
     const cf_jval *env = cf_jval_get(sum, "environment");
-    for (int i = 0; env && env->type == CF_JVAL_OBJECT && i < env->n; i++) kv_row(b, env->keys[i], env->items[i]);
+    for (int i = 0; env && env->type == CF_JVAL_OBJECT && i < env->n; i++) {
+        int dup = 0; /* the trainer may repeat backend/device there */
+        for (size_t j = 0; j < sizeof top_keys / sizeof top_keys[0]; j++)
+            if (strcmp(env->keys[i], top_keys[j]) == 0 && cf_jval_get(sum, top_keys[j])) dup = 1;
+        if (!dup) kv_row(b, env->keys[i], env->items[i]);
+    }
     rb_put(b, "</dl></section>\n");
     const char *cfg = cf_jval_str(cf_jval_get(sum, "config"), NULL);
     if (cfg) {

@@ -230,9 +230,9 @@ START_TEST(test_report_summary_only)
     setup_dir();
     char p[512];
     snprintf(p, sizeof p, "%s/summary.json", tmpdir);
-    spit(p, "{\"name\":\"a<b>&c\",\"status\":\"failed\",\"test\":{\"accuracy\":0.93,"
+    spit(p, "{\"name\":\"a<b>&c\",\"status\":\"failed\",\"backend\":\"cpu\",\"test\":{\"accuracy\":0.93,\"top3\":0.995,"
             "\"classes\":[\"<neg>\",\"pos\"],\"confusion\":[[85,5],[2,8]]},"
-            "\"environment\":{\"threads\":4,\"gpu\":null,\"fast\":true}}");
+            "\"environment\":{\"threads\":4,\"gpu\":null,\"fast\":true,\"backend\":\"cpu\"}}");
     cf_error err = {0};
     ck_assert_msg(cf_report_write(tmpdir, &err) == CF_OK, "%s", err.msg);
     char *h = report_of(tmpdir);
@@ -246,6 +246,10 @@ START_TEST(test_report_summary_only)
     ck_assert_ptr_nonnull(strstr(h, "<td>0.6154</td>"));   /* precision of pos: 8/13 */
     ck_assert_ptr_nonnull(strstr(h, "<td>0.9444</td>"));   /* specificity of pos: 85/90 */
     ck_assert_ptr_nonnull(strstr(h, "Computed from the confusion matrix"));
+    ck_assert_ptr_nonnull(strstr(h, "test top-3</span><b>99.50%"));
+    ck_assert_int_eq(count(h, "<dt>backend</dt>"), 1); /* not repeated from environment */
+    ck_assert_ptr_nonnull(strstr(h, "<dt>threads</dt><dd>4</dd>"));
+    ck_assert_ptr_nonnull(strstr(h, "<dt>fast</dt><dd>yes</dd>"));
     ck_assert_ptr_nonnull(strstr(h, "No metrics.jsonl"));
     ck_assert_int_eq(count(h, "<svg"), 1);
     free(h);
