@@ -151,6 +151,19 @@ static void ref_adagrad(const ref_hp *h, ref_state *s, double *p, const double *
     }
 }
 
+/* Lion (examples/plugins/lion.c, out of tree): checked only when
+ * tests/test_plugins_oot.sh has built it and sets CF_TEST_REQUIRE_LION. */
+static void ref_lion(const ref_hp *h, ref_state *s, double *p, const double *grad, int n,
+                     int is_weight, long t, double lr)
+{
+    for (int i = 0; i < n; i++) {
+        double c = h->beta1 * s->m[i] + (1 - h->beta1) * grad[i];
+        double sg = c > 0 ? 1 : c < 0 ? -1 : 0;
+        p[i] -= lr * (sg + (is_weight ? h->wd : 0) * p[i]);
+        s->m[i] = h->beta2 * s->m[i] + (1 - h->beta2) * grad[i];
+    }
+}
+
 typedef void (*ref_fn)(const ref_hp *, ref_state *, double *, const double *, int, int, long,
                        double);
 
@@ -324,6 +337,17 @@ START_TEST(test_adagrad)
     run_case("adagrad", 0.5,
              KV("lr_decay", "0.1", "initial_accumulator_value", "0.1", "weight_decay", "0.2"),
              ref_adagrad, &h);
+}
+END_TEST
+
+START_TEST(test_lion)
+{
+    ref_hp h = {.beta1 = 0.9, .beta2 = 0.99};
+    run_case("lion", 0.01, NULL, 0, ref_lion, &h);
+    /* beta_1 near 1 makes sign(c) follow m, so a wrong momentum shows. */
+    h = (ref_hp){.beta1 = 0.99, .beta2 = 0.3, .wd = 0.3};
+    run_case("lion", 0.01, KV("beta_1", "0.99", "beta_2", "0.3", "weight_decay", "0.3"), ref_lion,
+             &h);
 }
 END_TEST
 
@@ -529,5 +553,11 @@ Suite *cf_test_suite(void)
     tcase_add_test(tr, test_l2);
     tcase_add_test(tr, test_placement);
     suite_add_tcase(s, tr);
+    if (getenv("CF_TEST_REQUIRE_LION")) {
+        TCase *tl = tcase_create("lion");
+        tcase_add_checked_fixture(tl, setup, teardown);
+        tcase_add_test(tl, test_lion);
+        suite_add_tcase(s, tl);
+    }
     return s;
 }

@@ -54,7 +54,14 @@ for p in learning_rate beta_1 beta_2 weight_decay; do
     grep -w "$p" "$tmp/lion.txt" >/dev/null || { cat "$tmp/lion.txt" >&2; fail "'clforge plugins lion' lacks $p"; }
 done
 
-# 4. A config's plugin_path is enough (no environment), and lion trains:
+# 4. Its update equals the textbook rule on every backend (the in-tree
+#    optimizer test, pointed at the new plugin).
+CLFORGE_PLUGIN_PATH="$tmp/plugins" CF_TEST_REQUIRE_LION=1 CK_RUN_CASE=lion \
+    "$builddir/tests/test_optimizers" >"$tmp/rule.log" 2>&1 ||
+    { cat "$tmp/rule.log" >&2; fail "lion's update differs from the textbook rule"; }
+grep -q 'Checks: 1, Failures: 0' "$tmp/rule.log" || { cat "$tmp/rule.log" >&2; fail "lion rule check did not run"; }
+
+# 5. A config's plugin_path is enough (no environment), and lion trains:
 #    a small MLP on 2000 Fashion-MNIST images must beat chance clearly.
 data=/usr/share/datasets/fashion-mnist
 if [ ! -f "$data/train-images-idx3-ubyte.gz" ]; then
