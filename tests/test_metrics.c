@@ -102,7 +102,9 @@ START_TEST(test_binary_and_merge)
     cf_error err = {0};
     ck_assert_int_eq(cf_confusion_init(&c3, 3, NULL), CF_OK);
     ck_assert_int_eq(cf_confusion_merge(&a, &c3, &err), CF_ERR_INVALID);
+    cf_confusion_free(&c3);
     ck_assert_int_eq(cf_confusion_init(&c3, 0, &err), CF_ERR_INVALID);
+    ck_assert_ptr_null(c3.m);
     ck_assert_ptr_nonnull(strstr(err.msg, "class count"));
     cf_confusion_free(&a);
     cf_confusion_free(&b);

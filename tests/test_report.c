@@ -223,6 +223,28 @@ START_TEST(test_report_metrics_only)
 }
 END_TEST
 
+START_TEST(test_report_diverged)
+{
+    /* the trainer writes non-finite values as null: the curves break there and
+     * the diagnosis (computed here, no summary) says the rate was too high */
+    setup_dir();
+    char p[512];
+    snprintf(p, sizeof p, "%s/metrics.jsonl", tmpdir);
+    spit(p, "{\"epoch\":1,\"lr\":1.5,\"train_loss\":2.1,\"train_accuracy\":0.3,\"validation_loss\":1.9,\"validation_accuracy\":0.35}\n"
+            "{\"epoch\":2,\"lr\":1.5,\"train_loss\":null,\"train_accuracy\":0.1,\"validation_loss\":null,\"validation_accuracy\":0.1}\n");
+    cf_error err = {0};
+    ck_assert_msg(cf_report_write(tmpdir, &err) == CF_OK, "%s", err.msg);
+    char *h = report_of(tmpdir);
+    ck_assert_ptr_nonnull(h);
+    assert_self_contained(h);
+    ck_assert_ptr_nonnull(strstr(h, "lr_too_high"));
+    ck_assert_ptr_nonnull(strstr(h, "class=\"dx bad\""));
+    ck_assert_ptr_nonnull(strstr(h, "NaN at epoch 2"));
+    free(h);
+    rm_dir(tmpdir);
+}
+END_TEST
+
 START_TEST(test_report_summary_only)
 {
     /* no metrics; test block with a confusion matrix but no per_class: the
@@ -318,6 +340,7 @@ Suite *cf_test_suite(void)
     TCase *r = tcase_create("report");
     tcase_add_test(r, test_report_fixture);
     tcase_add_test(r, test_report_metrics_only);
+    tcase_add_test(r, test_report_diverged);
     tcase_add_test(r, test_report_summary_only);
     tcase_add_test(r, test_report_missing);
     tcase_add_test(r, test_lr_find);
