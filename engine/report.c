@@ -309,13 +309,14 @@ static void heat_color(double f, char *buf, size_t cap)
 static void svg_confusion(rb *b, const cf_confusion *c, const char *const *names)
 {
     int k = c->k;
-    int cell = k <= 10 ? 44 : k <= 20 ? 26 : 14;
+    int cell = k <= 4 ? 64 : k <= 10 ? 44 : k <= 20 ? 26 : 14;
     int label_w = 8;
     for (int i = 0; i < k; i++)
         if (names[i] && (int)strlen(names[i]) > label_w) label_w = (int)strlen(names[i]);
     if (label_w > 18) label_w = 18;
     int left = 24 + label_w * 7, top = 34, bottom = 20 + label_w * 6;
     int w = left + k * cell + 12, h = top + k * cell + bottom;
+    if (w < left + 220) w = left + 220; /* room for the heading */
     rb_printf(b,
               "<svg class=\"cm\" viewBox=\"0 0 %d %d\" style=\"max-width:%dpx\" role=\"img\" "
               "aria-label=\"confusion matrix\"><title>Confusion matrix (rows: true class, "
@@ -928,7 +929,10 @@ cf_status cf_report_lr_find(const char *path, const double *lr, const double *lo
         if (!b.oom && b.len > at + 4) {
             rb out = {0};
             rb_put(&out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\"");
-            rb_printf(&out, " width=\"%d\" height=\"%d\"><style>%s</style>", CW, CH, CSS);
+            rb_printf(&out,
+                      " width=\"%d\" height=\"%d\" style=\"font-family:system-ui,'DejaVu Sans',"
+                      "sans-serif;background:#fff\"><style>%s</style>",
+                      CW, CH, CSS);
             rb_put(&out, b.p + at);
             rb_put(&out, "</svg>\n");
             free(b.p);
