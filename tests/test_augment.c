@@ -144,7 +144,8 @@ static const aug_case cases[] = {
     {"contrast", {"factor", "0.4"}, 2, 1},
     {"saturation", {"factor", "0.4"}, 2, 1},
     {"hue", {"delta", "0.2"}, 2, 1},
-    {"grayscale", {0}, 0, 0},
+    {"grayscale", {"channels", "1"}, 2, 0},
+    {"grayscale", {"p", "0.5"}, 2, 1},
     {"resize", {"size", "7"}, 2, 0},
     {"center_crop", {"size", "6,4"}, 2, 0},
     {"normalize", {"mean", "0.5,0.4,0.3", "std", "0.2,0.25,0.3"}, 4, 0},
@@ -433,8 +434,8 @@ START_TEST(test_colour)
     aug_free(&h);
     /* grayscale: 1 plane of luma, or 3 equal planes; p < 1 needs channels = 3 */
     aug g1, g3, bad;
-    aug_make(&g1, "grayscale", NULL, 0);
-    aug_make(&g3, "grayscale", KV("channels", "3"));
+    aug_make(&g1, "grayscale", KV("channels", "1"));
+    aug_make(&g3, "grayscale", NULL, 0);
     o = aug_apply(&g1, &rgb, 1, 1);
     ck_assert_int_eq(o.c, 1);
     for (int k = 0; k < plane; k++) ck_assert(fabs(o.data[k] - luma_at(&rgb, k)) < 1e-6);
@@ -445,7 +446,8 @@ START_TEST(test_colour)
         ck_assert(o.data[k] == o.data[plane + k] && o.data[k] == o.data[2 * plane + k]);
     free(o.data);
     cf_error err = {0};
-    ck_assert_int_eq(aug_try(&bad, "grayscale", KV("p", "0.5"), &err), CF_ERR_INVALID);
+    ck_assert_int_eq(aug_try(&bad, "grayscale", KV("p", "0.5", "channels", "1"), &err),
+                     CF_ERR_INVALID);
     aug_free(&g1);
     aug_free(&g3);
     free(rgb.data);

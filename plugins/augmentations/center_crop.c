@@ -8,7 +8,7 @@ typedef struct cc_state {
 } cc_state;
 
 static const cf_param_def cc_params[] = {
-    {"size", CF_PT_FLOAT_LIST, NULL, CF_PARAM_NO_RANGE, NULL, "output size: n (square) or [h, w]"},
+    {"size", CF_PT_FLOAT_LIST, NULL, 1, 100000, NULL, "output size: n (square) or [h, w]"},
     CF_PARAM_TABLE_END};
 
 static cf_status cc_create(const cf_params *hp, void **state, cf_error *err)

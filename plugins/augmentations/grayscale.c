@@ -1,8 +1,8 @@
 /* grayscale — replace an RGB image by its luma 0.299 R + 0.587 G + 0.114 B
- * (torchvision Grayscale / RandomGrayscale). channels = 1 outputs one plane
- * (then p must be 1, since a batch needs one shape); channels = 3 keeps
- * three identical planes and may apply with probability p < 1. A 1-channel
- * input is copied unchanged. */
+ * (torchvision RandomGrayscale / Grayscale). channels = 3 (default) keeps
+ * three identical planes, so the image keeps its shape and p < 1 is fine;
+ * channels = 1 outputs one plane (then p must be 1, since a batch needs one
+ * shape). A 1-channel input is copied unchanged. */
 #include "aug_image.h"
 
 typedef struct gray_state {
@@ -12,7 +12,8 @@ typedef struct gray_state {
 
 static const cf_param_def gray_params[] = {
     {"p", CF_PT_FLOAT, "1", 0, 1, NULL, "probability of converting (needs channels = 3 if < 1)"},
-    {"channels", CF_PT_INT, "1", 1, 3, NULL, "output channels: 1, or 3 identical planes"},
+    {"channels", CF_PT_INT, "3", 1, 3, NULL,
+     "output channels: 3 identical planes (keeps the model's input shape), or 1"},
     CF_PARAM_TABLE_END};
 
 static cf_status gray_create(const cf_params *hp, void **state, cf_error *err)

@@ -13,7 +13,7 @@ typedef struct norm_state {
 static const cf_param_def norm_params[] = {
     {"mean", CF_PT_FLOAT_LIST, NULL, CF_PARAM_NO_RANGE, NULL,
      "per-channel mean to subtract (one number for all channels)"},
-    {"std", CF_PT_FLOAT_LIST, NULL, CF_PARAM_NO_RANGE, NULL,
+    {"std", CF_PT_FLOAT_LIST, NULL, 0, 1e6, NULL,
      "per-channel standard deviation to divide by, > 0 (one number for all channels)"},
     CF_PARAM_TABLE_END};
 

@@ -11,7 +11,7 @@ typedef struct crop_state {
 
 static const cf_param_def crop_params[] = {
     {"padding", CF_PT_INT, "0", 0, 1024, NULL, "pixels of `fill` added on every side first"},
-    {"size", CF_PT_FLOAT_LIST, "0", CF_PARAM_NO_RANGE, NULL,
+    {"size", CF_PT_FLOAT_LIST, "0", 0, 100000, NULL,
      "output size: n (square) or [h, w]; 0 = the input's size"},
     {"fill", CF_PT_FLOAT, "0", -1e6, 1e6, NULL, "value of the padding"},
     CF_PARAM_TABLE_END};

@@ -11,9 +11,9 @@ typedef struct erase_state {
 
 static const cf_param_def erase_params[] = {
     {"p", CF_PT_FLOAT, "0.5", 0, 1, NULL, "probability of erasing"},
-    {"scale", CF_PT_FLOAT_LIST, "0.02,0.33", CF_PARAM_NO_RANGE, NULL,
+    {"scale", CF_PT_FLOAT_LIST, "0.02,0.33", 0, 1, NULL,
      "[min, max] fraction of the image area erased"},
-    {"ratio", CF_PT_FLOAT_LIST, "0.3,3.3", CF_PARAM_NO_RANGE, NULL,
+    {"ratio", CF_PT_FLOAT_LIST, "0.3,3.3", 0, 100, NULL,
      "[min, max] aspect ratio h/w of the rectangle (log-uniform)"},
     {"value", CF_PT_FLOAT, "0", -1e6, 1e6, NULL, "value written into the rectangle"},
     CF_PARAM_TABLE_END};

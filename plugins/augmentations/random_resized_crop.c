@@ -10,11 +10,11 @@ typedef struct rrc_state {
 } rrc_state;
 
 static const cf_param_def rrc_params[] = {
-    {"size", CF_PT_FLOAT_LIST, "0", CF_PARAM_NO_RANGE, NULL,
+    {"size", CF_PT_FLOAT_LIST, "0", 0, 100000, NULL,
      "output size: n (square) or [h, w]; 0 = the input's size"},
-    {"scale", CF_PT_FLOAT_LIST, "0.08,1.0", CF_PARAM_NO_RANGE, NULL,
+    {"scale", CF_PT_FLOAT_LIST, "0.08,1.0", 0, 1, NULL,
      "[min, max] fraction of the image area kept (0 < min <= max <= 1)"},
-    {"ratio", CF_PT_FLOAT_LIST, "0.75,1.3333333", CF_PARAM_NO_RANGE, NULL,
+    {"ratio", CF_PT_FLOAT_LIST, "0.75,1.3333333", 0, 100, NULL,
      "[min, max] aspect ratio w/h of the window (log-uniform)"},
     CF_PARAM_TABLE_END};
 

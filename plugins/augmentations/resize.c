@@ -9,7 +9,7 @@ typedef struct resize_state {
 } resize_state;
 
 static const cf_param_def resize_params[] = {
-    {"size", CF_PT_FLOAT_LIST, NULL, CF_PARAM_NO_RANGE, NULL,
+    {"size", CF_PT_FLOAT_LIST, NULL, 1, 100000, NULL,
      "n: shorter side becomes n (aspect kept); [h, w]: exact output size"},
     CF_PARAM_TABLE_END};
 
