@@ -54,7 +54,11 @@ typedef struct cf_ocl {
     cl_mem ws[CF_WS_COUNT];
     size_t ws_bytes[CF_WS_COUNT];
     size_t allocated; /* bytes currently held by buffer_alloc */
-    int gemm_used[2]; /* CLBlast first-use notices: [0] small/direct, [1] large/indirect */
+    int profile;             /* CLFORGE_OPENCL_PROFILE: per-op times at destroy */
+    double prof_s[CF_OP_COUNT];
+    long prof_n[CF_OP_COUNT];
+    double kprof_s[CF_K_COUNT + 1]; /* per kernel; [CF_K_COUNT] = CLBlast SGEMM */
+    long kprof_n[CF_K_COUNT + 1];
 } cf_ocl;
 
 /* ---- errors (errors.c) ---- */
@@ -65,6 +69,8 @@ cf_status cf_ocl_fail(cf_error *err, cf_status st, const char *fmt, ...)
 cf_status cf_ocl_clfail(cf_error *err, const char *call, cl_int code, const char *what);
 void cf_ocl_log(const cf_ocl *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int cf_ocl_env_verbose(void);
+double cf_ocl_now(void);
+const char *cf_ocl_kernel_name(int k);
 
 /* ---- devices (devices.c) ---- */
 int cf_ocl_auto_score(void);
@@ -91,6 +97,7 @@ int cf_ocl_supports(const cf_op *op);
 cf_status cf_ocl_exec(cf_ocl *o, const cf_op *op, cf_error *err);
 const char *cf_ocl_op_name(cf_op_kind k);
 cf_status cf_ocl_dense(cf_ocl *o, const cf_op *op, cf_error *err);
+cf_status cf_ocl_warm_gemm(cf_ocl *o, cf_error *err);
 cf_status cf_ocl_conv(cf_ocl *o, const cf_op *op, cf_error *err);
 
 #endif

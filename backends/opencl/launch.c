@@ -63,9 +63,20 @@ static cf_status check_nargs(cf_ocl *o, int k, const char *fmt, cf_error *err)
     return CF_OK;
 }
 
+const char *cf_ocl_kernel_name(int k)
+{
+    return k >= 0 && k < CF_K_COUNT ? kernel_names[k] : "CLBlast SGEMM";
+}
+
 static cf_status enqueue(cf_ocl *o, int k, size_t gws, size_t lws, cf_error *err)
 {
+    double t0 = o->profile ? cf_ocl_now() : 0.0;
     cl_int rc = clEnqueueNDRangeKernel(o->queue, o->k[k], 1, NULL, &gws, &lws, 0, NULL, NULL);
+    if (o->profile) {
+        clFinish(o->queue);
+        o->kprof_s[k] += cf_ocl_now() - t0;
+        o->kprof_n[k]++;
+    }
     if (rc != CL_SUCCESS) {
         char what[96];
         snprintf(what, sizeof what, "(kernel %s, %zu work-items)", kernel_names[k], gws);

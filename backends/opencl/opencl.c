@@ -10,11 +10,28 @@
 #include "clforge/plugin.h"
 #include "internal.h"
 
+static void print_profile(const cf_ocl *o)
+{
+    double total = 0;
+    for (int k = 0; k < CF_OP_COUNT; k++) total += o->prof_s[k];
+    fprintf(stderr, "clforge opencl: profile (each op synchronised), total %.3f s\n", total);
+    for (int k = 0; k < CF_OP_COUNT; k++)
+        if (o->prof_n[k])
+            fprintf(stderr, "  %-22s %8ld calls %9.3f s %5.1f%%\n", cf_ocl_op_name(k), o->prof_n[k],
+                    o->prof_s[k], total > 0 ? 100.0 * o->prof_s[k] / total : 0.0);
+    fprintf(stderr, "clforge opencl: time inside those ops by kernel\n");
+    for (int k = 0; k <= CF_K_COUNT; k++)
+        if (o->kprof_n[k])
+            fprintf(stderr, "  %-22s %8ld calls %9.3f s\n", cf_ocl_kernel_name(k), o->kprof_n[k],
+                    o->kprof_s[k]);
+}
+
 static void ocl_destroy(void *ctx)
 {
     cf_ocl *o = ctx;
     if (!o) return;
     if (o->queue) clFinish(o->queue);
+    if (o->profile) print_profile(o);
     for (int i = 0; i < CF_K_COUNT; i++)
         if (o->k[i]) clReleaseKernel(o->k[i]);
     for (int i = 0; i < CF_WS_COUNT; i++)
@@ -32,6 +49,8 @@ static cf_status ocl_create(const cf_backend_config *cfg, void **out, cf_error *
     cf_ocl *o = calloc(1, sizeof *o);
     if (!o) return cf_ocl_fail(err, CF_ERR_NOMEM, "opencl: out of host memory");
     o->verbose = (cfg && cfg->verbose) || cf_ocl_env_verbose();
+    const char *prof = getenv("CLFORGE_OPENCL_PROFILE");
+    o->profile = prof && *prof && strcmp(prof, "0") != 0;
     cf_status st = cf_ocl_select_device(cfg ? cfg->device : "", &o->platform, &o->device, err);
     if (st != CF_OK) {
         free(o);
@@ -61,6 +80,8 @@ static cf_status ocl_create(const cf_backend_config *cfg, void **out, cf_error *
         goto fail;
     }
     st = cf_ocl_build_program(o, cfg ? cfg->cache_dir : NULL, err);
+    if (st != CF_OK) goto fail;
+    st = cf_ocl_warm_gemm(o, err);
     if (st != CF_OK) goto fail;
     *out = o;
     return CF_OK;
@@ -157,7 +178,17 @@ static int ocl_supports_op(void *ctx, const cf_op *op)
 
 static cf_status ocl_exec(void *ctx, const cf_op *op, cf_error *err)
 {
-    return cf_ocl_exec(ctx, op, err);
+    cf_ocl *o = ctx;
+    if (!o->profile || !op || op->kind <= CF_OP_NONE || op->kind >= CF_OP_COUNT)
+        return cf_ocl_exec(o, op, err);
+    /* Profiling serialises the queue: fine for finding hot ops, not for throughput. */
+    clFinish(o->queue);
+    double t0 = cf_ocl_now();
+    cf_status st = cf_ocl_exec(o, op, err);
+    clFinish(o->queue);
+    o->prof_s[op->kind] += cf_ocl_now() - t0;
+    o->prof_n[op->kind]++;
+    return st;
 }
 
 static cf_status ocl_sync(void *ctx, cf_error *err)
