@@ -1,0 +1,309 @@
+/* `clforge tune CONFIG [options]`: runs a hyperparameter study described by
+ * the config's `tune` group (docs/tuning.md). This file is the only part of
+ * the tuner that prints or decides an exit code. */
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tune/tune.h"
+
+int cf_cmd_tune(int argc, char **argv);
+
+static volatile int g_stop;
+
+static void on_signal(int sig)
+{
+    if (g_stop) signal(sig, SIG_DFL); /* second Ctrl-C: leave now */
+    g_stop = 1;
+}
+
+static void usage(FILE *f)
+{
+    fputs("usage: clforge tune CONFIG [options]\n"
+          "Runs the hyperparameter study in CONFIG's `tune = { ... }` group; writes\n"
+          "runs/<name>/ (journal.jsonl, trials.csv, best.cfg, tune_report.html).\n"
+          "  --dir DIR          study directory (default runs/<tune.name or config name>)\n"
+          "  --resume DIR       continue the study in DIR after an interruption or crash\n"
+          "  --final-test       afterwards, retrain best.cfg once with test evaluation\n"
+          "  --max-trials N     override tune.max_trials\n"
+          "  --max-parallel N   override tune.max_parallel\n"
+          "  --seed N           override tune.seed\n"
+          "  --trial-program P  program run as `P train ...` (default: this clforge)\n"
+          "  --in-process       synthetic objectives: evaluate in this process (no isolation)\n"
+          "  --quiet            print only the summary\n"
+          "See docs/tuning.md for the tune group's keys.\n",
+          f);
+}
+
+typedef struct ui {
+    int tty, quiet;
+    int rows;
+    const char *status; /* last status line printed on a TTY (to clear) */
+} ui;
+
+static void fmt_params(const cf_study *s, const cf_trial *t, char *out, size_t n)
+{
+    const cf_tune_config *c = cf_study_config(s);
+    size_t o = 0;
+    out[0] = 0;
+    for (int k = 0; k < c->space.n && o + 8 < n; k++) {
+        char v[128];
+        cf_tune_format_value(&c->space.p[k], t->x[k], v, sizeof v);
+        const char *key = strrchr(c->space.p[k].key, '.');
+        key = key ? key + 1 : c->space.p[k].key;
+        o += (size_t)snprintf(out + o, n - o, "%s%s=%s", k ? " " : "", key, v);
+    }
+}
+
+static void status_line(ui *u, const cf_study *s)
+{
+    const cf_tune_config *c = cf_study_config(s);
+    char line[400];
+    int b = cf_study_best(s);
+    int o = snprintf(line, sizeof line, "  [%d running | %d trials | best %s | %.0fs]",
+                     cf_study_running(s), cf_study_count(s), "", cf_study_elapsed(s));
+    if (b >= 0)
+        o = snprintf(line, sizeof line, "  [%d running | %d trials | best #%d %.6g | %.0fs]",
+                     cf_study_running(s), cf_study_count(s), b, cf_study_trial(s, b)->value,
+                     cf_study_elapsed(s));
+    (void)c;
+    (void)o;
+    fprintf(stdout, "\r\033[K%s", line);
+    fflush(stdout);
+    u->status = "";
+}
+
+static void on_event(void *user, const cf_study *s, const cf_trial *t, cf_study_ev ev)
+{
+    ui *u = user;
+    if (u->quiet) return;
+    const cf_tune_config *c = cf_study_config(s);
+    if (u->tty && u->status) fputs("\r\033[K", stdout);
+    if (u->rows == 0 && ev != CF_STUDY_EV_TICK) {
+        printf("%-6s %-8s %12s %12s %6s %7s  %s\n", "trial", "state", c->objective.metric, "best", "epochs",
+               "seconds", "parameters");
+        u->rows = 1;
+    }
+    char params[512];
+    if (ev == CF_STUDY_EV_END) {
+        int b = cf_study_best(s);
+        char val[32] = "", best[32] = "";
+        if (isfinite(t->value) && t->state != CF_TRIAL_FAILED) snprintf(val, sizeof val, "%.6g", t->value);
+        if (b >= 0) snprintf(best, sizeof best, "%.6g%s", cf_study_trial(s, b)->value, b == t->id ? "*" : "");
+        fmt_params(s, t, params, sizeof params);
+        printf("%-6d %-8s %12s %12s %6d %7.1f  %s", t->id, cf_trial_state_name(t->state), val, best,
+               t->n_curve, t->seconds, params);
+        if (t->reason[0]) printf("  (%s)", t->reason);
+        putchar('\n');
+    } else if (ev == CF_STUDY_EV_LAUNCH && !u->tty) {
+        fmt_params(s, t, params, sizeof params);
+        printf("%-6d %-8s %12s %12s %6d %7s  %s\n", t->id, "started", "", "", t->epochs, "", params);
+    }
+    if (u->tty) status_line(u, s);
+    fflush(stdout);
+}
+
+/* Runs best.cfg once with test evaluation: `EXE train best.cfg --run-dir DIR/final --json`. */
+static int final_test(const cf_tune_config *cfg, const char *dir, const char *exe)
+{
+    cf_tune_config fc = *cfg;
+    if (strlen(dir) + 10 >= sizeof fc.config_path) {
+        fprintf(stderr, "clforge tune: %s: path too long\n", dir);
+        return 1;
+    }
+    snprintf(fc.config_path, sizeof fc.config_path, "%.1000s/best.cfg", dir);
+    fc.max_parallel = 1;
+    fc.trial_timeout = 0;
+    cf_tune_runner r;
+    cf_error err = {0};
+    if (cf_tune_runner_local(&r, &fc, exe, 1, &err) != CF_OK) {
+        fprintf(stderr, "clforge tune: %s\n", err.msg);
+        return 1;
+    }
+    char fdir[CF_TUNE_PATH_MAX + 16];
+    snprintf(fdir, sizeof fdir, "%s/final", dir);
+    cf_tune_job job = {0, 0, 0, NULL, NULL, NULL, fdir};
+    if (fc.objective.function) {
+        fprintf(stderr, "clforge tune: --final-test: a synthetic objective has no test set\n");
+        r.destroy(r.ctx);
+        return 1;
+    }
+    printf("final test: %s train %s --run-dir %s/run --json\n", exe, fc.config_path, fdir);
+    fflush(stdout);
+    if (r.launch(r.ctx, &job, &err) != CF_OK) {
+        fprintf(stderr, "clforge tune: %s\n", err.msg);
+        r.destroy(r.ctx);
+        return 1;
+    }
+    int rc = 1;
+    for (;;) {
+        cf_tune_event ev;
+        int got = r.poll(r.ctx, &ev, 1000, &err);
+        if (got < 0) break;
+        if (got == 0) continue;
+        if (ev.kind == CF_TEV_EPOCH) {
+            printf("  epoch %d", ev.epoch);
+            for (int i = 0; i < ev.n_metrics; i++)
+                if (strstr(ev.names[i], "accuracy") || strstr(ev.names[i], "loss"))
+                    printf(" %s=%.4g", ev.names[i], ev.values[i]);
+            putchar('\n');
+            continue;
+        }
+        if (ev.kind == CF_TEV_OK) {
+            printf("final test:");
+            for (int i = 0; i < ev.n_metrics; i++)
+                if (!strncmp(ev.names[i], "test", 4)) printf(" %s=%.6g", ev.names[i], ev.values[i]);
+            printf("  (run directory %s/run)\n", fdir);
+            rc = 0;
+        } else {
+            fprintf(stderr, "clforge tune: final test failed: %s\n", ev.reason);
+        }
+        break;
+    }
+    r.destroy(r.ctx);
+    return rc;
+}
+
+int cf_cmd_tune(int argc, char **argv)
+{
+    const char *config = NULL, *dir = NULL, *program = NULL;
+    int resume = 0, do_final = 0, quiet = 0, in_process = 0;
+    long max_trials = -1, max_parallel = -1, seed = -1;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        int has_val = i + 1 < argc;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            usage(stdout);
+            return 0;
+        } else if (!strcmp(a, "--dir") && has_val) {
+            dir = argv[++i];
+        } else if (!strcmp(a, "--resume") && has_val) {
+            dir = argv[++i];
+            resume = 1;
+        } else if (!strcmp(a, "--final-test")) {
+            do_final = 1;
+        } else if (!strcmp(a, "--in-process")) {
+            in_process = 1;
+        } else if (!strcmp(a, "--quiet")) {
+            quiet = 1;
+        } else if (!strcmp(a, "--max-trials") && has_val) {
+            max_trials = strtol(argv[++i], NULL, 10);
+        } else if (!strcmp(a, "--max-parallel") && has_val) {
+            max_parallel = strtol(argv[++i], NULL, 10);
+        } else if (!strcmp(a, "--seed") && has_val) {
+            seed = strtol(argv[++i], NULL, 10);
+        } else if (!strcmp(a, "--trial-program") && has_val) {
+            program = argv[++i];
+        } else if (a[0] == '-' || config) {
+            fprintf(stderr, "clforge tune: unexpected argument '%s'\n", a);
+            usage(stderr);
+            return 2;
+        } else {
+            config = a;
+        }
+    }
+    if (!config) {
+        usage(stderr);
+        return 2;
+    }
+    if (max_trials == 0 || max_parallel == 0 || max_parallel > 256) {
+        fprintf(stderr, "clforge tune: --max-trials and --max-parallel take a positive number (parallel <= 256)\n");
+        return 2;
+    }
+
+    cf_tune_config cfg;
+    cf_error err = {0};
+    /* children get an absolute config path: their working directory is ours,
+     * but the path ends up in journals and best.cfg headers too */
+    char abs_config[CF_TUNE_PATH_MAX];
+    if (!realpath(config, abs_config)) snprintf(abs_config, sizeof abs_config, "%s", config);
+    if (cf_tune_config_load(abs_config, &cfg, &err) != CF_OK) {
+        /* name the file as the user typed it */
+        const char *m = err.msg;
+        size_t al = strlen(abs_config);
+        if (!strncmp(m, abs_config, al)) fprintf(stderr, "clforge tune: %s%s\n", config, m + al);
+        else fprintf(stderr, "clforge tune: %s\n", m);
+        return 1;
+    }
+    if (max_trials > 0) cfg.max_trials = (int)max_trials;
+    if (max_parallel > 0) cfg.max_parallel = (int)max_parallel;
+    if (seed >= 0) cfg.seed = (uint64_t)seed;
+
+    char exe[CF_TUNE_PATH_MAX];
+    if (program) {
+        snprintf(exe, sizeof exe, "%s", program);
+    } else {
+        ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+        if (n <= 0) snprintf(exe, sizeof exe, "/proc/self/exe");
+        else exe[n] = 0;
+    }
+    char dbuf[CF_TUNE_PATH_MAX];
+    if (!dir) {
+        snprintf(dbuf, sizeof dbuf, "runs/%s", cfg.name);
+        dir = dbuf;
+    }
+
+    ui u = {isatty(1), quiet, 0, NULL};
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+
+    cf_study_opts o = {dir, resume, exe, on_event, &u, NULL, in_process, &g_stop};
+    cf_study *s = NULL;
+    if (cf_study_open(&s, &cfg, &o, &err) != CF_OK) {
+        fprintf(stderr, "clforge tune: %s\n", err.msg);
+        cf_tune_config_free(&cfg);
+        return 1;
+    }
+    if (!quiet) {
+        printf("clforge tune: study '%s', %s search over %d parameter%s, objective %s (%s), up to %d parallel%s\n",
+               cfg.name, cf_tune_strategy_name(cfg.strategy), cfg.space.n, cfg.space.n == 1 ? "" : "s",
+               cfg.objective.metric, cfg.objective.maximize ? "maximize" : "minimize", cfg.max_parallel,
+               resume ? " (resumed)" : "");
+        if (resume) {
+            int done = 0, again = 0;
+            for (int i = 0; i < cf_study_count(s); i++) {
+                cf_trial_state st = cf_study_trial(s, i)->state;
+                done += st != CF_TRIAL_PENDING;
+                again += st == CF_TRIAL_PENDING;
+            }
+            printf("  %d trials already complete, %d in flight at the interruption will run again\n", done, again);
+        }
+        printf("  directory %s\n", dir);
+    }
+    cf_status st = cf_study_run(s, &err);
+    if (u.tty && !quiet) fputs("\r\033[K", stdout);
+    int rc = 0;
+    int b = cf_study_best(s);
+    printf("stopped: %s; %d trials, %d epochs, %.1f s\n", cf_study_stop_reason(s), cf_study_count(s),
+           cf_study_total_epochs(s), cf_study_elapsed(s));
+    if (b >= 0) {
+        char params[1024];
+        fmt_params(s, cf_study_trial(s, b), params, sizeof params);
+        printf("best: trial %d  %s = %.6g  %s\n", b, cfg.objective.metric, cf_study_trial(s, b)->value, params);
+        printf("wrote %s/best.cfg, %s/trials.csv, %s/tune_report.html\n", dir, dir, dir);
+    }
+    if (st != CF_OK) {
+        fprintf(stderr, "clforge tune: %s\n", err.msg);
+        rc = 1;
+    } else if (g_stop) {
+        printf("interrupted; continue with: clforge tune %s --resume %s\n", config, dir);
+        rc = 130;
+    } else if (do_final) {
+        if (b < 0) {
+            fprintf(stderr, "clforge tune: --final-test: no trial finished\n");
+            rc = 1;
+        } else {
+            rc = final_test(&cfg, dir, exe);
+        }
+    }
+    cf_study_close(s);
+    cf_tune_config_free(&cfg);
+    return rc;
+}
