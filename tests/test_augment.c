@@ -596,6 +596,7 @@ Suite *cf_test_suite(void)
     Suite *s = suite_create("augment");
     TCase *tc = tcase_create("augment");
     tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_catalogue);
     tcase_add_test(tc, test_deterministic);
     tcase_add_test(tc, test_flips);

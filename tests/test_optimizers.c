@@ -537,7 +537,7 @@ Suite *cf_test_suite(void)
     Suite *s = suite_create("optimizers");
     TCase *tc = tcase_create("update_rules");
     tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_set_timeout(tc, 60);
+    tcase_set_timeout(tc, 300); /* a cold OpenCL cache compiles kernels */
     tcase_add_test(tc, test_catalogue);
     tcase_add_test(tc, test_sgd);
     tcase_add_test(tc, test_nag);
@@ -550,12 +550,14 @@ Suite *cf_test_suite(void)
     suite_add_tcase(s, tc);
     TCase *tr = tcase_create("regularizers");
     tcase_add_checked_fixture(tr, setup, teardown);
+    tcase_set_timeout(tr, 300);
     tcase_add_test(tr, test_l2);
     tcase_add_test(tr, test_placement);
     suite_add_tcase(s, tr);
     if (getenv("CF_TEST_REQUIRE_LION")) {
         TCase *tl = tcase_create("lion");
         tcase_add_checked_fixture(tl, setup, teardown);
+        tcase_set_timeout(tl, 300);
         tcase_add_test(tl, test_lion);
         suite_add_tcase(s, tl);
     }
