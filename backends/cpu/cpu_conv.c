@@ -8,10 +8,12 @@
  *    small keeps the GEMM wide enough to run at full speed on 14x14 and 7x7
  *    maps. The bias is added in the GEMM epilogue (prefilled y with beta = 1,
  *    or while scattering the batched result back to NCHW).
- *  - direct: for few input channels (the 1-channel first layer of a
- *    Fashion-MNIST net) im2col would copy 9x the input to feed a GEMM with an
- *    inner dimension of 9; a direct stride-1 loop vectorised along the row is
- *    faster there. 1x1 stride-1 unpadded convolutions skip im2col entirely. */
+ *  - direct (stride 1): a zero-bordered copy of the image and a loop
+ *    vectorised along the output row, 4 filters per pass. Written for the
+ *    1-channel first layer, where im2col feeds a GEMM with an inner
+ *    dimension of 9; measured slower than im2col + GEMM even there, so it
+ *    is opt-in (CLFORGE_CPU_CONV=direct).
+ * 1x1 stride-1 unpadded convolutions skip im2col entirely. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -145,42 +147,202 @@ static void fwd_gemm_task(void *arg, int tid, long b, long e)
     }
 }
 
-/* out[p, q] += wv * in[p*1 + r - ph, q + s - pw] over the valid window. */
-CPU_CLONES
-static void direct_fwd_image(const conv_job *j, const float *xn, float *yn)
+/* Direct stride-1 convolution for few input channels. Each image's
+ * channels are first copied into a zero-bordered plane (row stride a
+ * multiple of 8 plus the kernel width), so the inner loops have no bounds
+ * checks; outputs are computed 8 columns at a time in a vector register. */
+typedef float v8f __attribute__((vector_size(32)));
+
+/* unaligned load of 8 floats (a macro: a function returning v8f would
+ * change the ABI of the baseline, non-AVX clone) */
+#define load8(p)                                                                                   \
+    __extension__({                                                                                \
+        v8f v_;                                                                                    \
+        __builtin_memcpy(&v_, (p), sizeof v_);                                                     \
+        v_;                                                                                        \
+    })
+
+/* padded-plane geometry */
+static inline int dpad_ws(const conv_job *j) { return ((j->Q + 7) & ~7) + j->S - 1; }
+static inline int dpad_hs(const conv_job *j) { return j->P + j->R - 1; }
+static inline size_t dpad_floats(const conv_job *j)
 {
-    const int H = j->H, W = j->W, P = j->P, Q = j->Q, R = j->R, S = j->S;
-    for (int k = 0; k < j->K; k++) {
-        float *out = yn + (size_t)k * P * Q;
-        float bv = j->b ? j->b[k] : 0.0f;
-        for (long i = 0; i < (long)P * Q; i++) out[i] = bv;
-        for (int c = 0; c < j->C; c++) {
-            const float *xc = xn + (size_t)c * H * W;
-            const float *wk = j->w + ((size_t)k * j->C + c) * R * S;
-            for (int r = 0; r < R; r++) {
-                int plo = j->ph - r > 0 ? j->ph - r : 0;
-                int phi = H + j->ph - r < P ? H + j->ph - r : P;
-                for (int s = 0; s < S; s++) {
-                    float wv = wk[r * S + s];
-                    int qlo = j->pw - s > 0 ? j->pw - s : 0;
-                    int qhi = W + j->pw - s < Q ? W + j->pw - s : Q;
-                    for (int p = plo; p < phi; p++) {
-                        float *o = out + (size_t)p * Q;
-                        const float *in = xc + (size_t)(p + r - j->ph) * W + (s - j->pw);
-                        for (int q = qlo; q < qhi; q++) o[q] += wv * in[q];
+    return round16((size_t)j->C * dpad_hs(j) * dpad_ws(j));
+}
+
+static void pad_image(const conv_job *j, const float *xn, float *xp)
+{
+    const int ws = dpad_ws(j), hs = dpad_hs(j);
+    memset(xp, 0, sizeof(float) * (size_t)j->C * hs * ws);
+    for (int c = 0; c < j->C; c++)
+        for (int h = 0; h < j->H; h++) {
+            int ph = h + j->ph;
+            if (ph >= hs) break;
+            int n = j->W < ws - j->pw ? j->W : ws - j->pw;
+            memcpy(xp + ((size_t)c * hs + ph) * ws + j->pw, xn + ((size_t)c * j->H + h) * j->W,
+                   sizeof(float) * (size_t)n);
+        }
+}
+
+/* Four filters at a time: four independent accumulator chains share each
+ * input load (one chain alone would wait on FMA latency). */
+CPU_CLONES
+static void direct_fwd_image(const conv_job *j, const float *xp, float *yn)
+{
+    const int P = j->P, Q = j->Q, R = j->R, S = j->S, C = j->C, ws = dpad_ws(j), hs = dpad_hs(j);
+    const size_t wstride = (size_t)C * R * S;
+    int k = 0;
+    for (; k + 4 <= j->K; k += 4) {
+        const float *w0 = j->w + (size_t)k * wstride;
+        float b[4];
+        for (int i = 0; i < 4; i++) b[i] = j->b ? j->b[k + i] : 0.0f;
+        for (int p = 0; p < P; p++)
+            for (int q0 = 0; q0 < Q; q0 += 8) {
+                v8f a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
+                a0 += b[0]; a1 += b[1]; a2 += b[2]; a3 += b[3];
+                for (int c = 0; c < C; c++)
+                    for (int r = 0; r < R; r++) {
+                        const float *row = xp + ((size_t)c * hs + p + r) * ws + q0;
+                        const float *wr = w0 + ((size_t)c * R + r) * S;
+                        for (int s = 0; s < S; s++) {
+                            v8f x = load8(row + s);
+                            a0 += wr[s] * x;
+                            a1 += wr[s + wstride] * x;
+                            a2 += wr[s + 2 * wstride] * x;
+                            a3 += wr[s + 3 * wstride] * x;
+                        }
+                    }
+                float *o = yn + (size_t)k * P * Q + (size_t)p * Q + q0;
+                const size_t pq = (size_t)P * Q;
+                if (q0 + 8 <= Q) { /* whole-vector stores; lane extraction is slow */
+                    __builtin_memcpy(o, &a0, sizeof a0);
+                    __builtin_memcpy(o + pq, &a1, sizeof a1);
+                    __builtin_memcpy(o + 2 * pq, &a2, sizeof a2);
+                    __builtin_memcpy(o + 3 * pq, &a3, sizeof a3);
+                } else {
+                    for (int i = 0; i < Q - q0; i++) {
+                        o[i] = a0[i];
+                        o[i + pq] = a1[i];
+                        o[i + 2 * pq] = a2[i];
+                        o[i + 3 * pq] = a3[i];
                     }
                 }
             }
-        }
+    }
+    for (; k < j->K; k++) {
+        const float *wk = j->w + (size_t)k * wstride;
+        const float bv = j->b ? j->b[k] : 0.0f;
+        for (int p = 0; p < P; p++)
+            for (int q0 = 0; q0 < Q; q0 += 8) {
+                v8f acc = {0};
+                acc += bv;
+                for (int c = 0; c < C; c++)
+                    for (int r = 0; r < R; r++) {
+                        const float *row = xp + ((size_t)c * hs + p + r) * ws + q0;
+                        const float *wr = wk + ((size_t)c * R + r) * S;
+                        for (int s = 0; s < S; s++) acc += wr[s] * load8(row + s);
+                    }
+                float *o = yn + (size_t)k * P * Q + (size_t)p * Q + q0;
+                if (q0 + 8 <= Q)
+                    __builtin_memcpy(o, &acc, sizeof acc);
+                else
+                    for (int i = 0; i < Q - q0; i++) o[i] = acc[i];
+            }
     }
 }
 
 static void fwd_direct_task(void *arg, int tid, long b, long e)
 {
     const conv_job *j = arg;
-    for (long n = b; n < e; n++)
-        direct_fwd_image(j, j->x + (size_t)n * j->C * j->H * j->W,
-                         j->y + (size_t)n * j->K * j->PQ);
+    float *xp = j->scratch + (size_t)tid * j->per_thread;
+    for (long n = b; n < e; n++) {
+        pad_image(j, j->x + (size_t)n * j->C * j->H * j->W, xp);
+        direct_fwd_image(j, xp, j->y + (size_t)n * j->K * j->PQ);
+    }
+}
+
+/* dw[k,c,r,s] += sum_pq dy[k,p,q] * xpad[c, p+r, q+s] for one image. Each
+ * dy vector is loaded once and feeds R*S independent accumulators (up to
+ * 3x3 here; larger kernels go tap by tap). Lanes past Q are masked. */
+CPU_CLONES
+static void direct_bwd_weight_image(const conv_job *j, const float *xp, const float *dyn,
+                                    float *pdw, float *pdb)
+{
+    const int P = j->P, Q = j->Q, R = j->R, S = j->S, C = j->C, ws = dpad_ws(j), hs = dpad_hs(j);
+    const int small = R <= 3 && S <= 3;
+    for (int k = 0; k < j->K; k++) {
+        const float *g = dyn + (size_t)k * P * Q;
+        float *dwk = pdw + (size_t)k * C * R * S;
+        for (int c = 0; c < C; c++) {
+            v8f acc[9];
+            for (int t = 0; t < 9; t++) acc[t] = (v8f){0};
+            for (int p = 0; p < P; p++) {
+                const float *gr = g + (size_t)p * Q;
+                for (int q0 = 0; q0 < Q; q0 += 8) {
+                    v8f gv;
+                    if (q0 + 8 <= Q) {
+                        gv = load8(gr + q0);
+                    } else {
+                        gv = (v8f){0};
+                        for (int i = 0; i < Q - q0; i++) gv[i] = gr[q0 + i];
+                    }
+                    if (small) {
+#pragma GCC unroll 3
+                        for (int r = 0; r < 3; r++) {
+                            if (r >= R) break;
+                            const float *row = xp + ((size_t)c * hs + p + r) * ws + q0;
+#pragma GCC unroll 3
+                            for (int s = 0; s < 3; s++)
+                                if (s < S) acc[r * 3 + s] += gv * load8(row + s);
+                        }
+                    } else {
+                        for (int r = 0; r < R; r++) {
+                            const float *row = xp + ((size_t)c * hs + p + r) * ws + q0;
+                            for (int s = 0; s < S; s++) {
+                                v8f prod = gv * load8(row + s);
+                                float t = 0;
+                                for (int i = 0; i < 8; i++) t += prod[i];
+                                dwk[((size_t)c * R + r) * S + s] += t;
+                            }
+                        }
+                    }
+                }
+            }
+            if (small)
+                for (int r = 0; r < R; r++)
+                    for (int s = 0; s < S; s++) {
+                        float t = 0;
+                        for (int i = 0; i < 8; i++) t += acc[r * 3 + s][i];
+                        dwk[((size_t)c * R + r) * S + s] += t;
+                    }
+        }
+        if (pdb) {
+            v8f gs = {0};
+            for (int p = 0; p < P; p++) {
+                const float *gr = g + (size_t)p * Q;
+                int q0 = 0;
+                for (; q0 + 8 <= Q; q0 += 8) gs += load8(gr + q0);
+                for (int q = q0; q < Q; q++) gs[q - q0] += gr[q];
+            }
+            float t = 0;
+            for (int i = 0; i < 8; i++) t += gs[i];
+            pdb[k] += t;
+        }
+    }
+}
+
+static void bwd_weight_direct_task(void *arg, int tid, long b, long e)
+{
+    const conv_job *j = arg;
+    float *pdw = j->scratch + (size_t)tid * j->per_thread;
+    float *pdb = pdw + round16((size_t)j->K * j->CRS);
+    float *xp = pdb + round16((size_t)j->K);
+    memset(pdw, 0, sizeof(float) * (size_t)j->K * j->CRS);
+    memset(pdb, 0, sizeof(float) * (size_t)j->K);
+    for (long n = b; n < e; n++) {
+        pad_image(j, j->x + (size_t)n * j->C * j->H * j->W, xp);
+        direct_bwd_weight_image(j, xp, j->dy + (size_t)n * j->K * j->PQ, pdw, j->db ? pdb : NULL);
+    }
 }
 
 /* ---- backward data ---------------------------------------------------- */
@@ -281,14 +443,15 @@ static void bwd_weight_task(void *arg, int tid, long b, long e)
 
 /* ---- dispatch --------------------------------------------------------- */
 
-/* Images per GEMM: enough columns (~CPU_CONV_COLS) for sgemm to run at full
- * speed, but never more than a thread's share of the batch. */
+/* Images per GEMM: about 512 columns (measured flat between 256 and 784 on
+ * the bench layers; CLFORGE_CPU_CONV_COLS overrides), never more than a
+ * thread's share of the batch. */
 static int pick_nb(long PQ, int N, int T)
 {
     static long target = -1;
     if (target < 0) {
         const char *e = getenv("CLFORGE_CPU_CONV_COLS");
-        target = e ? atol(e) : 256;
+        target = e ? atol(e) : 512;
         if (target < 1) target = 1;
     }
     long nb = (target + PQ - 1) / PQ;
@@ -298,13 +461,13 @@ static int pick_nb(long PQ, int N, int T)
     return (int)nb;
 }
 
-/* Direct convolution wins for few input channels at stride 1 (measured). */
+/* im2col + GEMM measured faster than this direct loop on every bench layer,
+ * the 1-channel first layer included (docs/cpu-backend.md), so direct runs
+ * only when CLFORGE_CPU_CONV=direct asks for it (stride 1), to re-measure on
+ * other CPUs. */
 static int use_direct(const cpu_ctx *c, const conv_job *j)
 {
-    if (j->sh != 1 || j->sw != 1) return 0;
-    if (c->conv_method == 1) return 0;
-    if (c->conv_method == 2) return 1;
-    return j->C <= 3;
+    return c->conv_method == 2 && j->sh == 1 && j->sw == 1;
 }
 
 cf_status cpu_conv(cpu_ctx *c, const cf_op *op, cf_error *err)
@@ -356,6 +519,9 @@ cf_status cpu_conv(cpu_ctx *c, const cf_op *op, cf_error *err)
                            name, cpu_tname(op->in[2]), cf_tensor_numel(op->in[2]), j.K);
         j.y = cpu_data(op->out[0]);
         if (use_direct(c, &j)) {
+            j.per_thread = dpad_floats(&j);
+            j.scratch = cpu_scratch(c, j.per_thread * sizeof(float) * (size_t)T, err);
+            if (!j.scratch) return err ? err->status : CF_ERR_NOMEM;
             cpu_pool_run(c->pool, j.N, fwd_direct_task, &j);
             return CF_OK;
         }
@@ -387,15 +553,16 @@ cf_status cpu_conv(cpu_ctx *c, const cf_op *op, cf_error *err)
     if (j.db && cf_tensor_numel(op->out[1]) != (size_t)j.K)
         return cpu_err(err, CF_ERR_INVALID, "cpu backend: %s: bias gradient %s has %zu elements, not %d",
                        name, cpu_tname(op->out[1]), cf_tensor_numel(op->out[1]), j.K);
-    j.nb = pick_nb(j.PQ, j.N, T);
-    if (j.pointwise) j.nb = 1;
+    int direct = use_direct(c, &j);
+    j.nb = direct || j.pointwise ? 1 : pick_nb(j.PQ, j.N, T);
     j.per_thread = round16((size_t)j.K * j.CRS) + round16((size_t)j.K) +
-                   round16((size_t)j.CRS * j.nb * j.PQ) +
-                   (j.nb > 1 ? round16((size_t)j.K * j.nb * j.PQ) : 0);
+                   (direct ? dpad_floats(&j)
+                           : round16((size_t)j.CRS * j.nb * j.PQ) +
+                                 (j.nb > 1 ? round16((size_t)j.K * j.nb * j.PQ) : 0));
     j.scratch = cpu_scratch(c, j.per_thread * sizeof(float) * (size_t)T, err);
     if (!j.scratch) return err ? err->status : CF_ERR_NOMEM;
     int chunks = (int)(j.N < T ? j.N : T);
-    cpu_pool_run(c->pool, j.N, bwd_weight_task, &j);
+    cpu_pool_run(c->pool, j.N, direct ? bwd_weight_direct_task : bwd_weight_task, &j);
     /* reduce the per-thread partials into dw/db */
     size_t kc = (size_t)j.K * j.CRS;
     for (size_t i = 0; i < kc; i++) {

@@ -66,14 +66,49 @@ static void maxpool_fwd_task(void *arg, int tid, long b, long e)
     }
 }
 
+CPU_CLONES
 static void maxpool_bwd_task(void *arg, int tid, long b, long e)
 {
     const pool_job *j = arg;
     const size_t in = (size_t)j->H * j->W, out = (size_t)j->P * j->Q;
+    const int fast = j->kh == 2 && j->kw == 2 && j->sh == 2 && j->sw == 2 && j->ph == 0 &&
+                     j->pw == 0;
     for (long pl = b; pl < e; pl++) {
         const float *xp = j->x + pl * in;
         const float *dyp = j->dy + pl * out;
         float *dxp = j->dx + pl * in;
+        if (fast) { /* 2x2 stride 2: windows tile the plane, each x in one window */
+            const int W = j->W;
+            if (!j->acc && ((j->H & 1) || (W & 1))) memset(dxp, 0, sizeof(float) * in);
+            for (int p = 0; p < j->P; p++) {
+                const float *r0 = xp + (size_t)(2 * p) * W, *r1 = r0 + W;
+                float *d0 = dxp + (size_t)(2 * p) * W, *d1 = d0 + W;
+                const float *g = dyp + (size_t)p * j->Q;
+                /* first maximum in row-major order a, b, c, d, written as
+                 * selects so the loop vectorises */
+#define MAXPOOL2_BWD(OP)                                                                           \
+    for (int q = 0; q < j->Q; q++) {                                                               \
+        float a = r0[2 * q], b = r0[2 * q + 1], c = r1[2 * q], d = r1[2 * q + 1];                  \
+        float m = b > a ? b : a;                                                                   \
+        m = c > m ? c : m;                                                                         \
+        m = d > m ? d : m;                                                                         \
+        int ka = a == m, kb = !ka && b == m, kc = !ka && !kb && c == m;                            \
+        int kd = !ka && !kb && !kc;                                                                \
+        float gv = g[q];                                                                           \
+        d0[2 * q] OP(ka ? gv : 0.0f);                                                              \
+        d0[2 * q + 1] OP(kb ? gv : 0.0f);                                                          \
+        d1[2 * q] OP(kc ? gv : 0.0f);                                                              \
+        d1[2 * q + 1] OP(kd ? gv : 0.0f);                                                          \
+    }
+                if (j->acc) {
+                    MAXPOOL2_BWD(+=)
+                } else {
+                    MAXPOOL2_BWD(=)
+                }
+#undef MAXPOOL2_BWD
+            }
+            continue;
+        }
         if (!j->acc) memset(dxp, 0, sizeof(float) * in);
         for (int p = 0; p < j->P; p++)
             for (int q = 0; q < j->Q; q++) {
