@@ -114,10 +114,12 @@ static int set_path(config_t *conf, const char *key, const cf_tune_param *p, dou
             char text[160];
             cf_tune_format_value(p, x, text, sizeof text);
             int type;
-            if (p->type == CF_TP_INTEGER) type = CONFIG_TYPE_INT64;
+            /* plain int where it fits: libconfig writes int64 with an L suffix */
+            int small = fabs(x) < 2147483647.0;
+            if (p->type == CF_TP_INTEGER) type = small ? CONFIG_TYPE_INT : CONFIG_TYPE_INT64;
             else if (p->type == CF_TP_CONTINUOUS) type = CONFIG_TYPE_FLOAT;
             else if (!strcmp(text, "true") || !strcmp(text, "false")) type = CONFIG_TYPE_BOOL;
-            else if (p->values_are_numbers) type = strpbrk(text, ".eE") ? CONFIG_TYPE_FLOAT : CONFIG_TYPE_INT64;
+            else if (p->values_are_numbers) type = strpbrk(text, ".eE") ? CONFIG_TYPE_FLOAT : CONFIG_TYPE_INT;
             else type = CONFIG_TYPE_STRING;
             if (child && config_setting_type(child) != type) {
                 /* a list element keeps its place; a group member is replaced */
@@ -128,6 +130,7 @@ static int set_path(config_t *conf, const char *key, const cf_tune_param *p, dou
             if (!child) child = config_setting_add(g, part, type);
             if (!child) return -1;
             switch (type) {
+            case CONFIG_TYPE_INT: return config_setting_set_int(child, (int)strtol(text, NULL, 10)) == CONFIG_TRUE ? 0 : -1;
             case CONFIG_TYPE_INT64: return config_setting_set_int64(child, llround(x)) == CONFIG_TRUE ? 0 : -1;
             case CONFIG_TYPE_FLOAT: return config_setting_set_float(child, strtod(text, NULL)) == CONFIG_TRUE ? 0 : -1;
             case CONFIG_TYPE_BOOL: return config_setting_set_bool(child, text[0] == 't') == CONFIG_TRUE ? 0 : -1;
