@@ -1,0 +1,148 @@
+/* Graph-level autodiff: the gradients the engine wires together (residual
+ * add with accumulation, batchnorm, pooling, dropout, flatten, activations,
+ * every loss) match central finite differences of the whole network's loss,
+ * on the reference backend with fresh random inputs. */
+#include <check.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "internal.h"
+
+static uint64_t seed;
+
+static cf_model_spec *model_residual(void)
+{
+    cf_model_spec *m = cf_model_spec_new();
+    m->in_c = 2; m->in_h = 6; m->in_w = 6;
+    cf_layer_spec *l;
+    l = cf_model_spec_append(m, CF_LAYER_CONV, "c1"); l->filters = 4; l->kernel = 3; l->padding = 1; l->stride = 1; l->act = CF_ACT_TANH;
+    l = cf_model_spec_append(m, CF_LAYER_BATCHNORM, "b1"); l->act = CF_ACT_ELU;
+    l = cf_model_spec_append(m, CF_LAYER_CONV, "c2"); l->filters = 4; l->kernel = 3; l->padding = 1; l->stride = 1;
+    l = cf_model_spec_append(m, CF_LAYER_ADD, "sum"); l->n_inputs = 2; strcpy(l->inputs[0], "c2"); strcpy(l->inputs[1], "b1"); l->act = CF_ACT_GELU;
+    l = cf_model_spec_append(m, CF_LAYER_AVGPOOL, "p"); l->size = 2; l->stride = 2;
+    l = cf_model_spec_append(m, CF_LAYER_DROPOUT, "d"); l->rate = 0.25f;
+    l = cf_model_spec_append(m, CF_LAYER_FLATTEN, "f");
+    l = cf_model_spec_append(m, CF_LAYER_DENSE, "fc1"); l->units = 5; l->act = CF_ACT_SIGMOID;
+    l = cf_model_spec_append(m, CF_LAYER_DENSE, "fc2"); l->units = 3;
+    for (int i = 1; i < m->n; i++)
+        if (!m->layers[i].n_inputs) { m->layers[i].n_inputs = 1; strcpy(m->layers[i].inputs[0], m->layers[i - 1].name); }
+    return m;
+}
+
+static cf_model_spec *model_pooling(void)
+{
+    cf_model_spec *m = cf_model_spec_new();
+    m->in_c = 1; m->in_h = 7; m->in_w = 7;
+    cf_layer_spec *l;
+    l = cf_model_spec_append(m, CF_LAYER_CONV, "c1"); l->filters = 3; l->kernel = 3; l->padding = 0; l->stride = 1; l->act = CF_ACT_LEAKY_RELU; l->alpha = 0.3f;
+    l = cf_model_spec_append(m, CF_LAYER_MAXPOOL, "mp"); l->size = 2; l->stride = 1;
+    l = cf_model_spec_append(m, CF_LAYER_GAP, "g");
+    l = cf_model_spec_append(m, CF_LAYER_DENSE, "fc"); l->units = 3;
+    l = cf_model_spec_append(m, CF_LAYER_SOFTMAX, "sm");
+    for (int i = 1; i < m->n; i++) { m->layers[i].n_inputs = 1; strcpy(m->layers[i].inputs[0], m->layers[i - 1].name); }
+    return m;
+}
+
+static double batch_loss(cf_net *net, const float *x, const float *t, const float *w, int n, cf_error *e)
+{
+    float loss[8];
+    ck_assert_msg(cf_net_run(net, x, t, w, n, 1, 99, 5, loss, NULL, NULL, e) == CF_OK, "%s", e->msg);
+    double s = 0, ws = 0;
+    for (int i = 0; i < n; i++) { s += loss[i]; ws += w[i]; }
+    return s / ws;
+}
+
+static void check_model(cf_model_spec *m, cf_loss_kind kind)
+{
+    cf_registry *r;
+    cf_backend *b;
+    cf_error e = {0};
+    cf_backend_config bc = {0};
+    ck_assert_int_eq(cf_registry_create(&r, NULL, 0, &e), CF_OK);
+    ck_assert_msg(cf_backend_open(r, "reference", &bc, &b, &e) == CF_OK, "%s", e.msg);
+    cf_net *net;
+    const int n = 4, k = 3;
+    ck_assert_msg(cf_net_build(b, m, n, k, kind, &net, &e) == CF_OK, "%s", e.msg);
+    ck_assert_int_eq(cf_net_init_params(net, seed, &e), CF_OK);
+    cf_rng rng = cf_rng_make(seed, 99, 0, 0);
+    int px = m->in_c * m->in_h * m->in_w;
+    float *x = malloc(sizeof(float) * (size_t)(n * px)), t[12], w[4];
+    for (int i = 0; i < n * px; i++) x[i] = (float)cf_rng_normal(&rng);
+    for (int i = 0; i < n; i++) {
+        int y = (int)cf_rng_below(&rng, k);
+        for (int j = 0; j < k; j++) t[i * k + j] = kind == CF_LOSS_XENT ? (j == y ? 0.9f : 0.05f) : (float)(j == y);
+        w[i] = 0.5f + (float)cf_rng_uniform(&rng); /* per-sample weights exercise scaling */
+    }
+    batch_loss(net, x, t, w, n, &e); /* analytic gradients now in p->grad */
+    int np = cf_net_n_params(net);
+    float **grads = calloc((size_t)np, sizeof *grads);
+    for (int pi = 0; pi < np; pi++) { /* snapshot before any perturbation reruns backward */
+        cf_net_param *p = cf_net_param_at(net, pi);
+        if (!p->trainable) continue;
+        grads[pi] = malloc(cf_tensor_numel(&p->value) * sizeof(float));
+        cf_tensor_download(b, &p->grad, grads[pi], &e);
+    }
+    int checked = 0;
+    double worst = 0;
+    for (int pi = 0; pi < cf_net_n_params(net); pi++) {
+        cf_net_param *p = cf_net_param_at(net, pi);
+        if (!p->trainable) continue;
+        size_t cnt = cf_tensor_numel(&p->value);
+        float *v = malloc(cnt * sizeof *v), *g = grads[pi];
+        cf_tensor_download(b, &p->value, v, &e);
+        for (int trial = 0; trial < 3; trial++) {
+            size_t j = cf_rng_below(&rng, (uint32_t)cnt);
+            float orig = v[j];
+            /* A max-pool switch or activation kink inside [x-h, x+h] spoils one
+             * difference quotient; a real error persists as h shrinks. */
+            double err = 1e9, num = 0, ana = g[j];
+            for (float h = 5e-4f; h > 1e-5f && err >= 3e-2; h /= 5) {
+                v[j] = orig + h;
+                cf_tensor_upload(b, &p->value, v, &e);
+                double lp = batch_loss(net, x, t, w, n, &e);
+                v[j] = orig - h;
+                cf_tensor_upload(b, &p->value, v, &e);
+                double lm = batch_loss(net, x, t, w, n, &e);
+                v[j] = orig;
+                cf_tensor_upload(b, &p->value, v, &e);
+                num = (lp - lm) / (2.0 * h);
+                err = fabs(num - ana) / fmax(1e-2, fabs(num) + fabs(ana));
+            }
+            if (err > worst) worst = err;
+            ck_assert_msg(err < 3e-2, "seed %llu: %s[%zu]: analytic %.6g vs numeric %.6g (loss %d)",
+                          (unsigned long long)seed, p->name, j, ana, num, (int)kind);
+            checked++;
+        }
+        free(v);
+        free(g);
+    }
+    ck_assert_int_gt(checked, 10);
+    free(grads);
+    free(x);
+    cf_net_free(net);
+    cf_backend_close(b);
+    cf_registry_destroy(r);
+}
+
+START_TEST(residual_bn_dropout_xent) { check_model(model_residual(), CF_LOSS_XENT); }
+END_TEST
+START_TEST(residual_mse) { check_model(model_residual(), CF_LOSS_MSE); }
+END_TEST
+START_TEST(pooling_softmax_hinge) { check_model(model_pooling(), CF_LOSS_HINGE); }
+END_TEST
+
+Suite *cf_test_suite(void)
+{
+    const char *env = getenv("CF_TEST_SEED");
+    seed = env ? strtoull(env, NULL, 10) : (uint64_t)time(NULL);
+    printf("autodiff: seed %llu (set CF_TEST_SEED to repeat)\n", (unsigned long long)seed);
+    Suite *s = suite_create("autodiff");
+    TCase *t = tcase_create("autodiff");
+    tcase_add_test(t, residual_bn_dropout_xent);
+    tcase_add_test(t, residual_mse);
+    tcase_add_test(t, pooling_softmax_hinge);
+    suite_add_tcase(s, t);
+    return s;
+}
