@@ -2,6 +2,7 @@
  * the run directory exists, so a bad config leaves nothing behind; a run that
  * fails later says so in summary.json ("status": "failed"). */
 #include <math.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/utsname.h>
@@ -1003,6 +1004,9 @@ cf_status cf_train_run(const cf_train_opts *o, cf_error *err)
         }
         snprintf(ck, sizeof ck, "%s/last.ckpt", ckdir);
         if ((st = save_checkpoint(&s, ck, epoch, rs.step, &es, err))) break;
+        /* Test hook: die as abruptly as a SIGKILL'ed run would (tests/test_resume.sh). */
+        const char *kill_at = getenv("CLFORGE_TEST_KILL_AFTER_EPOCH");
+        if (kill_at && atoi(kill_at) == epoch) raise(SIGKILL);
         if (es_on && stop) {
             char why[256];
             cf_early_stop_reason(&es, why, sizeof why);

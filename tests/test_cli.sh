@@ -37,7 +37,7 @@ cp "$SRC/examples/fashion_mlp.cfg" "$T/str.cfg"
 sed -i 's/mini_batch_size = 64;/mini_batch_size = "sixty";/' "$T/str.cfg"
 expect_err "string for a number" "str.cfg:[0-9]*: 'mini_batch_size' expects int in \[1, 65536\], got a string" \
     $CLF train "$T/str.cfg" --run-dir "$T/run"
-printf 'model = { layers = ( { type = "dense" units = 3; } ); };\n' > "$T/syntax.cfg"
+printf 'model = { layers = ( { type = "dense"; units = ; } ); };\n' > "$T/syntax.cfg"
 expect_err "syntax error" "syntax.cfg:1: syntax error" $CLF train "$T/syntax.cfg" --run-dir "$T/run"
 expect_err "missing data file" "/nope/t.gz: data file not found" \
     $CLF train "$SRC/examples/fashion_mlp.cfg" --run-dir "$T/run" --set data.train_images=/nope/t.gz
