@@ -10,6 +10,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -349,6 +350,92 @@ START_TEST(out_of_memory_names_tensor_and_sizes)
 }
 END_TEST
 
+/* ---- convolution split into chunks of one image (CLFORGE_OPENCL_CONV_WS) ---------- */
+
+enum { CN = 3, CC = 2, CH = 6, CW = 5, CK = 4, CR = 3, CS = 2, CSH = 2, CSW = 1, CPH = 1, CPW = 1 };
+#define CP ((CH + 2 * CPH - CR) / CSH + 1)
+#define CQ ((CW + 2 * CPW - CS) / CSW + 1)
+#define X4(a, b, c, d, B, C, D) ((((a) * (B) + (b)) * (C) + (c)) * (D) + (d))
+
+/* Host conv: y = conv(x, w); dx += conv^T(dy, w); dw += corr(dy, x). */
+static void host_conv(const float *x, const float *w, const float *dy, float *y, float *dx,
+                      float *dw)
+{
+    for (int n = 0; n < CN; n++)
+        for (int k = 0; k < CK; k++)
+            for (int p = 0; p < CP; p++)
+                for (int q = 0; q < CQ; q++) {
+                    double s = 0;
+                    float g = dy[X4(n, k, p, q, CK, CP, CQ)];
+                    for (int c = 0; c < CC; c++)
+                        for (int r = 0; r < CR; r++)
+                            for (int t = 0; t < CS; t++) {
+                                int h = p * CSH - CPH + r, ww = q * CSW - CPW + t;
+                                if (h < 0 || h >= CH || ww < 0 || ww >= CW) continue;
+                                s += (double)x[X4(n, c, h, ww, CC, CH, CW)] * w[X4(k, c, r, t, CC, CR, CS)];
+                                dx[X4(n, c, h, ww, CC, CH, CW)] += g * w[X4(k, c, r, t, CC, CR, CS)];
+                                dw[X4(k, c, r, t, CC, CR, CS)] += g * x[X4(n, c, h, ww, CC, CH, CW)];
+                            }
+                    y[X4(n, k, p, q, CK, CP, CQ)] = (float)s;
+                }
+}
+
+START_TEST(conv_in_one_image_chunks_matches_host)
+{
+    enum { NX = CN * CC * CH * CW, NW = CK * CC * CR * CS, NY = CN * CK * CP * CQ };
+    static float x[NX], w[NW], dy[NY], y[NY], dx[NX], dw[NW], got[NX + NW + NY];
+    cf_rng r = cf_rng_make(7, 99, 1, 2);
+    for (int i = 0; i < NX; i++) x[i] = (float)cf_rng_range(&r, -1, 1), dx[i] = 0.5f;
+    for (int i = 0; i < NW; i++) w[i] = (float)cf_rng_range(&r, -1, 1), dw[i] = -0.25f;
+    for (int i = 0; i < NY; i++) dy[i] = (float)cf_rng_range(&r, -1, 1);
+    host_conv(x, w, dy, y, dx, dw); /* dx, dw start non-zero: checks accumulate */
+
+    setenv("CLFORGE_OPENCL_CONV_WS", "1", 1); /* G = 1: every image its own chunk */
+    cf_error err = {0};
+    void *ctx = open_dev("", CF_OK, &err);
+    unsetenv("CLFORGE_OPENCL_CONV_WS");
+    cf_buffer *bx, *bw, *bdy, *by, *bdx, *bdw;
+    ck_assert_int_eq(vt()->buffer_alloc(ctx, sizeof x, "x", &bx, &err), CF_OK);
+    ck_assert_int_eq(vt()->buffer_alloc(ctx, sizeof w, "w", &bw, &err), CF_OK);
+    ck_assert_int_eq(vt()->buffer_alloc(ctx, sizeof dy, "dy", &bdy, &err), CF_OK);
+    ck_assert_int_eq(vt()->buffer_alloc(ctx, sizeof y, "y", &by, &err), CF_OK);
+    ck_assert_int_eq(vt()->buffer_alloc(ctx, sizeof dx, "dx", &bdx, &err), CF_OK);
+    ck_assert_int_eq(vt()->buffer_alloc(ctx, sizeof dw, "dw", &bdw, &err), CF_OK);
+    float half[NX], quarter[NW];
+    for (int i = 0; i < NX; i++) half[i] = 0.5f;
+    for (int i = 0; i < NW; i++) quarter[i] = -0.25f;
+    ck_assert_int_eq(vt()->upload(ctx, bx, 0, x, sizeof x, &err), CF_OK);
+    ck_assert_int_eq(vt()->upload(ctx, bw, 0, w, sizeof w, &err), CF_OK);
+    ck_assert_int_eq(vt()->upload(ctx, bdy, 0, dy, sizeof dy, &err), CF_OK);
+    ck_assert_int_eq(vt()->upload(ctx, bdx, 0, half, sizeof half, &err), CF_OK);
+    ck_assert_int_eq(vt()->upload(ctx, bdw, 0, quarter, sizeof quarter, &err), CF_OK);
+    cf_tensor tx = {bx, 4, {CN, CC, CH, CW}, "x"}, tw = {bw, 4, {CK, CC, CR, CS}, "w"},
+              tdy = {bdy, 4, {CN, CK, CP, CQ}, "dy"}, ty = {by, 4, {CN, CK, CP, CQ}, "y"},
+              tdx = {bdx, 4, {CN, CC, CH, CW}, "dx"}, tdw = {bdw, 4, {CK, CC, CR, CS}, "dw"};
+    cf_op op = {0};
+    op.p.conv.stride_h = CSH, op.p.conv.stride_w = CSW, op.p.conv.pad_h = CPH, op.p.conv.pad_w = CPW;
+    op.kind = CF_OP_CONV2D_FWD, op.in[0] = &tx, op.in[1] = &tw, op.out[0] = &ty;
+    ck_assert_int_eq(vt()->exec(ctx, &op, &err), CF_OK);
+    op.kind = CF_OP_CONV2D_BWD_DATA, op.in[0] = &tdy, op.in[1] = &tw, op.out[0] = &tdx;
+    op.accumulate = 1;
+    ck_assert_int_eq(vt()->exec(ctx, &op, &err), CF_OK);
+    op.kind = CF_OP_CONV2D_BWD_WEIGHT, op.in[0] = &tdy, op.in[1] = &tx, op.out[0] = &tdw;
+    ck_assert_int_eq(vt()->exec(ctx, &op, &err), CF_OK);
+    struct { cf_buffer *b; const float *want; int n; const char *what; } chk[] = {
+        {by, y, NY, "y"}, {bdx, dx, NX, "dx"}, {bdw, dw, NW, "dw"}};
+    for (int j = 0; j < 3; j++) {
+        ck_assert_int_eq(vt()->download(ctx, chk[j].b, 0, got, chk[j].n * sizeof(float), &err), CF_OK);
+        for (int i = 0; i < chk[j].n; i++)
+            ck_assert_msg(fabsf(got[i] - chk[j].want[i]) <= 1e-4f + 1e-4f * fabsf(chk[j].want[i]),
+                          "%s[%d] = %g, host %g", chk[j].what, i, (double)got[i],
+                          (double)chk[j].want[i]);
+    }
+    cf_buffer *all[] = {bx, bw, bdy, by, bdx, bdw};
+    for (int j = 0; j < 6; j++) vt()->buffer_free(ctx, all[j]);
+    vt()->destroy(ctx);
+}
+END_TEST
+
 /* ---- dropout masks: bit for bit the host Philox ---------------------------------------- */
 
 START_TEST(dropout_mask_matches_host_philox)
@@ -442,6 +529,10 @@ Suite *cf_test_suite(void)
     tcase_add_test(tc, build_failure_reports_compiler_log);
     tcase_add_test(tc, kernels_load_from_disk);
     tcase_add_test(tc, out_of_memory_names_tensor_and_sizes);
+    tcase_set_timeout(tc, 60);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("conv");
+    tcase_add_test(tc, conv_in_one_image_chunks_matches_host);
     tcase_set_timeout(tc, 60);
     suite_add_tcase(s, tc);
     tc = tcase_create("rng");

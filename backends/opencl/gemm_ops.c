@@ -4,13 +4,11 @@
  * layout ([C*R*S][G*P*Q] columns, [K][G*P*Q] outputs) so that a whole chunk is a
  * single plain SGEMM: the same CLBlast routine as dense layers, hence one set
  * of CLBlast kernels to compile per process. G is chosen so scratch stays
- * within CONV_WS_BUDGET. */
+ * within o->conv_ws_budget (64 MiB unless CLFORGE_OPENCL_CONV_WS says otherwise). */
 #include <clblast_c.h>
 #include <stdio.h>
 
 #include "internal.h"
-
-#define CONV_WS_BUDGET ((size_t)64 << 20)
 
 /* Row-major C[m,n] = alpha op(A) op(B) + beta C. */
 static cf_status gemm(cf_ocl *o, const char *opname, int ta, int tb, size_t m, size_t n, size_t k,
@@ -180,7 +178,7 @@ cf_status cf_ocl_conv(cf_ocl *o, const cf_op *op, cf_error *err)
 
     size_t CRS = (size_t)g.C * g.R * g.S, PQ = (size_t)g.P * g.Q;
     size_t per_image = (CRS + g.K) * PQ * sizeof(float);
-    size_t G = per_image ? CONV_WS_BUDGET / per_image : (size_t)g.N;
+    size_t G = per_image ? o->conv_ws_budget / per_image : (size_t)g.N;
     if (G < 1) G = 1;
     if (G > (size_t)g.N) G = (size_t)g.N;
     cl_mem col, t;

@@ -54,6 +54,7 @@ typedef struct cf_ocl {
     cl_mem ws[CF_WS_COUNT];
     size_t ws_bytes[CF_WS_COUNT];
     size_t allocated; /* bytes currently held by buffer_alloc */
+    size_t conv_ws_budget; /* scratch bytes per conv chunk; CLFORGE_OPENCL_CONV_WS overrides */
     int profile;             /* CLFORGE_OPENCL_PROFILE: per-op times at destroy */
     double prof_s[CF_OP_COUNT];
     long prof_n[CF_OP_COUNT];

@@ -51,6 +51,8 @@ static cf_status ocl_create(const cf_backend_config *cfg, void **out, cf_error *
     o->verbose = (cfg && cfg->verbose) || cf_ocl_env_verbose();
     const char *prof = getenv("CLFORGE_OPENCL_PROFILE");
     o->profile = prof && *prof && strcmp(prof, "0") != 0;
+    const char *ws = getenv("CLFORGE_OPENCL_CONV_WS");
+    o->conv_ws_budget = ws && *ws ? strtoull(ws, NULL, 10) : (size_t)64 << 20;
     cf_status st = cf_ocl_select_device(cfg ? cfg->device : "", &o->platform, &o->device, err);
     if (st != CF_OK) {
         free(o);
