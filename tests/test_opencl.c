@@ -170,6 +170,51 @@ START_TEST(cache_second_process_loads_binary)
 }
 END_TEST
 
+/* Without any ICD (ocl-icd reads OCL_ICD_VENDORS instead of /etc/OpenCL/vendors):
+ * auto_score says unusable, listing finds nothing, create explains. Runs in a
+ * child that has not loaded OpenCL yet (ocl-icd scans vendors once per process). */
+START_TEST(no_icd_is_reported_not_crashed)
+{
+    const cf_backend_vtable *v = vt();
+    char dir[] = "/tmp/clforge-no-icd-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char log[300];
+    snprintf(log, sizeof log, "%s/log", dir);
+    fflush(NULL);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        FILE *f = fopen(log, "w");
+        if (!f) _exit(3);
+        setenv("OCL_ICD_VENDORS", dir, 1);
+        cf_device_info info[4];
+        int n = -1;
+        cf_error err = {0};
+        cf_status ls = v->list_devices(info, 4, &n, &err);
+        int score = v->auto_score();
+        cf_backend_config cfg = {0};
+        void *ctx = NULL;
+        cf_status cs = v->create(&cfg, &ctx, &err);
+        fprintf(f, "list=%d n=%d score=%d create=%d msg=%s\n", ls, n, score, cs, err.msg);
+        fclose(f);
+        _exit(0);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child crashed (status %d)",
+                  status);
+    char *out = slurp(log);
+    ck_assert_ptr_nonnull(out);
+    ck_assert_msg(strstr(out, "list=0 n=0 score=0 create=5 ") &&
+                      strstr(out, "no OpenCL platform found") && strstr(out, "pocl-opencl-icd"),
+                  "%s", out);
+    free(out);
+    char cmd[200];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 /* ---- devices --------------------------------------------------------------------- */
 
 START_TEST(list_devices_reports_properties)
@@ -517,6 +562,7 @@ Suite *cf_test_suite(void)
     TCase *tc = tcase_create("cache");
     /* First: it forks processes that initialise OpenCL, before this one does. */
     tcase_add_test(tc, cache_second_process_loads_binary);
+    tcase_add_test(tc, no_icd_is_reported_not_crashed);
     tcase_set_timeout(tc, 120);
     suite_add_tcase(s, tc);
     tc = tcase_create("devices");
