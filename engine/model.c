@@ -61,7 +61,7 @@ const cf_param_def cf_layer_params[] = {
 const cf_param_def cf_model_params[] = {
     {"input", CF_PT_FLOAT_LIST, "", CF_PARAM_NO_RANGE, NULL,
      "input shape [C, H, W] (default: the dataset's)"},
-    {"layers", CF_PT_STRING, "", CF_PARAM_NO_RANGE, NULL, "list of layer groups (see layer keys)"},
+    {"layers", CF_PT_GROUP, "", CF_PARAM_NO_RANGE, NULL, "list of layer groups (see model.layers[])"},
     {"preset", CF_PT_STRING, "", CF_PARAM_NO_RANGE, "|mlp|cnn|resnet",
      "expand a ready-made model instead of listing layers"},
     {"num_layers", CF_PT_INT, "20", 1, 1000, NULL,

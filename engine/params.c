@@ -17,6 +17,7 @@ const char *cf_param_type_name(cf_param_type t)
     case CF_PT_STRING: return "string";
     case CF_PT_STRING_LIST: return "string list";
     case CF_PT_FLOAT_LIST: return "float list";
+    case CF_PT_GROUP: return "group";
     default: return "?";
     }
 }
@@ -191,7 +192,7 @@ static cf_status params_finish(cf_params *p, cf_error *err)
 {
     for (int i = 0; i < p->n; i++) {
         cf_param_value *pv = &p->v[i];
-        if (pv->is_set) continue;
+        if (pv->is_set || pv->def->type == CF_PT_GROUP) continue;
         if (!pv->def->def)
             return cf_error_set(err, CF_ERR_INVALID, "%s: required parameter '%s' is missing (%s)",
                                 p->where, pv->def->name, pv->def->doc ? pv->def->doc : "");
@@ -274,6 +275,11 @@ static cf_status set_from_setting(cf_param_value *pv, const config_setting_t *s,
             return cf_error_set(err, CF_ERR_INVALID, "%s: '%s' expects %s, got %s", where, d->name,
                                 allowed, setting_type_name(t));
         return set_from_text(pv, config_setting_get_string(s), where, err);
+    case CF_PT_GROUP:
+        if (t != CONFIG_TYPE_GROUP && t != CONFIG_TYPE_LIST)
+            return cf_error_set(err, CF_ERR_INVALID, "%s: '%s' must be a group { ... } or a list ( ... ), got %s",
+                                where, d->name, setting_type_name(t));
+        return CF_OK;
     case CF_PT_STRING_LIST:
     case CF_PT_FLOAT_LIST: {
         cf_sbuf b = {0};
@@ -416,7 +422,7 @@ int cf_params_is_set(const cf_params *p, const char *name)
 static void range_text(const cf_param_def *d, char *buf, size_t cap)
 {
     if (d->type == CF_PT_STRING && d->choices) snprintf(buf, cap, "%s", d->choices);
-    else if (has_range(d)) snprintf(buf, cap, "[%g, %g]", d->min, d->max);
+    else if (has_range(d)) snprintf(buf, cap, "[%.10g, %.10g]", d->min, d->max);
     else snprintf(buf, cap, "-");
 }
 
@@ -427,7 +433,8 @@ void cf_params_print_table(const cf_param_def *defs, FILE *f)
         char r[256];
         range_text(d, r, sizeof r);
         fprintf(f, "  %-22s %-11s %-12s %-22s %s\n", d->name, cf_param_type_name(d->type),
-                d->def ? (*d->def ? d->def : "\"\"") : "(required)", r, d->doc ? d->doc : "");
+                d->type == CF_PT_GROUP ? "-" : d->def ? (*d->def ? d->def : "\"\"") : "(required)", r,
+                d->doc ? d->doc : "");
     }
 }
 
@@ -440,6 +447,7 @@ void cf_params_print_markdown(const cf_param_def *defs, FILE *f)
         for (char *c = r; *c; c++)
             if (*c == '|') *c = '/';
         fprintf(f, "| `%s` | %s | %s | %s | %s |\n", d->name, cf_param_type_name(d->type),
-                d->def ? (*d->def ? d->def : "\"\"") : "required", r, d->doc ? d->doc : "");
+                d->type == CF_PT_GROUP ? "-" : d->def ? (*d->def ? d->def : "\"\"") : "required", r,
+                d->doc ? d->doc : "");
     }
 }

@@ -47,7 +47,8 @@ typedef enum cf_param_type {
     CF_PT_BOOL,
     CF_PT_STRING,      /* free text, or one of `choices` when set */
     CF_PT_STRING_LIST, /* a string or a list of strings, e.g. after = ["fc1"] */
-    CF_PT_FLOAT_LIST   /* a number or a list of numbers, e.g. mean = [0.5, 0.5] */
+    CF_PT_FLOAT_LIST,  /* a number or a list of numbers, e.g. mean = [0.5, 0.5] */
+    CF_PT_GROUP        /* a nested group or list, validated by its own table */
 } cf_param_type;
 
 typedef struct cf_param_def {
