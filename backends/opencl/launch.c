@@ -88,7 +88,9 @@ static cf_status enqueue(cf_ocl *o, int k, size_t gws, size_t lws, cf_error *err
 cf_status cf_ocl_run1d(cf_ocl *o, int k, size_t n, cf_error *err, const char *fmt, ...)
 {
     if (n == 0) return CF_OK;
-    size_t lws = o->kwg[k] < 64 ? o->kwg[k] : 64;
+    /* The kernel's own work-group limit, capped at 256: large groups cut PoCL's
+     * per-group overhead and suit GPUs (several warps/wavefronts per group). */
+    size_t lws = o->kwg[k];
     size_t gws = (n + lws - 1) / lws * lws;
     CF_TRY(check_nargs(o, k, fmt, err));
     va_list ap;
