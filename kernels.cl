@@ -8,8 +8,9 @@
  * scattered, so results are deterministic), every launch is 1-D and guarded
  * against the rounded-up global size. `acc` means out += result. */
 
-typedef uint uint32_t;
-typedef ulong uint64_t;
+/* Macros, not typedefs: a driver that predefines these names must not see a redefinition. */
+#define uint32_t uint
+#define uint64_t ulong
 
 /* ---- Philox4x32-10: line-for-line copy of engine/include/clforge/philox.h ---- */
 
