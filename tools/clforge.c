@@ -30,6 +30,8 @@ static const char *const top_help =
     "  train CONFIG        train a model described by a libconfig file\n"
     "  train --resume DIR  continue an interrupted run from its last checkpoint\n"
     "  eval MODEL          test metrics and confusion matrix of a saved model\n"
+    "  predict MODEL IMG.. top-k classes of JPEG/PGM/PPM images\n"
+    "  lr-find CONFIG      learning-rate range test: sweep, plot, suggest a rate\n"
     "  tune CONFIG         hyperparameter search (grid, random, bayesian, hyperband, asha)\n"
     "  model CONFIG        print the expanded model: layers, shapes, parameter counts\n"
     "  backends            list the backend plugins found and their files\n"
@@ -150,6 +152,99 @@ static int cmd_eval(int argc, char **argv)
     }
     cf_error e = {0};
     return cf_eval_model(argv[optind], images, labels, backend, json, stdout, &e) ? fail(&e) : 0;
+}
+
+static int cmd_predict(int argc, char **argv)
+{
+    static const char *const help =
+        "usage: clforge predict MODEL IMAGE... [--top-k K] [--backend NAME] [--json]\n"
+        "\n"
+        "Classifies JPEG, PGM or PPM images with a saved model (runs/NAME/model.clf):\n"
+        "each image is resized to the model's input (bilinear), converted to its\n"
+        "channels, normalised as in training, and its top-k classes are printed with\n"
+        "probabilities. Fashion-MNIST models expect light garments on a dark background.\n";
+    static const struct option opts[] = {{"top-k", required_argument, 0, 'k'},
+                                         {"backend", required_argument, 0, 'b'},
+                                         {"json", no_argument, 0, 'j'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    int k = 3, json = 0, c;
+    const char *backend = NULL;
+    while ((c = getopt_long(argc, argv, "k:b:jh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'k': k = atoi(optarg); break;
+        case 'b': backend = optarg; break;
+        case 'j': json = 1; break;
+        case 'h': fputs(help, stdout); return 0;
+        default: fputs(help, stderr); return 2;
+        }
+    }
+    if (argc - optind < 2 || k < 1) {
+        fputs(help, stderr);
+        return 2;
+    }
+    cf_error e = {0};
+    return cf_predict(argv[optind], (const char *const *)argv + optind + 1, argc - optind - 1, k,
+                      backend, json, stdout, &e) ? fail(&e) : 0;
+}
+
+static int cmd_lr_find(int argc, char **argv)
+{
+    static const char *const help =
+        "usage: clforge lr-find CONFIG [--min LR] [--max LR] [--steps N] [--out FILE] [--set K=V]... [--json]\n"
+        "\n"
+        "Learning-rate range test: trains for N steps (default 200) while the rate grows\n"
+        "exponentially from --min (1e-7) to --max (10), stops when the loss explodes,\n"
+        "writes a plot of loss against rate (--out, default runs/NAME-lr-find.html) and\n"
+        "suggests the rate where the smoothed loss falls fastest. Uses only the training split.\n";
+    static const struct option opts[] = {{"min", required_argument, 0, 'm'},
+                                         {"max", required_argument, 0, 'M'},
+                                         {"steps", required_argument, 0, 'n'},
+                                         {"out", required_argument, 0, 'o'},
+                                         {"set", required_argument, 0, 's'},
+                                         {"json", no_argument, 0, 'j'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    cf_lr_find_opts o = {0};
+    const char **sets = calloc((size_t)argc, sizeof *sets);
+    o.min_lr = 1e-7;
+    o.max_lr = 10;
+    o.steps = 200;
+    o.out = stdout;
+    int c;
+    while ((c = getopt_long(argc, argv, "m:M:n:o:s:jh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'm': o.min_lr = atof(optarg); break;
+        case 'M': o.max_lr = atof(optarg); break;
+        case 'n': o.steps = atoi(optarg); break;
+        case 'o': o.report_path = optarg; break;
+        case 's': sets[o.n_sets++] = optarg; break;
+        case 'j': o.json = 1; break;
+        case 'h': fputs(help, stdout); free(sets); return 0;
+        default: fputs(help, stderr); free(sets); return 2;
+        }
+    }
+    if (optind != argc - 1) {
+        fputs(help, stderr);
+        free(sets);
+        return 2;
+    }
+    o.config_path = argv[optind];
+    o.sets = sets;
+    char def[1024];
+    if (!o.report_path) {
+        const char *b = strrchr(o.config_path, '/');
+        snprintf(def, sizeof def, "runs/%s", b ? b + 1 : o.config_path);
+        char *dot = strrchr(def, '.');
+        if (dot) *dot = '\0';
+        strncat(def, "-lr-find.html", sizeof def - strlen(def) - 1);
+        cf_mkdir_p("runs", NULL);
+        o.report_path = def;
+    }
+    cf_error e = {0};
+    cf_status s = cf_lr_find(&o, &e);
+    free(sets);
+    return s ? fail(&e) : 0;
 }
 
 static int cmd_model(int argc, char **argv)
@@ -336,6 +431,8 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "eval")) return cmd_eval(argc, argv);
     if (!strcmp(cmd, "tune")) return cf_cmd_tune(argc, argv);
     if (!strcmp(cmd, "model")) return cmd_model(argc, argv);
+    if (!strcmp(cmd, "predict")) return cmd_predict(argc, argv);
+    if (!strcmp(cmd, "lr-find")) return cmd_lr_find(argc, argv);
     if (!strcmp(cmd, "backends")) return cmd_backends(argc, argv);
     if (!strcmp(cmd, "devices")) return cmd_devices(argc, argv);
     if (!strcmp(cmd, "plugins")) return cmd_plugins(argc, argv);

@@ -5,7 +5,7 @@ set -eu
 PKGS="build-essential autoconf automake libtool pkg-config
   libconfig-dev zlib1g-dev check libopenblas-dev liblapacke-dev
   ocl-icd-opencl-dev opencl-headers pocl-opencl-icd libclblast-dev clinfo
-  libjpeg-dev libopenmpi-dev openmpi-bin dataset-fashion-mnist"
+  libjpeg-dev libjpeg-turbo-progs libopenmpi-dev openmpi-bin dataset-fashion-mnist python3"
 if [ "${1:-}" = "--bench" ]; then PKGS="$PKGS python3-torch python3-optuna time"; fi
 if [ "${1:-}" = "--report" ]; then PKGS="$PKGS chromium"; fi
 export DEBIAN_FRONTEND=noninteractive
