@@ -563,17 +563,25 @@ __kernel void k_gap_bwd(__global float *dx, __global const float *dy, int n, int
 #define CONV_ARGS                                                                                  \
     int n0, int G, int C, int H, int W, int R, int S, int P, int Q, int sh, int sw, int ph, int pw
 
+/* One work-item per (channel, output column): it writes the R*S rows of that
+ * column, so index arithmetic is paid once per window, and neighbouring
+ * work-items still write neighbouring addresses. */
 __kernel void k_im2col(__global float *col, __global const float *x, CONV_ARGS)
 {
     int PQ = P * Q, GPQ = G * PQ;
-    GID_GUARD(C * R * S * GPQ);
-    int j = i % GPQ, row = i / GPQ;
+    GID_GUARD(C * GPQ);
+    int j = i % GPQ, c = i / GPQ;
     int g = j / PQ, pq = j % PQ, p = pq / Q, q = pq % Q;
-    int c = row / (R * S), rs = row % (R * S), r = rs / S, s = rs % S;
-    int h = p * sh - ph + r, w = q * sw - pw + s;
-    col[i] = (h >= 0 && h < H && w >= 0 && w < W)
-                 ? x[(((size_t)(n0 + g) * C + c) * H + h) * W + w]
-                 : 0.0f;
+    __global const float *xc = x + ((size_t)(n0 + g) * C + c) * H * W;
+    __global float *out = col + (size_t)c * R * S * GPQ + j;
+    for (int r = 0; r < R; r++) {
+        int h = p * sh - ph + r;
+        int hok = h >= 0 && h < H;
+        for (int s = 0; s < S; s++) {
+            int w = q * sw - pw + s;
+            out[(size_t)(r * S + s) * GPQ] = (hok && w >= 0 && w < W) ? xc[h * W + w] : 0.0f;
+        }
+    }
 }
 
 /* Gather form of col2im: each dx element sums the col entries that read it. */

@@ -188,10 +188,10 @@ cf_status cf_ocl_conv(cf_ocl *o, const cf_op *op, cf_error *err)
     for (int n0 = 0; n0 < g.N; n0 += (int)G) {
         int Gc = (int)((size_t)(g.N - n0) < G ? (size_t)(g.N - n0) : G);
         size_t GPQ = (size_t)Gc * PQ;
-        size_t ncol = CRS * GPQ, nt = (size_t)g.K * GPQ, nimg = (size_t)Gc * g.C * g.H * g.W;
+        size_t nt = (size_t)g.K * GPQ, nimg = (size_t)Gc * g.C * g.H * g.W;
         switch (op->kind) {
         case CF_OP_CONV2D_FWD:
-            CF_TRY(cf_ocl_run1d(o, CF_k_im2col, ncol, err, "mtiiiiiiiiiiiii", col, x, n0, Gc, g.C,
+            CF_TRY(cf_ocl_run1d(o, CF_k_im2col, (size_t)g.C * GPQ, err, "mtiiiiiiiiiiiii", col, x, n0, Gc, g.C,
                                 g.H, g.W, g.R, g.S, g.P, g.Q, g.sh, g.sw, g.ph, g.pw));
             CF_TRY(gemm(o, nm, 0, 0, (size_t)g.K, GPQ, CRS, w->buf->mem, CRS, col, GPQ, 0.0f, t,
                         GPQ, err));
@@ -207,7 +207,7 @@ cf_status cf_ocl_conv(cf_ocl *o, const cf_op *op, cf_error *err)
                                 g.C, g.H, g.W, g.R, g.S, g.P, g.Q, g.sh, g.sw, g.ph, g.pw, acc));
             break;
         case CF_OP_CONV2D_BWD_WEIGHT: {
-            CF_TRY(cf_ocl_run1d(o, CF_k_im2col, ncol, err, "mtiiiiiiiiiiiii", col, x, n0, Gc, g.C,
+            CF_TRY(cf_ocl_run1d(o, CF_k_im2col, (size_t)g.C * GPQ, err, "mtiiiiiiiiiiiii", col, x, n0, Gc, g.C,
                                 g.H, g.W, g.R, g.S, g.P, g.Q, g.sh, g.sw, g.ph, g.pw));
             CF_TRY(cf_ocl_run1d(o, CF_k_nchw_to_cm, nt, err, "mtiiii", t, y, n0, Gc, g.K,
                                 (int)PQ));
