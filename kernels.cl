@@ -510,6 +510,20 @@ __kernel void k_maxpool_bwd(__global float *dx, __global const float *dy,
     dx[i] = acc ? dx[i] + g : g;
 }
 
+/* Disjoint windows (stride >= kernel): each input lies in at most one window,
+ * so the gradient goes straight to the window's first maximum; no two
+ * work-items write the same element. dx is zeroed first unless accumulating. */
+__kernel void k_maxpool_bwd_disjoint(__global float *dx, __global const float *dy,
+                                     __global const float *x, POOL_ARGS, int acc)
+{
+    GID_GUARD(NC * P * Q);
+    int q = i % Q, p = (i / Q) % P, nc = i / (P * Q);
+    size_t base = (size_t)nc * H * W;
+    int a = pool_argmax(x + base, H, W, p, q, kh, kw, sh, sw, ph, pw);
+    if (a < 0) return;
+    dx[base + a] = acc ? dx[base + a] + dy[i] : dy[i];
+}
+
 __kernel void k_avgpool_fwd(__global float *y, __global const float *x, POOL_ARGS)
 {
     GID_GUARD(NC * P * Q);

@@ -282,6 +282,13 @@ static cf_status pool_op(cf_ocl *o, const cf_op *op, cf_error *err)
     case CF_OP_MAXPOOL_BWD:
         NEED(op->in[1], "in[1] (x)");
         SAME(op->in[1], big);
+        if (sh >= kh && sw >= kw) {
+            int nbig = (int)cf_tensor_numel(big);
+            if (!acc) CF_TRY(cf_ocl_run1d(o, CF_k_fill, nbig, err, "tif", big, nbig, 0.0));
+            return cf_ocl_run1d(o, CF_k_maxpool_bwd_disjoint, (size_t)NC * P * Q, err,
+                                "tttiiiiiiiiiiii", big, small, op->in[1], NC, H, W, P, Q, kh, kw,
+                                sh, sw, ph, pw, acc);
+        }
         return cf_ocl_run1d(o, CF_k_maxpool_bwd, (size_t)NC * H * W, err, "tttiiiiiiiiiiii", big,
                             small, op->in[1], NC, H, W, P, Q, kh, kw, sh, sw, ph, pw, acc);
     case CF_OP_AVGPOOL_BWD:
