@@ -9,6 +9,7 @@
 #include "config.h"
 #include "metrics.h"
 #include "schedule.h"
+#include "sagemaker.h"
 #include "session.h"
 
 #define FMNIST "/usr/share/datasets/fashion-mnist/"
@@ -23,6 +24,8 @@ const cf_param_def cf_root_params[] = {
     {"optimizer", CF_PT_GROUP, "", CF_PARAM_NO_RANGE, NULL, "group: { plugin = \"sgd\"; ...its parameters }"},
     {"regularizers", CF_PT_GROUP, "", CF_PARAM_NO_RANGE, NULL, "list of { plugin = \"l2\"; ... }"},
     {"augmentations", CF_PT_GROUP, "", CF_PARAM_NO_RANGE, NULL, "list of { plugin = \"hflip\"; ... }"},
+    {"augmentation_type", CF_PT_STRING, "", CF_PARAM_NO_RANGE, "|crop|crop_color|crop_color_transform",
+     "SageMaker preset expanded into augmentations (see docs/plugins.md)"},
     {"plugin_path", CF_PT_STRING_LIST, "", CF_PARAM_NO_RANGE, NULL, "extra directories searched for plugins"},
     {"output", CF_PT_GROUP, "", CF_PARAM_NO_RANGE, NULL, "group: where runs are written (see output.*)"},
     {"tune", CF_PT_GROUP, "", CF_PARAM_NO_RANGE, NULL, "group: hyperparameter search (clforge tune)"},
@@ -51,6 +54,10 @@ const cf_param_def cf_data_params[] = {
      "standardise with per-channel mean/std of the training split"},
     {"mean", CF_PT_FLOAT_LIST, "", CF_PARAM_NO_RANGE, NULL, "fixed per-channel mean (set by clforge in saved models)"},
     {"std", CF_PT_FLOAT_LIST, "", CF_PARAM_NO_RANGE, NULL, "fixed per-channel std"},
+    {"expect_classes", CF_PT_INT, "0", 0, 1e6, NULL,
+     "if > 0, the data must have this many classes (SageMaker num_classes)"},
+    {"expect_training_samples", CF_PT_INT, "0", 0, 1e9, NULL,
+     "if > 0, the training file must hold this many images (SageMaker num_training_samples)"},
     {"class_names", CF_PT_STRING_LIST, "", CF_PARAM_NO_RANGE, NULL,
      "class names (set by clforge in saved models; default: the dataset's)"},
     CF_PARAM_TABLE_END};
@@ -143,8 +150,7 @@ cf_status cf_session_config(cf_session *s, const char *path, cf_error *err)
     s->cfg_loaded = 1;
     for (int i = 0; i < s->o->n_sets; i++) CF_TRY(cf_config_set(&s->cfg, s->o->sets[i], err));
     config_setting_t *root = config_root_setting(&s->cfg.cfg);
-    CF_TRY(cf_params_from_setting(cf_root_params, root,
-                                  "backend|data|model|train|optimizer|regularizers|augmentations|output|tune",
+    CF_TRY(cf_params_from_setting(cf_root_params, root, NULL,
                                   "the config", s->warn, &s->root, err));
     CF_TRY(cf_session_group(s, "backend", cf_backend_params, NULL, &s->pb, err));
     CF_TRY(cf_session_group(s, "data", cf_data_params, NULL, &s->pd, err));
@@ -186,6 +192,13 @@ cf_status cf_session_data(cf_session *s, int need_train, int need_test, cf_error
                                 &s->n_tr, &s->va, &s->n_va, err));
         if (s->n_tr == 0)
             return cf_error_set(err, CF_ERR_INVALID, "data: the training split is empty");
+        int ek = cf_params_int(s->pd, "expect_classes"), en = cf_params_int(s->pd, "expect_training_samples");
+        if (ek && ek != s->k)
+            return cf_error_set(err, CF_ERR_INVALID, "data: num_classes is %d but %s has %d classes", ek,
+                                cf_params_str(s->pd, "train_labels"), s->k);
+        if (en && en != s->train.n)
+            return cf_error_set(err, CF_ERR_INVALID, "data: num_training_samples is %d but %s holds %d images", en,
+                                cf_params_str(s->pd, "train_images"), s->train.n);
     }
     if (need_test) {
         CF_TRY(cf_idx_load(cf_params_str(s->pd, "test_images"), cf_params_str(s->pd, "test_labels"),
@@ -249,6 +262,8 @@ cf_status cf_session_plugins(cf_session *s, cf_error *err)
     CF_TRY(cf_session_plugin(s, CF_PLUGIN_OPTIMIZER, og, &s->opt, err));
     const cf_optimizer_vtable *ov = s->opt.d->vtable;
     CF_TRY(ov->create(s->opt.p, &s->opt.state, err) ? cf_error_prefix(err, "optimizer %s", s->opt.d->name) : CF_OK);
+    const char *preset = cf_params_str(s->root, "augmentation_type");
+    if (preset && *preset) CF_TRY(cf_augmentation_preset(&s->cfg.cfg, preset, s->c, s->warn, err));
     static const struct { const char *key; cf_plugin_kind kind; } lists[2] = {
         {"regularizers", CF_PLUGIN_REGULARIZER}, {"augmentations", CF_PLUGIN_AUGMENTATION}};
     for (int li = 0; li < 2; li++) {

@@ -14,6 +14,7 @@
 #include "diagnosis.h"
 #include "early_stop.h"
 #include "report.h"
+#include "sagemaker.h"
 #include "session.h"
 
 static void env_json(cf_sbuf *b, cf_session *s)
@@ -310,7 +311,27 @@ cf_status cf_train_run(const cf_train_opts *o, cf_error *err)
         snprintf(resume_cfg, sizeof resume_cfg, "%s/config.cfg", o->run_dir);
         cfg_path = resume_cfg;
     }
-    if ((st = cf_session_config(&s, cfg_path, err))) goto done;
+    /* SageMaker hyperparameters come first; explicit --set overrides win. */
+    char **hp = NULL;
+    int n_hp = 0;
+    cf_train_opts merged = *o;
+    if (o->hyperparameters) {
+        if ((st = cf_sagemaker_overrides(o->hyperparameters, &hp, &n_hp, err))) goto done;
+        const char **all = cf_calloc((size_t)(n_hp + o->n_sets) + 1, sizeof *all);
+        for (int i = 0; i < n_hp; i++) all[i] = hp[i];
+        for (int i = 0; i < o->n_sets; i++) all[n_hp + i] = o->sets[i];
+        merged.sets = all;
+        merged.n_sets = n_hp + o->n_sets;
+        s.o = &merged;
+    }
+    st = cf_session_config(&s, cfg_path, err);
+    if (o->hyperparameters) {
+        free((void *)merged.sets);
+        for (int i = 0; i < n_hp; i++) free(hp[i]);
+        free(hp);
+        s.o = o;
+    }
+    if (st) goto done;
     const char *bm = cf_params_str(s.pt, "batch_mode");
     if ((st = cf_session_data(&s, 1, !o->no_test, err))) goto done;
     if (!strcmp(bm, "full-batch")) s.batch = s.n_tr;

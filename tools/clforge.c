@@ -67,6 +67,8 @@ static int cmd_train(int argc, char **argv)
         "  --no-test           never evaluate the test set (used by tuning)\n"
         "  --json              one JSON object per event on stdout\n"
         "  --sagemaker-log     also print Epoch[N] Train-accuracy=... lines\n"
+        "  --hyperparameters F SageMaker image-classification hyperparameters (JSON);\n"
+        "                      unsupported names are refused by name\n"
         "  --quiet             only errors\n"
         "  -h, --help          this help\n";
     static const struct option opts[] = {{"set", required_argument, 0, 's'},
@@ -75,13 +77,14 @@ static int cmd_train(int argc, char **argv)
                                          {"no-test", no_argument, 0, 'n'},
                                          {"json", no_argument, 0, 'j'},
                                          {"sagemaker-log", no_argument, 0, 'S'},
+                                         {"hyperparameters", required_argument, 0, 'H'},
                                          {"quiet", no_argument, 0, 'q'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     const char **sets = calloc((size_t)argc, sizeof *sets);
     cf_train_opts o = {0};
     int c;
-    while ((c = getopt_long(argc, argv, "s:r:R:njSqh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "s:r:R:njSH:qh", opts, NULL)) != -1) {
         switch (c) {
         case 's': sets[o.n_sets++] = optarg; break;
         case 'r': o.run_dir = optarg; break;
@@ -89,6 +92,7 @@ static int cmd_train(int argc, char **argv)
         case 'n': o.no_test = 1; break;
         case 'j': o.json = 1; break;
         case 'S': o.sagemaker_log = 1; break;
+        case 'H': o.hyperparameters = optarg; break;
         case 'q': o.quiet = 1; break;
         case 'h': fputs(help, stdout); free(sets); return 0;
         default: fputs(help, stderr); free(sets); return 2;

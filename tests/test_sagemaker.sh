@@ -1,0 +1,38 @@
+#!/bin/sh
+# SageMaker hyperparameters JSON: names map onto config keys, presets expand,
+# SageMaker-style log lines print, unsupported names are refused by name.
+set -u
+CLF=./clforge
+SRC=${CF_TEST_SRCDIR:-..}
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+fails=0
+cat > "$T/hp.json" <<'JSON'
+{"num_classes": "10", "epochs": "2", "mini_batch_size": "32", "learning_rate": "0.02",
+ "optimizer": "nag", "momentum": "0.8", "lr_scheduler_step": "1", "lr_scheduler_factor": "0.5",
+ "augmentation_type": "crop", "top_k": "3", "early_stopping": "false", "precision_dtype": "float32"}
+JSON
+$CLF train "$SRC/examples/fashion_mlp.cfg" --hyperparameters "$T/hp.json" --run-dir "$T/run" --sagemaker-log \
+    --set backend.name=reference --set data.limit_train=1000 --set data.limit_test=100 > "$T/out" 2>&1 \
+    || { echo "FAIL: training: $(tail -3 "$T/out")"; exit 1; }
+grep -q "^Epoch\[1\] Validation-accuracy=0\." "$T/out" && echo "ok: log lines" || { echo "FAIL: log lines"; fails=$((fails + 1)); }
+c="$T/run/config.cfg"
+grep -q 'plugin = "nag"' "$c" && grep -q "momentum = 0.8" "$c" && echo "ok: optimizer" || { echo "FAIL: optimizer"; fails=$((fails + 1)); }
+grep -q 'steps = "1"' "$c" && grep -q 'type = "step"' "$c" && echo "ok: step schedule" || { echo "FAIL: schedule"; fails=$((fails + 1)); }
+grep -q '"lr":0.01[,}]' "$T/run/metrics.jsonl" && echo "ok: rate halved after epoch 1" || { echo "FAIL: lr: $(cat "$T/run/metrics.jsonl")"; fails=$((fails + 1)); }
+grep -q 'plugin = "random_crop"' "$c" && grep -q 'plugin = "hflip"' "$c" && echo "ok: crop preset" || { echo "FAIL: preset"; fails=$((fails + 1)); }
+grep -q '"top3":' "$T/run/summary.json" && echo "ok: top_k" || { echo "FAIL: top_k"; fails=$((fails + 1)); }
+for bad in '{"use_pretrained_model": "1"}|use_pretrained_model. = 1 is not supported yet' \
+           '{"kv_store": "dist_sync"}|kv_store. = dist_sync is not supported yet' \
+           '{"optimizer": "lamb"}|optimizer .lamb. (allowed: sgd, adam, rmsprop, nag)' \
+           '{"num_classes": "7"}|num_classes is 7 but' \
+           '{"epochz": "3"}|unknown SageMaker hyperparameter .epochz.'; do
+    printf '%s' "${bad%%|*}" > "$T/bad.json"
+    if $CLF train "$SRC/examples/fashion_mlp.cfg" --hyperparameters "$T/bad.json" --run-dir "$T/bad" \
+        --set data.limit_train=100 2>"$T/err"; then echo "FAIL: accepted ${bad%%|*}"; fails=$((fails + 1));
+    elif grep -q "${bad#*|}" "$T/err"; then echo "ok: refused ${bad%%|*}";
+    else echo "FAIL: ${bad%%|*}: $(cat "$T/err")"; fails=$((fails + 1)); fi
+    [ -e "$T/bad" ] && { echo "FAIL: left a run dir"; fails=$((fails + 1)); rm -rf "$T/bad"; }
+done
+echo "$fails failed"
+[ "$fails" -eq 0 ]
