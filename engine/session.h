@@ -39,6 +39,16 @@ typedef struct cf_session {
     cf_schedule *sched;
 } cf_session;
 
+/* Host buffers of one batch, with scratch for the augmentation chain. */
+typedef struct cf_batch {
+    float *x, *t, *w, *aug_a, *aug_b;
+} cf_batch;
+cf_status cf_batch_alloc(const cf_session *s, int max_batch, cf_batch *b, cf_error *err);
+void cf_batch_free(cf_batch *b);
+/* Assemble samples idx[0..n) of d: (augment) -> normalise; targets, weights. */
+cf_status cf_session_batch_into(cf_session *s, const cf_dataset *d, const int *idx, int n,
+                                int augment, uint64_t epoch, cf_batch *b, cf_error *err);
+
 typedef struct cf_eval_result {
     double loss, acc, topk;
     long n;

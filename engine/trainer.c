@@ -15,6 +15,7 @@
 #include "early_stop.h"
 #include "report.h"
 #include "sagemaker.h"
+#include "prefetch.h"
 #include "session.h"
 
 static void env_json(cf_sbuf *b, cf_session *s)
@@ -300,6 +301,7 @@ cf_status cf_train_run(const cf_train_opts *o, cf_error *err)
     cf_early_stop es;
     int resume_epoch = 0;
     int dir_made = 0;
+    cf_prefetch *pf = NULL;
     double t_start = cf_now();
     cf_status st;
     /* 1. Everything that can be wrong with the config is found here, before
@@ -420,7 +422,11 @@ cf_status cf_train_run(const cf_train_opts *o, cf_error *err)
         st = cf_error_set(err, CF_ERR_NOMEM, "out of memory");
         goto done;
     }
-    /* History for the diagnosis comes from metrics.jsonl when resuming. */
+    if ((st = cf_prefetch_start(&pf, &s, s.batch, err))) {
+        free(order);
+        free(hist);
+        goto done;
+    }
     int nh = 0;
     rs.epochs_run = resume_epoch;
     for (int epoch = resume_epoch + 1; epoch <= s.epochs && !st; epoch++) {
@@ -430,16 +436,21 @@ cf_status cf_train_run(const cf_train_opts *o, cf_error *err)
         cf_shuffle(order, s.n_tr, s.seed, (uint64_t)epoch);
         int nb = (s.n_tr + s.batch - 1) / s.batch;
         double last_prog = 0;
+#define BATCH_LEN(b) (s.n_tr - (b) * s.batch < s.batch ? s.n_tr - (b) * s.batch : s.batch)
+        cf_prefetch_submit(pf, &s.train, order, BATCH_LEN(0), 1, (uint64_t)epoch);
         for (int b = 0; b < nb && !st; b++) {
-            int m = s.n_tr - b * s.batch < s.batch ? s.n_tr - b * s.batch : s.batch;
+            int m = BATCH_LEN(b);
+            cf_batch *cur;
             lr = cf_schedule_lr(s.sched, epoch - 1, (double)b / nb);
-            if ((st = cf_session_batch(&s, &s.train, order + (size_t)b * s.batch, m, 1, (uint64_t)epoch, err))) break;
+            if ((st = cf_prefetch_wait(pf, &cur, err))) break;
+            if (b + 1 < nb) /* the next batch is assembled while this one trains */
+                cf_prefetch_submit(pf, &s.train, order + (size_t)(b + 1) * s.batch, BATCH_LEN(b + 1), 1, (uint64_t)epoch);
             rs.step++;
-            if ((st = cf_net_run(s.net, s.bx, s.bt, s.bw, m, 1, s.seed, (uint64_t)rs.step, s.bl, s.bp, NULL, err))) break;
+            if ((st = cf_net_run(s.net, cur->x, cur->t, cur->w, m, 1, s.seed, (uint64_t)rs.step, s.bl, s.bp, NULL, err))) break;
             double bl = 0;
             for (int i = 0; i < m; i++) {
                 bl += s.bl[i];
-                wsum += s.bw[i];
+                wsum += cur->w[i];
                 correct += (int)s.bp[i] == s.train.y[order[(size_t)b * s.batch + i]];
             }
             if (!isfinite(bl)) {
@@ -540,6 +551,8 @@ cf_status cf_train_run(const cf_train_opts *o, cf_error *err)
             break;
         }
     }
+    cf_prefetch_stop(pf); /* waits for a batch still being assembled */
+    pf = NULL;
     free(order);
     rs.best_epoch = es.best_epoch;
     if (!st && nh)
@@ -570,6 +583,7 @@ cf_status cf_train_run(const cf_train_opts *o, cf_error *err)
     }
     rs.status = "completed";
 done:
+    cf_prefetch_stop(pf);
     rs.wall = cf_now() - t_start;
     if (st == CF_ERR_INTERRUPTED) rs.status = "interrupted";
     if (st) rs.message = err->msg;
