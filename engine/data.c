@@ -53,7 +53,8 @@ static cf_status idx_read(const char *path, int want_dims, int limit, int *dims,
     }
     size_t n = (size_t)dims[0];
     if (limit > 0 && (size_t)limit < n) n = (size_t)limit;
-    buf = malloc((n * item) ? n * item : 1);
+    size_t bytes = n * item;
+    buf = malloc(bytes ? bytes : 1);
     if (!buf) {
         s = cf_error_set(err, CF_ERR_NOMEM, "%s: out of memory for %zu bytes", path, n * item);
         goto out;
