@@ -54,7 +54,9 @@ static void *worker_main(void *varg)
     cpu_pool *p = wa->p;
     int tid = wa->tid;
     free(wa);
-    unsigned seen = atomic_load(&p->gen);
+    /* gen is 0 when workers are created; a job may be published before
+     * this thread first runs, so start from 0, not from the current value */
+    unsigned seen = 0;
     for (;;) {
         unsigned g;
         int spins = 0;
