@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sched.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cblas.h>
@@ -143,6 +144,8 @@ static cf_status cpu_create(const cf_backend_config *cfg, void **out, cf_error *
     const char *m = getenv("CLFORGE_CPU_CONV");
     if (m && strcmp(m, "gemm") == 0) c->conv_method = 1;
     if (m && strcmp(m, "direct") == 0) c->conv_method = 2;
+    const char *prof = getenv("CLFORGE_CPU_PROFILE");
+    c->profile = prof && *prof && strcmp(prof, "0") != 0;
     cf_status s = cpu_pool_create(threads, &c->pool, err);
     if (s != CF_OK) {
         free(c);
@@ -158,10 +161,34 @@ static cf_status cpu_create(const cf_backend_config *cfg, void **out, cf_error *
     return CF_OK;
 }
 
+static const char *op_label(cf_op_kind k)
+{
+    static const char *const names[CF_OP_COUNT] = {
+        "none", "dense_fwd", "dense_bwd_data", "dense_bwd_weight", "conv2d_fwd",
+        "conv2d_bwd_data", "conv2d_bwd_weight", "maxpool_fwd", "maxpool_bwd", "avgpool_fwd",
+        "avgpool_bwd", "gap_fwd", "gap_bwd", "add", "act_fwd", "act_bwd", "softmax_fwd",
+        "softmax_bwd", "softmax_xent_fwd", "softmax_xent_bwd", "mse_fwd", "mse_bwd", "hinge_fwd",
+        "hinge_bwd", "dropout_fwd", "dropout_bwd", "batchnorm_fwd_train", "batchnorm_fwd_eval",
+        "batchnorm_bwd", "fill", "axpby", "mul", "div", "sqrt", "sign", "max", "sumsq"};
+    return k < CF_OP_COUNT && names[k] ? names[k] : "?";
+}
+
+static void cpu_print_profile(const cpu_ctx *c)
+{
+    double tot = 0;
+    for (int k = 0; k < CF_OP_COUNT; k++) tot += c->prof_s[k];
+    fprintf(stderr, "clforge cpu backend profile (%d threads): %.3f s in ops\n", c->threads, tot);
+    for (int k = 0; k < CF_OP_COUNT; k++)
+        if (c->prof_n[k])
+            fprintf(stderr, "  %-20s %8ld calls %9.3f s %5.1f%%\n", op_label((cf_op_kind)k),
+                    c->prof_n[k], c->prof_s[k], tot > 0 ? 100 * c->prof_s[k] / tot : 0);
+}
+
 static void cpu_destroy(void *ctx)
 {
     cpu_ctx *c = ctx;
     if (!c) return;
+    if (c->profile) cpu_print_profile(c);
     cpu_pool_destroy(c->pool);
     if (c->blas_threads_before > 0) openblas_set_num_threads(c->blas_threads_before);
     free(c->scratch);
@@ -227,9 +254,29 @@ static int cpu_supports_op(void *ctx, const cf_op *op)
     return op && op->kind > CF_OP_NONE && op->kind < CF_OP_COUNT;
 }
 
+static cf_status cpu_exec_op(cpu_ctx *c, const cf_op *op, cf_error *err);
+
+static double cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
 static cf_status cpu_exec(void *ctx, const cf_op *op, cf_error *err)
 {
     cpu_ctx *c = ctx;
+    if (!c->profile || op->kind <= CF_OP_NONE || op->kind >= CF_OP_COUNT)
+        return cpu_exec_op(c, op, err);
+    double t0 = cpu_now();
+    cf_status s = cpu_exec_op(c, op, err);
+    c->prof_s[op->kind] += cpu_now() - t0;
+    c->prof_n[op->kind]++;
+    return s;
+}
+
+static cf_status cpu_exec_op(cpu_ctx *c, const cf_op *op, cf_error *err)
+{
     switch (op->kind) {
     case CF_OP_DENSE_FWD:
     case CF_OP_DENSE_BWD_DATA:

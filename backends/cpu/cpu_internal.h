@@ -46,6 +46,10 @@ typedef struct cpu_ctx {
     int verbose;
     /* conv method override for benchmarking: 0 auto, 1 gemm, 2 direct */
     int conv_method;
+    /* CLFORGE_CPU_PROFILE=1: time every op, print a table on destroy */
+    int profile;
+    double prof_s[CF_OP_COUNT];
+    long prof_n[CF_OP_COUNT];
 } cpu_ctx;
 
 /* Scratch of at least `bytes` (64-byte aligned), NULL on out of memory. The

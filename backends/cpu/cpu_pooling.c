@@ -66,6 +66,51 @@ static void maxpool_fwd_task(void *arg, int tid, long b, long e)
     }
 }
 
+typedef float v8f __attribute__((vector_size(32)));
+typedef int v8i __attribute__((vector_size(32)));
+
+/* Eight 2x2 windows at once, branch-free (the scalar form mispredicts on
+ * ReLU outputs full of ties): deinterleave the two input rows, pick the
+ * first maximum in row-major order a, b, c, d by masks, interleave the
+ * gradient back. */
+static inline void maxpool2_bwd8(const float *r0, const float *r1, const float *g, float *d0,
+                                 float *d1, int acc)
+{
+    v8f x0, x1, y0, y1, gv;
+    __builtin_memcpy(&x0, r0, 32);
+    __builtin_memcpy(&x1, r0 + 8, 32);
+    __builtin_memcpy(&y0, r1, 32);
+    __builtin_memcpy(&y1, r1 + 8, 32);
+    __builtin_memcpy(&gv, g, 32);
+    const v8i ev = {0, 2, 4, 6, 8, 10, 12, 14}, od = {1, 3, 5, 7, 9, 11, 13, 15};
+    v8f a = __builtin_shuffle(x0, x1, ev), b = __builtin_shuffle(x0, x1, od);
+    v8f c = __builtin_shuffle(y0, y1, ev), d = __builtin_shuffle(y0, y1, od);
+    v8i sb = b > a, sc, sd;
+    v8i m = (sb & (v8i)b) | (~sb & (v8i)a);
+    sc = c > (v8f)m;
+    m = (sc & (v8i)c) | (~sc & m);
+    sd = d > (v8f)m;
+    m = (sd & (v8i)d) | (~sd & m);
+    v8i ka = a == (v8f)m, kb = ~ka & (b == (v8f)m), kc = ~ka & ~kb & (c == (v8f)m);
+    v8i kd = ~(ka | kb | kc);
+    v8i gi = (v8i)gv;
+    v8f va = (v8f)(gi & ka), vb = (v8f)(gi & kb), vc = (v8f)(gi & kc), vd = (v8f)(gi & kd);
+    const v8i lo = {0, 8, 1, 9, 2, 10, 3, 11}, hi = {4, 12, 5, 13, 6, 14, 7, 15};
+    v8f o00 = __builtin_shuffle(va, vb, lo), o01 = __builtin_shuffle(va, vb, hi);
+    v8f o10 = __builtin_shuffle(vc, vd, lo), o11 = __builtin_shuffle(vc, vd, hi);
+    if (acc) {
+        v8f t;
+        __builtin_memcpy(&t, d0, 32); o00 += t;
+        __builtin_memcpy(&t, d0 + 8, 32); o01 += t;
+        __builtin_memcpy(&t, d1, 32); o10 += t;
+        __builtin_memcpy(&t, d1 + 8, 32); o11 += t;
+    }
+    __builtin_memcpy(d0, &o00, 32);
+    __builtin_memcpy(d0 + 8, &o01, 32);
+    __builtin_memcpy(d1, &o10, 32);
+    __builtin_memcpy(d1 + 8, &o11, 32);
+}
+
 CPU_CLONES
 static void maxpool_bwd_task(void *arg, int tid, long b, long e)
 {
@@ -84,28 +129,21 @@ static void maxpool_bwd_task(void *arg, int tid, long b, long e)
                 const float *r0 = xp + (size_t)(2 * p) * W, *r1 = r0 + W;
                 float *d0 = dxp + (size_t)(2 * p) * W, *d1 = d0 + W;
                 const float *g = dyp + (size_t)p * j->Q;
-                /* first maximum in row-major order a, b, c, d, written as
-                 * selects so the loop vectorises */
-#define MAXPOOL2_BWD(OP)                                                                           \
-    for (int q = 0; q < j->Q; q++) {                                                               \
-        float a = r0[2 * q], b = r0[2 * q + 1], c = r1[2 * q], d = r1[2 * q + 1];                  \
-        float m = b > a ? b : a;                                                                   \
-        m = c > m ? c : m;                                                                         \
-        m = d > m ? d : m;                                                                         \
-        int ka = a == m, kb = !ka && b == m, kc = !ka && !kb && c == m;                            \
-        int kd = !ka && !kb && !kc;                                                                \
-        float gv = g[q];                                                                           \
-        d0[2 * q] OP(ka ? gv : 0.0f);                                                              \
-        d0[2 * q + 1] OP(kb ? gv : 0.0f);                                                          \
-        d1[2 * q] OP(kc ? gv : 0.0f);                                                              \
-        d1[2 * q + 1] OP(kd ? gv : 0.0f);                                                          \
-    }
-                if (j->acc) {
-                    MAXPOOL2_BWD(+=)
-                } else {
-                    MAXPOOL2_BWD(=)
+                int q = 0;
+                for (; q + 8 <= j->Q; q += 8) maxpool2_bwd8(r0 + 2 * q, r1 + 2 * q, g + q,
+                                                            d0 + 2 * q, d1 + 2 * q, j->acc);
+                /* tail: first maximum in row-major order a, b, c, d */
+                for (; q < j->Q; q++) {
+                    float a = r0[2 * q], b = r0[2 * q + 1], c = r1[2 * q], d = r1[2 * q + 1];
+                    int k = 0;
+                    float m = a;
+                    if (b > m) { m = b; k = 1; }
+                    if (c > m) { m = c; k = 2; }
+                    if (d > m) k = 3;
+                    float gv = g[q];
+                    if (!j->acc) d0[2 * q] = d0[2 * q + 1] = d1[2 * q] = d1[2 * q + 1] = 0.0f;
+                    (k < 2 ? d0 : d1)[2 * q + (k & 1)] += gv;
                 }
-#undef MAXPOOL2_BWD
             }
             continue;
         }
