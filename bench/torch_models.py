@@ -121,16 +121,21 @@ MODELS = {
 
 
 def forward_flops(model, shape=(1, 1, 28, 28)):
-    """Multiply-adds x 2 of conv and linear layers, per image (forward)."""
-    flops = 0
+    """Multiply-adds x 2 of conv and linear layers, per image (forward), and
+    those of the first such layer (whose input gradient training skips)."""
+    flops, first = 0, None
 
     def hook(mod, inp, out):
-        nonlocal flops
+        nonlocal flops, first
+        f = 0
         if isinstance(mod, nn.Conv2d):
             k = mod.kernel_size[0] * mod.kernel_size[1] * mod.in_channels // mod.groups
-            flops += 2 * k * out.numel()
+            f = 2 * k * out.numel()
         elif isinstance(mod, nn.Linear):
-            flops += 2 * mod.in_features * mod.out_features * out.shape[0]
+            f = 2 * mod.in_features * mod.out_features * out.shape[0]
+        flops += f
+        if first is None:
+            first = f
 
     hs = [m.register_forward_hook(hook) for m in model.modules()
           if isinstance(m, (nn.Conv2d, nn.Linear))]
@@ -139,7 +144,7 @@ def forward_flops(model, shape=(1, 1, 28, 28)):
         model(torch.zeros(shape))
     for h in hs:
         h.remove()
-    return flops
+    return flops, first
 
 
 def main():
@@ -160,7 +165,8 @@ def main():
     x = torch.from_numpy(load_idx_images(f"{DATA}/train-images-idx3-ubyte.gz", 60000))
     y = torch.from_numpy(load_idx_labels(f"{DATA}/train-labels-idx1-ubyte.gz", 60000))
     model = cls()
-    flops = forward_flops(model)
+    flops, first_flops = forward_flops(model)
+    params = sum(p.numel() for p in model.parameters())
     opt = make_opt(model.parameters())
     model.train()
 
@@ -196,6 +202,7 @@ def main():
         "threads": args.threads, "batch": batch, "batches": nb,
         "train_img_s": nb * batch / train_s, "infer_img_s": ni * ib / infer_s,
         "peak_rss_mib": rss_train / 1024.0, "fwd_flops_per_img": flops,
+        "first_layer_flops_per_img": first_flops, "parameters": params,
         "final_loss": float(loss),
     }))
     sys.stdout.flush()
