@@ -133,6 +133,50 @@ END_TEST
 START_TEST(pooling_softmax_hinge) { check_model(model_pooling(), CF_LOSS_HINGE); }
 END_TEST
 
+/* Cross-entropy with label smoothing eps over K classes equals torch's
+ * F.cross_entropy(logits, y, label_smoothing=eps): targets (1-eps) onehot + eps/K. */
+START_TEST(label_smoothing_value)
+{
+    cf_registry *r;
+    cf_backend *b;
+    cf_error e = {0};
+    cf_backend_config bc = {0};
+    ck_assert_int_eq(cf_registry_create(&r, NULL, 0, &e), CF_OK);
+    ck_assert_int_eq(cf_backend_open(r, "reference", &bc, &b, &e), CF_OK);
+    const float logits[3] = {1.0f, 2.0f, 3.0f}, eps = 0.1f;
+    const int y = 0, k = 3;
+    float tgt[3], w[1] = {1}, loss[1], pred[1];
+    for (int j = 0; j < k; j++) tgt[j] = (j == y ? 1 - eps : 0) + eps / k;
+    cf_tensor tl, tt, tw, tp, tls, tpr;
+    int s2[2] = {1, 3}, s1[1] = {1};
+    cf_tensor_alloc(b, &tl, 2, s2, "logits", &e);
+    cf_tensor_alloc(b, &tt, 2, s2, "target", &e);
+    cf_tensor_alloc(b, &tp, 2, s2, "probs", &e);
+    cf_tensor_alloc(b, &tw, 1, s1, "w", &e);
+    cf_tensor_alloc(b, &tls, 1, s1, "loss", &e);
+    cf_tensor_alloc(b, &tpr, 1, s1, "pred", &e);
+    cf_tensor_upload(b, &tl, logits, &e);
+    cf_tensor_upload(b, &tt, tgt, &e);
+    cf_tensor_upload(b, &tw, w, &e);
+    cf_op op = {0};
+    op.kind = CF_OP_SOFTMAX_XENT_FWD;
+    op.in[0] = &tl; op.in[1] = &tt; op.in[2] = &tw;
+    op.out[0] = &tp; op.out[1] = &tls; op.out[2] = &tpr;
+    ck_assert_msg(cf_backend_exec(b, &op, &e) == CF_OK, "%s", e.msg);
+    cf_tensor_download(b, &tls, loss, &e);
+    cf_tensor_download(b, &tpr, pred, &e);
+    double lse = log(exp(1.0) + exp(2.0) + exp(3.0)), want = 0;
+    for (int j = 0; j < k; j++) want -= ((j == y ? 1 - eps : 0) + eps / k) * (logits[j] - lse);
+    /* torch.nn.functional.cross_entropy(tensor([[1.,2.,3.]]), tensor([0]), label_smoothing=0.1) = 2.3076 */
+    ck_assert_msg(fabs(loss[0] - want) < 1e-5 && fabs(want - 2.30761) < 1e-4, "loss %.6f, want %.6f", loss[0], want);
+    ck_assert_int_eq((int)pred[0], 2);
+    cf_tensor *all[] = {&tl, &tt, &tp, &tw, &tls, &tpr};
+    for (int i = 0; i < 6; i++) cf_tensor_free(b, all[i]);
+    cf_backend_close(b);
+    cf_registry_destroy(r);
+}
+END_TEST
+
 Suite *cf_test_suite(void)
 {
     const char *env = getenv("CF_TEST_SEED");
@@ -143,6 +187,7 @@ Suite *cf_test_suite(void)
     tcase_add_test(t, residual_bn_dropout_xent);
     tcase_add_test(t, residual_mse);
     tcase_add_test(t, pooling_softmax_hinge);
+    tcase_add_test(t, label_smoothing_value);
     suite_add_tcase(s, t);
     return s;
 }
