@@ -16,6 +16,7 @@ typedef struct node {
     cf_tensor y, dy; /* output (after activation) and its gradient */
     cf_tensor z, dz; /* before activation, when there is one */
     int has_act;
+    int z_scratch;   /* z lives only during this node's forward (relu-like): shared */
     int alias_of;    /* >= 0: y/dy share the buffers of that node (flatten, act) */
     int grad_root;   /* node owning the dy buffer (follows aliases) */
     int pw, pb, pg, pbeta, prm, prv; /* parameter indices, -1 = none */
@@ -37,6 +38,9 @@ struct cf_net {
     int n_optim;
     char init[16];
     char *written; /* per node: gradient buffer written during this backward */
+    int n_pool;
+    cf_tensor *pool; /* gradient buffers shared by liveness (plan_gradients) */
+    cf_tensor zscratch; /* pre-activations of relu-like layers (forward only) */
 };
 
 cf_backend *cf_net_backend(cf_net *n) { return n->b; }
@@ -91,6 +95,85 @@ static cf_status alloc_act(cf_net *net, cf_tensor *t, cf_shape3 s, const char *n
     int sh[4];
     shape4(s, net->max_batch, sh);
     return cf_tensor_alloc(net->b, t, 4, sh, name, err);
+}
+
+/* Shape a tensor without memory: gradient buffers come from plan_gradients. */
+static void shape_only(cf_tensor *t, cf_shape3 s, int batch, const char *name)
+{
+    memset(t, 0, sizeof *t);
+    t->ndim = shape4(s, batch, t->shape);
+    t->name = name;
+}
+
+/* Gradient buffers live only from their first writer to their reader in the
+ * backward pass (backward time T(k) = n-1-k processes node k). Buffers whose
+ * lifetimes do not overlap share memory: greedy interval colouring, best
+ * fit by size. This roughly halves the memory of deep nets. */
+static cf_status plan_gradients(cf_net *net, cf_error *err)
+{
+    int n = net->n, cap = 2 * n;
+    struct want { cf_tensor *t; int start, end; size_t numel; int buf; } *w = cf_calloc((size_t)cap, sizeof *w);
+    size_t *pool_numel = cf_calloc((size_t)cap, sizeof *pool_numel);
+    int *pool_free_at = cf_calloc((size_t)cap, sizeof *pool_free_at); /* first time it is free again */
+    net->pool = cf_calloc((size_t)cap, sizeof *net->pool);
+    if (!w || !pool_numel || !pool_free_at || !net->pool) {
+        free(w); free(pool_numel); free(pool_free_at);
+        return cf_error_set(err, CF_ERR_NOMEM, "out of memory planning gradients");
+    }
+    int nw = 0;
+    for (int r = 0; r < n; r++) {
+        node *nd = &net->nodes[r];
+        if (nd->spec.type == CF_LAYER_FLATTEN) continue;
+        int start = r == n - 1 ? 0 : n; /* the loss writes the last node's gradient at time 0 */
+        for (int c = r + 1; c < n; c++) {
+            if (net->nodes[c].spec.type == CF_LAYER_FLATTEN) continue; /* aliases do not write */
+            for (int k = 0; k < net->nodes[c].n_in; k++) {
+                int src = net->nodes[c].in[k];
+                if (src >= 0 && net->nodes[src].grad_root == r && n - 1 - c < start) start = n - 1 - c;
+            }
+        }
+        w[nw++] = (struct want){&nd->dy, start, n - 1 - r, cf_tensor_numel(&nd->dy), -1};
+        if (nd->has_act) w[nw++] = (struct want){&nd->dz, n - 1 - r, n - 1 - r, cf_tensor_numel(&nd->dz), -1};
+    }
+    /* by start time (stable) */
+    for (int i = 1; i < nw; i++)
+        for (int j = i; j > 0 && w[j - 1].start > w[j].start; j--) {
+            struct want t = w[j]; w[j] = w[j - 1]; w[j - 1] = t;
+        }
+    cf_status st = CF_OK;
+    for (int i = 0; i < nw && !st; i++) {
+        int best = -1;
+        for (int b = 0; b < net->n_pool; b++)
+            if (pool_free_at[b] <= w[i].start && pool_numel[b] >= w[i].numel &&
+                (best < 0 || pool_numel[b] < pool_numel[best]))
+                best = b;
+        if (best < 0) {
+            best = net->n_pool++;
+            pool_numel[best] = w[i].numel;
+            int shp[1] = {(int)w[i].numel};
+            char *nm = (char *)"gradient";
+            st = cf_tensor_alloc(net->b, &net->pool[best], 1, shp, nm, err);
+        }
+        pool_free_at[best] = w[i].end + 1;
+        w[i].t->buf = net->pool[best].buf;
+    }
+    free(w);
+    free(pool_numel);
+    free(pool_free_at);
+    if (st) return st;
+    /* Aliases take their owners' buffers. */
+    for (int i = 0; i < n; i++) {
+        node *nd = &net->nodes[i];
+        if (nd->spec.type == CF_LAYER_FLATTEN) {
+            nd->dy.buf = net->nodes[nd->in[0]].dy.buf;
+            nd->dz.buf = nd->dy.buf;
+        } else if (nd->spec.type == CF_LAYER_ACT) {
+            nd->dz.buf = nd->in[0] >= 0 ? net->nodes[nd->in[0]].dy.buf : NULL;
+        } else if (!nd->has_act) {
+            nd->dz.buf = nd->dy.buf;
+        }
+    }
+    return CF_OK;
 }
 
 cf_status cf_net_build(cf_backend *b, const cf_model_spec *m, int max_batch, int n_classes,
@@ -211,25 +294,38 @@ cf_status cf_net_build(cf_backend *b, const cf_model_spec *m, int max_batch, int
             nd->dz = nd->dy;
             continue;
         }
-        if ((s = alloc_act(net, &nd->y, shapes[i], l->name, err)) ||
-            (s = alloc_act(net, &nd->dy, shapes[i], l->name, err)))
-            goto fail;
+        if ((s = alloc_act(net, &nd->y, shapes[i], l->name, err))) goto fail;
+        shape_only(&nd->dy, shapes[i], max_batch, l->name);
         if (is_act_layer) {
             if (nd->in[0] < 0) {
                 nd->z = net->x;
                 memset(&nd->dz, 0, sizeof nd->dz);
             } else {
                 nd->z = net->nodes[nd->in[0]].y;
-                nd->dz = net->nodes[nd->in[0]].dy;
+                nd->dz = net->nodes[nd->in[0]].dy; /* shape; buffer from the plan */
             }
         } else if (nd->has_act) {
-            if ((s = alloc_act(net, &nd->z, shapes[i], l->name, err)) ||
-                (s = alloc_act(net, &nd->dz, shapes[i], l->name, err)))
-                goto fail;
+            /* relu and leaky relu (slope >= 0) backpropagate from the sign of
+             * their output, so their input need not outlive the forward step. */
+            float slope = l->alpha >= 0 ? l->alpha : 0.01f; /* alpha < 0: the default */
+            nd->z_scratch = l->act == CF_ACT_RELU || (l->act == CF_ACT_LEAKY_RELU && slope >= 0);
+            if (nd->z_scratch) shape_only(&nd->z, shapes[i], max_batch, l->name);
+            else if ((s = alloc_act(net, &nd->z, shapes[i], l->name, err))) goto fail;
+            shape_only(&nd->dz, shapes[i], max_batch, l->name);
         } else {
             nd->z = nd->y;
             nd->dz = nd->dy;
         }
+    }
+    if ((s = plan_gradients(net, err))) goto fail;
+    size_t zmax = 0;
+    for (int i = 0; i < m->n; i++)
+        if (net->nodes[i].z_scratch && cf_tensor_numel(&net->nodes[i].z) > zmax) zmax = cf_tensor_numel(&net->nodes[i].z);
+    if (zmax) {
+        int zs[1] = {(int)zmax};
+        if ((s = cf_tensor_alloc(b, &net->zscratch, 1, zs, "pre-activation scratch", err))) goto fail;
+        for (int i = 0; i < m->n; i++)
+            if (net->nodes[i].z_scratch) net->nodes[i].z.buf = net->zscratch.buf;
     }
     free(shapes);
     free(ins);
@@ -250,11 +346,7 @@ void cf_net_free(cf_net *net)
         node *nd = &net->nodes[i];
         if (nd->spec.type == CF_LAYER_FLATTEN) continue; /* aliases */
         cf_tensor_free(b, &nd->y);
-        cf_tensor_free(b, &nd->dy);
-        if (nd->has_act) {
-            cf_tensor_free(b, &nd->z);
-            cf_tensor_free(b, &nd->dz);
-        }
+        if (nd->has_act && !nd->z_scratch) cf_tensor_free(b, &nd->z); /* dy/dz: the pool */
         cf_tensor_free(b, &nd->mask);
         cf_tensor_free(b, &nd->save_mean);
         cf_tensor_free(b, &nd->save_invstd);
@@ -272,6 +364,9 @@ void cf_net_free(cf_net *net)
     cf_tensor_free(b, &net->weight);
     cf_tensor_free(b, &net->loss_v);
     cf_tensor_free(b, &net->pred);
+    for (int i = 0; i < net->n_pool; i++) cf_tensor_free(b, &net->pool[i]);
+    cf_tensor_free(b, &net->zscratch);
+    free(net->pool);
     free(net->params);
     free(net->optim);
     free(net->slot_ptrs);
@@ -498,7 +593,7 @@ static cf_status backward(cf_net *net, float scale, cf_error *err)
             cf_op a = {0};
             a.kind = CF_OP_ACT_BWD;
             a.in[0] = &nd->dy;
-            a.in[1] = &nd->z;
+            a.in[1] = nd->z_scratch ? &nd->y : &nd->z; /* same sign as z: see backend.h */
             a.in[2] = &nd->y;
             act_params(&a, l);
             if (l->type == CF_LAYER_ACT) a.out[0] = grad_of(net, nd->in[0], &a.accumulate);

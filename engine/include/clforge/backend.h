@@ -106,7 +106,9 @@ typedef enum cf_op_kind {
 
     /* in: x                                 out: y = act(x)   params: act */
     CF_OP_ACT_FWD,
-    /* in: dy, x, y                          out: dx */
+    /* in: dy, x, y                          out: dx
+     * For RELU and LEAKY_RELU (alpha >= 0) the engine may pass y as x: the
+     * derivative must depend only on the sign of x (x > 0), which y shares. */
     CF_OP_ACT_BWD,
 
     /* Softmax over each row ([N, F], F = numel/N).
