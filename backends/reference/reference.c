@@ -40,50 +40,9 @@ static cf_status fail(cf_error *err, cf_status st, const char *fmt, ...)
     return st;
 }
 
-static const char *const op_names[CF_OP_COUNT] = {
-    [CF_OP_NONE] = "none",
-    [CF_OP_DENSE_FWD] = "dense_fwd",
-    [CF_OP_DENSE_BWD_DATA] = "dense_bwd_data",
-    [CF_OP_DENSE_BWD_WEIGHT] = "dense_bwd_weight",
-    [CF_OP_CONV2D_FWD] = "conv2d_fwd",
-    [CF_OP_CONV2D_BWD_DATA] = "conv2d_bwd_data",
-    [CF_OP_CONV2D_BWD_WEIGHT] = "conv2d_bwd_weight",
-    [CF_OP_MAXPOOL_FWD] = "maxpool_fwd",
-    [CF_OP_MAXPOOL_BWD] = "maxpool_bwd",
-    [CF_OP_AVGPOOL_FWD] = "avgpool_fwd",
-    [CF_OP_AVGPOOL_BWD] = "avgpool_bwd",
-    [CF_OP_GAP_FWD] = "gap_fwd",
-    [CF_OP_GAP_BWD] = "gap_bwd",
-    [CF_OP_ADD] = "add",
-    [CF_OP_ACT_FWD] = "act_fwd",
-    [CF_OP_ACT_BWD] = "act_bwd",
-    [CF_OP_SOFTMAX_FWD] = "softmax_fwd",
-    [CF_OP_SOFTMAX_BWD] = "softmax_bwd",
-    [CF_OP_SOFTMAX_XENT_FWD] = "softmax_xent_fwd",
-    [CF_OP_SOFTMAX_XENT_BWD] = "softmax_xent_bwd",
-    [CF_OP_MSE_FWD] = "mse_fwd",
-    [CF_OP_MSE_BWD] = "mse_bwd",
-    [CF_OP_HINGE_FWD] = "hinge_fwd",
-    [CF_OP_HINGE_BWD] = "hinge_bwd",
-    [CF_OP_DROPOUT_FWD] = "dropout_fwd",
-    [CF_OP_DROPOUT_BWD] = "dropout_bwd",
-    [CF_OP_BATCHNORM_FWD_TRAIN] = "batchnorm_fwd_train",
-    [CF_OP_BATCHNORM_FWD_EVAL] = "batchnorm_fwd_eval",
-    [CF_OP_BATCHNORM_BWD] = "batchnorm_bwd",
-    [CF_OP_FILL] = "fill",
-    [CF_OP_AXPBY] = "axpby",
-    [CF_OP_MUL] = "mul",
-    [CF_OP_DIV] = "div",
-    [CF_OP_SQRT] = "sqrt",
-    [CF_OP_SIGN] = "sign",
-    [CF_OP_MAX] = "max",
-    [CF_OP_SUMSQ] = "sumsq",
-};
 
-static const char *op_name(cf_op_kind k)
-{
-    return (k > CF_OP_NONE && k < CF_OP_COUNT && op_names[k]) ? op_names[k] : "unknown op";
-}
+/* Op names come from the engine (libclforge), which loads every backend. */
+static const char *op_name(cf_op_kind k) { return cf_op_name(k); }
 
 /* ---- tensor validation --------------------------------------------------- */
 
