@@ -54,11 +54,8 @@ cf_status cf_eval_model(const char *model_path, const char *images, const char *
                         const char *backend, int json, FILE *out, cf_error *err)
 {
     cf_session s;
-    memset(&s, 0, sizeof s);
     cf_train_opts o = {0};
-    s.o = &o;
-    s.out = out;
-    s.warn = stderr;
+    cf_session_init(&s, &o, out);
     cf_confusion conf = {0};
     cf_eval_result te = {0};
     cf_metrics_report mr = {0};
@@ -93,13 +90,10 @@ cf_status cf_print_model(const char *config_path, const char *const *sets, int n
                          cf_error *err)
 {
     cf_session s;
-    memset(&s, 0, sizeof s);
     cf_train_opts o = {0};
     o.sets = sets;
     o.n_sets = n_sets;
-    s.o = &o;
-    s.out = out;
-    s.warn = stderr;
+    cf_session_init(&s, &o, out);
     cf_status st = cf_session_config(&s, config_path, err);
     if (!st) {
         /* Shapes come from the data files' headers; fall back to 1x28x28, 10 classes. */

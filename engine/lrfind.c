@@ -12,13 +12,10 @@
 cf_status cf_lr_find(const cf_lr_find_opts *lo, cf_error *err)
 {
     cf_session s;
-    memset(&s, 0, sizeof s);
     cf_train_opts o = {0};
     o.sets = lo->sets;
     o.n_sets = lo->n_sets;
-    s.o = &o;
-    s.out = lo->out;
-    s.warn = stderr;
+    cf_session_init(&s, &o, lo->out);
     int steps = lo->steps > 10 ? lo->steps : 200;
     double *lrs = cf_calloc((size_t)steps, sizeof *lrs), *losses = cf_calloc((size_t)steps, sizeof *losses);
     int *order = NULL, n = 0;

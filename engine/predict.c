@@ -10,11 +10,8 @@ cf_status cf_predict(const char *model_path, const char *const *images, int n, i
                      const char *backend, int json, FILE *out, cf_error *err)
 {
     cf_session s;
-    memset(&s, 0, sizeof s);
     cf_train_opts o = {0};
-    s.o = &o;
-    s.out = out;
-    s.warn = stderr;
+    cf_session_init(&s, &o, out);
     cf_status st = cf_session_open_model(&s, model_path, backend, 1, err);
     if (st) {
         cf_session_free(&s);

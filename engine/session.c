@@ -92,6 +92,14 @@ const cf_param_def cf_output_params[] = {
     CF_PARAM_TABLE_END};
 
 /* ---- the session ------------------------------------------------------------------ */
+void cf_session_init(cf_session *s, const cf_train_opts *o, FILE *out)
+{
+    memset(s, 0, sizeof *s);
+    s->o = o;
+    s->out = out ? out : stdout;
+    s->warn = o->warn ? o->warn : stderr;
+}
+
 void cf_plugin_inst_free(cf_plugin_inst *pi, int kind)
 {
     if (pi->state && pi->d) {

@@ -54,6 +54,8 @@ typedef struct cf_eval_result {
     long n;
 } cf_eval_result;
 
+/* An empty session reading options o, printing to out (NULL: stdout). */
+void cf_session_init(cf_session *s, const cf_train_opts *o, FILE *out);
 void cf_plugin_inst_free(cf_plugin_inst *pi, int kind);
 void cf_session_free(cf_session *s);
 config_setting_t *cf_session_member(cf_session *s, const char *path);

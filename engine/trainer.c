@@ -291,10 +291,7 @@ static void progress(cf_session *s, int epoch, int b, int nb, double loss, doubl
 cf_status cf_train_run(const cf_train_opts *o, cf_error *err)
 {
     cf_session s;
-    memset(&s, 0, sizeof s);
-    s.o = o;
-    s.out = o->out ? o->out : stdout;
-    s.warn = o->warn ? o->warn : stderr;
+    cf_session_init(&s, o, o->out);
     run_state rs;
     memset(&rs, 0, sizeof rs);
     rs.status = "failed";
