@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """clforge bayesian vs Optuna TPE on Branin and Hartmann-6: median regret per budget.
 
-    /usr/bin/python3 bench/tune_vs_optuna.py --clforge BUILD/clforge [--seeds 10] [--budget 60]
+    /usr/bin/python3 bench/tune_vs_optuna.py --clforge BUILD/clforge [--seeds 10] [--first-seed 0] [--budget 60]
 
 clforge runs `clforge tune` on examples/tune_{branin,hartmann6}.cfg with --seed S and
 --max-parallel 1, evaluating in-process (--in-process); the regret after n evaluations is
@@ -77,6 +77,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--clforge", default=os.path.join(ROOT, "clforge"))
     ap.add_argument("--seeds", type=int, default=10)
+    ap.add_argument("--first-seed", type=int, default=0, help="seeds first-seed .. first-seed + seeds - 1")
     ap.add_argument("--budget", type=int, default=60)
     ap.add_argument("--problems", default="branin,hartmann6")
     ap.add_argument("--no-optuna", action="store_true")
@@ -88,7 +89,7 @@ def main():
         curves = {"clforge bayesian": [], "optuna TPE": []}
         secs = {"clforge bayesian": 0.0, "optuna TPE": 0.0}
         with tempfile.TemporaryDirectory() as tmp:
-            for s in range(a.seeds):
+            for s in range(a.first_seed, a.first_seed + a.seeds):
                 t0 = time.time()
                 curves["clforge bayesian"].append(best_so_far(run_clforge(a.clforge, cfg, s, a.budget, tmp), fmin))
                 secs["clforge bayesian"] += time.time() - t0
@@ -96,7 +97,8 @@ def main():
                     t0 = time.time()
                     curves["optuna TPE"].append(best_so_far(run_optuna(fn, bounds, s, a.budget), fmin))
                     secs["optuna TPE"] += time.time() - t0
-        print("\n## %s: median regret over %d seeds (global minimum %.6f)\n" % (name, a.seeds, fmin))
+        print("\n## %s: median regret over seeds %d-%d (global minimum %.6f)\n"
+              % (name, a.first_seed, a.first_seed + a.seeds - 1, fmin))
         print("| method | " + " | ".join("n=%d" % b for b in budgets) + " | s/seed |")
         print("|---|" + "---|" * (len(budgets) + 1))
         for m, cs in curves.items():

@@ -385,6 +385,37 @@ START_TEST(test_gp_two_points)
 }
 END_TEST
 
+START_TEST(test_gp_gls_mean)
+{
+    /* Two nearly identical points at y = 1 and one far away at y = -1: the
+     * prior mean is the GLS estimate, which counts the cluster about once
+     * (close to 0), not the data mean 1/3. Far from the data (ls 0.05) the
+     * posterior mean is that prior mean. */
+    double X[3] = {0.0, 0.01, 1.0}, y[3] = {1.0, 1.0, -1.0};
+    cf_gp gp = {0};
+    cf_error err = {0};
+    ck_assert_int_eq(cf_gp_set_data(&gp, 3, 1, X, y, &err), CF_OK);
+    gp.ls[0] = 0.05;
+    gp.signal = 1.0;
+    gp.noise = 1e-6;
+    ck_assert_int_eq(cf_gp_factor(&gp, &err), CF_OK);
+    double r = 0.01 / 0.05;
+    double c = (1 + sqrt(5) * r + 5.0 / 3 * r * r) * exp(-sqrt(5) * r);
+    double d = 1.0 + 1e-6 + 1e-9;
+    /* K^-1 1 = (1/(d+c), 1/(d+c), 1/d) up to the ~1e-8 far correlations */
+    double mu = (2.0 / (d + c) - 1.0 / d) / (2.0 / (d + c) + 1.0 / d);
+    double m, v, x = 0.5;
+    cf_gp_predict(&gp, &x, &m, &v);
+    ck_assert_double_eq_tol(m, mu, 1e-6);
+    ck_assert(fabs(m - 1.0 / 3.0) > 0.3);
+    /* observed points are still interpolated */
+    x = 1.0;
+    cf_gp_predict(&gp, &x, &m, &v);
+    ck_assert_double_eq_tol(m, -1.0, 1e-5);
+    cf_gp_free(&gp);
+}
+END_TEST
+
 START_TEST(test_ei_zero_at_observed_max)
 {
     /* Maximising f: the GP models -f. Fit on noiseless data; at the observed
@@ -843,6 +874,7 @@ Suite *cf_test_suite(void)
     suite_add_tcase(s, c);
     c = tcase_create("gp");
     tcase_add_test(c, test_gp_two_points);
+    tcase_add_test(c, test_gp_gls_mean);
     tcase_add_test(c, test_ei_zero_at_observed_max);
     suite_add_tcase(s, c);
     c = tcase_create("early_stopping");

@@ -59,11 +59,13 @@ static void lhs_point(const cf_tune_config *cfg, int k, int n, double *x)
     free(perm);
 }
 
-/* Acquisition context: minimise -log EI (or -EI) at the projected point. */
+/* Acquisition context: minimise -log EI (or -EI, or the lower confidence
+ * bound) at the projected point. */
 typedef struct acq {
     const cf_tune_config *cfg;
     const cf_gp *gp;
     double best;
+    double beta; /* > 0: minimise the lower confidence bound m - beta sd instead of -EI */
     int D;
     double *z, *x, *proj; /* full encoded point, native scratch, projected */
     int nfree;
@@ -77,6 +79,7 @@ static double acq_value(acq *a, const double *z)
     double m, v;
     cf_gp_predict(a->gp, a->proj, &m, &v);
     double sd = sqrt(v);
+    if (a->beta > 0) return m - a->beta * sd;
     double r = a->cfg->use_log_ei ? cf_log_ei(m, sd, a->best) : cf_ei(m, sd, a->best);
     if (!a->cfg->use_log_ei) return -r;
     return isfinite(r) ? -r : 1e300;
@@ -113,7 +116,130 @@ static int same_point(const cf_tune_space *sp, const double *a, const double *b)
     return 1;
 }
 
-#define NCAND_MAX 8
+#define NCAND_MAX 10
+
+/* Reflect v into [0, 1] (a clamp would pile perturbed candidates up on the
+ * faces of the cube). */
+static double reflect01(double v)
+{
+    v = fmod(fabs(v), 2.0);
+    return v > 1.0 ? 2.0 - v : v;
+}
+
+/* Maximises the acquisition: random candidates over the cube, Gaussian
+ * perturbations of the incumbents (`inc`, best first) scaled by the fitted
+ * length scales, then L-BFGS on the continuous dims from the best
+ * candidates and from the incumbents themselves. Writes the best encoded
+ * point that is not a configuration of trials 0..k-1 to bestz; returns its
+ * acquisition value (to minimise), INFINITY when every candidate was one. */
+static double search(acq *a, const cf_study *s, int k, cf_rng *r, const double *Z, const int *inc,
+                     int ninc, double *bestz, cf_error *err, cf_status *st)
+{
+    const cf_tune_space *sp = &a->cfg->space;
+    int D = a->D;
+    int n_rand = 1000 + 200 * D, n_local = 100 + 50 * D;
+    int n_total = n_rand + n_local;
+    double *cand = malloc(sizeof(double) * (size_t)(D + 1));
+    double *top = malloc(sizeof(double) * (size_t)(D * (NCAND_MAX + 4) + 1));
+    double topf[NCAND_MAX + 4];
+    int *free_idx = malloc(sizeof(int) * (size_t)(D + 1));
+    double *lo = malloc(sizeof(double) * (size_t)(3 * D + 1));
+    double *cx = malloc(sizeof(double) * (size_t)(sp->n + 1));
+    double bestf = INFINITY;
+    if (!cand || !top || !free_idx || !lo || !cx) {
+        *st = cf_error_set(err, CF_ERR_NOMEM, "bayesian: out of memory");
+        goto done;
+    }
+    double *hi = lo + D, *u = hi + D;
+    int ntop = 0;
+    for (int c = 0; c < n_total; c++) {
+        if (c < n_rand || ninc == 0) {
+            for (int d = 0; d < D; d++) cand[d] = cf_rng_uniform(r);
+        } else {
+            /* around an incumbent, at a tenth or a hundredth of each length scale */
+            int q = c % ninc;
+            const double *base = Z + inc[q] * D;
+            double sc = (c / ninc) % 2 ? 0.01 : 0.1;
+            for (int d = 0; d < D; d++) {
+                double l = a->gp->ls[d] < 1.0 ? a->gp->ls[d] : 1.0;
+                cand[d] = reflect01(base[d] + sc * l * cf_rng_normal(r));
+            }
+            /* one-hot groups: occasionally jump to a random category */
+            int off = 0;
+            for (int i = 0; i < sp->n; i++) {
+                if (sp->p[i].type == CF_TP_CATEGORICAL) {
+                    if (cf_rng_uniform(r) < 0.2) {
+                        int m = (int)cf_rng_below(r, (uint32_t)sp->p[i].n_values);
+                        for (int t = 0; t < sp->p[i].n_values; t++) cand[off + t] = t == m;
+                    }
+                    off += sp->p[i].n_values;
+                } else {
+                    off++;
+                }
+            }
+        }
+        double f = acq_value(a, cand);
+        /* keep the NCAND_MAX best, sorted */
+        if (ntop < NCAND_MAX || f < topf[ntop - 1]) {
+            int pos = ntop < NCAND_MAX ? ntop++ : ntop - 1;
+            while (pos > 0 && topf[pos - 1] > f) {
+                topf[pos] = topf[pos - 1];
+                memcpy(top + pos * D, top + (pos - 1) * D, sizeof(double) * (size_t)D);
+                pos--;
+            }
+            topf[pos] = f;
+            memcpy(top + pos * D, cand, sizeof(double) * (size_t)D);
+        }
+    }
+    /* The incumbents themselves are start points too: the acquisition's
+     * optimum is often a short step from the best observation. */
+    int nstart = ntop;
+    for (int q = 0; q < ninc && q < 3; q++) {
+        memcpy(top + nstart * D, Z + inc[q] * D, sizeof(double) * (size_t)D);
+        topf[nstart++] = INFINITY;
+    }
+    /* Local search on the continuous dims, discrete dims held at the start's
+     * (projected) values. */
+    int nfree = 0, off = 0;
+    for (int i = 0; i < sp->n; i++) {
+        if (sp->p[i].type == CF_TP_CATEGORICAL) off += sp->p[i].n_values;
+        else {
+            if (sp->p[i].type == CF_TP_CONTINUOUS) free_idx[nfree++] = off;
+            off++;
+        }
+    }
+    a->free_idx = free_idx;
+    a->nfree = nfree;
+    for (int i = 0; i < nfree; i++) {
+        lo[i] = 0;
+        hi[i] = 1;
+    }
+    for (int c = 0; c < nstart; c++) {
+        memcpy(a->z, top + c * D, sizeof(double) * (size_t)D);
+        double f = topf[c];
+        if (nfree > 0) {
+            for (int i = 0; i < nfree; i++) u[i] = a->z[free_idx[i]];
+            cf_opt_minimize(acq_fn, a, nfree, u, lo, hi, 80);
+            for (int i = 0; i < nfree; i++) a->z[free_idx[i]] = u[i];
+        }
+        f = acq_value(a, a->z);
+        /* never re-propose an observed or pending configuration */
+        cf_tune_decode(sp, a->z, cx);
+        int dup = 0;
+        for (int i = 0; i < k && !dup; i++) dup = same_point(sp, cx, cf_study_trial(s, i)->x);
+        if (!dup && f < bestf) {
+            bestf = f;
+            memcpy(bestz, a->z, sizeof(double) * (size_t)D);
+        }
+    }
+done:
+    free(cand);
+    free(top);
+    free(free_idx);
+    free(lo);
+    free(cx);
+    return bestf;
+}
 
 static cf_status propose(bayes *b, const cf_study *s, int k, double *x_out, cf_error *err)
 {
@@ -129,6 +255,7 @@ static cf_status propose(bayes *b, const cf_study *s, int k, double *x_out, cf_e
     double *Z = malloc(sizeof(double) * (size_t)(D * (k + 1) + 1));
     double *y = malloc(sizeof(double) * (size_t)(k + 1));
     double *xs = malloc(sizeof(double) * (size_t)(sp->n * 3 + D * 4 + 8));
+    double *bestz = NULL;
     if (!Z || !y || !xs) {
         free(Z);
         free(y);
@@ -203,24 +330,6 @@ static cf_status propose(bayes *b, const cf_study *s, int k, double *x_out, cf_e
         if (st != CF_OK) goto out;
     }
 
-    acq a = {cfg, &gp, best, D, xs, xs + D, xs + D + sp->n, 0, NULL};
-    double *cand = xs + 2 * D + sp->n;      /* D: current candidate */
-    double *top = malloc(sizeof(double) * (size_t)(D * NCAND_MAX + 1));
-    double topf[NCAND_MAX];
-    int ntop = 0;
-    int *free_idx = malloc(sizeof(int) * (size_t)(D + 1));
-    double *lo = malloc(sizeof(double) * (size_t)(2 * D + 1));
-    if (!top || !free_idx || !lo) {
-        free(top);
-        free(free_idx);
-        free(lo);
-        st = cf_error_set(err, CF_ERR_NOMEM, "bayesian: out of memory");
-        goto out;
-    }
-    double *hi = lo + D;
-    cf_rng r = cf_rng_make(cfg->seed, CF_RNG_TUNE, 4, (uint64_t)k);
-    int n_rand = 1000 + 200 * D, n_local = 300;
-    int n_total = n_rand + n_local;
     /* Incumbents to perturb: the few best observations. */
     int inc[5], ninc = 0;
     for (int q = 0; q < 5; q++) {
@@ -233,94 +342,19 @@ static cf_status propose(bayes *b, const cf_study *s, int k, double *x_out, cf_e
         if (bi < 0) break;
         inc[ninc++] = bi;
     }
-    for (int c = 0; c < n_total; c++) {
-        if (c < n_rand || ninc == 0) {
-            for (int d = 0; d < D; d++) cand[d] = cf_rng_uniform(&r);
-        } else {
-            const double *base = Z + inc[c % ninc] * D;
-            double sc = (c / ninc) % 2 ? 0.02 : 0.1;
-            for (int d = 0; d < D; d++) {
-                double v = base[d] + sc * cf_rng_normal(&r);
-                cand[d] = v < 0 ? 0 : v > 1 ? 1 : v;
-            }
-            /* one-hot groups: occasionally jump to a random category */
-            int off = 0;
-            for (int i = 0; i < sp->n; i++) {
-                if (sp->p[i].type == CF_TP_CATEGORICAL) {
-                    if (cf_rng_uniform(&r) < 0.2) {
-                        int m = (int)cf_rng_below(&r, (uint32_t)sp->p[i].n_values);
-                        for (int q = 0; q < sp->p[i].n_values; q++) cand[off + q] = q == m;
-                    }
-                    off += sp->p[i].n_values;
-                } else {
-                    off++;
-                }
-            }
-        }
-        double f = acq_value(&a, cand);
-        /* keep the NCAND_MAX best, sorted */
-        if (ntop < NCAND_MAX || f < topf[ntop - 1]) {
-            int pos = ntop < NCAND_MAX ? ntop++ : ntop - 1;
-            while (pos > 0 && topf[pos - 1] > f) {
-                topf[pos] = topf[pos - 1];
-                memcpy(top + pos * D, top + (pos - 1) * D, sizeof(double) * (size_t)D);
-                pos--;
-            }
-            topf[pos] = f;
-            memcpy(top + pos * D, cand, sizeof(double) * (size_t)D);
-        }
-    }
-    /* Local search on the continuous dims from each of the best candidates,
-     * discrete dims held at the candidate's (projected) values. */
-    int nfree = 0, off = 0;
-    for (int i = 0; i < sp->n; i++) {
-        if (sp->p[i].type == CF_TP_CATEGORICAL) off += sp->p[i].n_values;
-        else {
-            if (sp->p[i].type == CF_TP_CONTINUOUS) free_idx[nfree++] = off;
-            off++;
-        }
-    }
-    a.free_idx = free_idx;
-    a.nfree = nfree;
-    double bestf = INFINITY;
-    double *bestz = malloc(sizeof(double) * (size_t)(D + 1));
-    double *u = malloc(sizeof(double) * (size_t)(D + 1));
-    double *cx = malloc(sizeof(double) * (size_t)(sp->n + 1));
-    if (!bestz || !u || !cx) {
+    bestz = malloc(sizeof(double) * (size_t)(D + 1));
+    if (!bestz) {
         st = cf_error_set(err, CF_ERR_NOMEM, "bayesian: out of memory");
-    } else {
-        for (int i = 0; i < nfree; i++) {
-            lo[i] = 0;
-            hi[i] = 1;
-        }
-        for (int c = 0; c < ntop; c++) {
-            memcpy(a.z, top + c * D, sizeof(double) * (size_t)D);
-            double f = topf[c];
-            if (nfree > 0) {
-                for (int i = 0; i < nfree; i++) u[i] = a.z[free_idx[i]];
-                f = cf_opt_minimize(acq_fn, &a, nfree, u, lo, hi, 60);
-                for (int i = 0; i < nfree; i++) a.z[free_idx[i]] = u[i];
-                f = acq_value(&a, a.z);
-            }
-            /* never re-propose an observed or pending configuration */
-            cf_tune_decode(sp, a.z, cx);
-            int dup = 0;
-            for (int i = 0; i < k && !dup; i++) dup = same_point(sp, cx, cf_study_trial(s, i)->x);
-            if (!dup && f < bestf) {
-                bestf = f;
-                memcpy(bestz, a.z, sizeof(double) * (size_t)D);
-            }
-        }
-        if (isfinite(bestf)) cf_tune_decode(sp, bestz, x_out);
-        else cf_tune_sample(sp, cfg->seed, 3, (uint64_t)k, x_out); /* all duplicates */
+        goto out;
     }
-    free(bestz);
-    free(u);
-    free(cx);
-    free(top);
-    free(free_idx);
-    free(lo);
+    acq a = {cfg, &gp, best, 0.0, D, xs, xs + D, xs + D + sp->n, 0, NULL};
+    cf_rng r = cf_rng_make(cfg->seed, CF_RNG_TUNE, 4, (uint64_t)k);
+    double bestf = search(&a, s, k, &r, Z, inc, ninc, bestz, err, &st);
+    if (st != CF_OK) goto out;
+    if (isfinite(bestf)) cf_tune_decode(sp, bestz, x_out);
+    else cf_tune_sample(sp, cfg->seed, 3, (uint64_t)k, x_out); /* all duplicates */
 out:
+    free(bestz);
     cf_gp_free(&gp);
     free(Z);
     free(y);

@@ -6,7 +6,7 @@
  *
  * Inputs live in the unit cube; targets are standardised (zero mean, unit
  * variance) so the priors and bounds below mean the same thing for every
- * objective. */
+ * objective; the constant mean is then re-estimated by GLS in factor(). */
 #include <lapacke.h>
 #include <math.h>
 #include <stdlib.h>
@@ -110,6 +110,30 @@ static int factor(cf_gp *gp)
     if (LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'L', n, gp->L, n) != 0) return 1;
     memcpy(gp->alpha, gp->y, sizeof(double) * (size_t)n);
     if (LAPACKE_dpotrs(LAPACK_ROW_MAJOR, 'L', n, 1, gp->L, n, gp->alpha, 1) != 0) return 1;
+    /* The constant prior mean is its generalised-least-squares (maximum
+     * likelihood) estimate mu = 1'K^-1 y / 1'K^-1 1, not the data mean: BO
+     * samples cluster around the optimum, and their plain average would
+     * drag the prior mean down there, making every unexplored corner look
+     * promising. GLS down-weights clustered points. Profiling mu out leaves
+     * the hyperparameter gradient unchanged (it is the optimum in mu). */
+    gp->mu = 0;
+    {
+        double *one = malloc(sizeof(double) * (size_t)n);
+        if (!one) return -1;
+        for (int i = 0; i < n; i++) one[i] = 1.0;
+        if (LAPACKE_dpotrs(LAPACK_ROW_MAJOR, 'L', n, 1, gp->L, n, one, 1) != 0) {
+            free(one);
+            return 1;
+        }
+        double s1 = 0, sy = 0;
+        for (int i = 0; i < n; i++) {
+            s1 += one[i];
+            sy += gp->alpha[i];
+        }
+        gp->mu = s1 > 0 ? sy / s1 : 0;
+        for (int i = 0; i < n; i++) gp->alpha[i] -= gp->mu * one[i];
+        free(one);
+    }
     return 0;
 }
 
@@ -202,7 +226,7 @@ double cf_gp_log_marginal(const cf_gp *gp, double *grad)
     int n = gp->n;
     double q = 0, ld = 0;
     for (int i = 0; i < n; i++) {
-        q += gp->y[i] * gp->alpha[i];
+        q += (gp->y[i] - gp->mu) * gp->alpha[i];
         ld += log(gp->L[i * n + i]);
     }
     return -0.5 * q - ld - 0.5 * n * LOG_2PI;
@@ -272,7 +296,7 @@ void cf_gp_predict(const cf_gp *gp, const double *x, double *mean, double *var)
         *var = gp->signal * gp->y_sd * gp->y_sd;
         return;
     }
-    double m = 0;
+    double m = gp->mu;
     for (int i = 0; i < n; i++) {
         k[i] = cf_gp_matern52(x, gp->X + i * d, d, gp->ls, gp->signal);
         m += k[i] * gp->alpha[i];

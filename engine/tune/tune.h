@@ -207,7 +207,8 @@ typedef struct cf_gp {
     double signal;     /* signal variance */
     double noise;      /* noise variance */
     double *L;         /* n x n Cholesky factor (row-major, lower) */
-    double *alpha;     /* K^-1 y */
+    double *alpha;     /* K^-1 (y - mu) */
+    double mu;         /* constant prior mean (standardised units), see gp.c */
 } cf_gp;
 
 double cf_gp_matern52(const double *a, const double *b, int d, const double *ls, double signal);
