@@ -116,7 +116,10 @@ cf_status tu_open(const char *name, cf_backend **b, cf_error *err)
     cf_backend_config cfg = {0};
     cfg.device = getenv("CF_TEST_DEVICE") ? getenv("CF_TEST_DEVICE") : "";
     cfg.cache_dir = getenv("CLFORGE_CACHE_DIR");
-    return cf_backend_open(r, name, &cfg, b, err);
+    cf_status st = cf_backend_open(r, name, &cfg, b, err);
+    const char *warn = cf_registry_warnings(r);
+    if (st != CF_OK && warn && *warn) cf_error_prefix(err, "plugins refused: %s", warn);
+    return st;
 }
 
 static const char *const in_names[TU_SLOTS] = {"in[0]", "in[1]", "in[2]", "in[3]", "in[4]"};
@@ -477,11 +480,29 @@ static void bn_x(tu_case *c, int v, cf_rng *r)
     default: tu_new(&c->in[0], 4, 1, 3, 1, 1); break; /* one value per channel */
     }
     fill_u(&c->in[0], r, -1.5, 2.5);
-    if (v == 0) { /* two values: keep them apart so the variance is not tiny */
-        c->in[0].data[0] = (float)cf_rng_range(r, -1, -0.5);
-        c->in[0].data[1] = (float)cf_rng_range(r, 0.5, 1);
+    /* Give every channel a standard deviation in [0.5, 1.5]: a few close
+     * values would make the normalisation so curved that finite differences
+     * stop being accurate. */
+    int N = c->in[0].shape[0], C = c->in[0].shape[1];
+    size_t HW = tu_numel(&c->in[0]) / ((size_t)N * C);
+    for (int ch = 0; ch < C; ch++) {
+        double s = 0, ss = 0, M = (double)N * HW;
+        for (int n = 0; n < N; n++)
+            for (size_t i = 0; i < HW; i++) s += c->in[0].data[((size_t)n * C + ch) * HW + i];
+        double mean = s / M;
+        for (int n = 0; n < N; n++)
+            for (size_t i = 0; i < HW; i++) {
+                double d = c->in[0].data[((size_t)n * C + ch) * HW + i] - mean;
+                ss += d * d;
+            }
+        double sd = sqrt(ss / M), want = cf_rng_range(r, 0.5, 1.5);
+        if (sd < 1e-6) continue; /* a single value per channel */
+        for (int n = 0; n < N; n++)
+            for (size_t i = 0; i < HW; i++) {
+                float *x = &c->in[0].data[((size_t)n * C + ch) * HW + i];
+                *x = (float)(mean + (*x - mean) * want / sd);
+            }
     }
-    int C = c->in[0].shape[1];
     fill_u((tu_new(&c->in[1], 1, C), &c->in[1]), r, 0.5, 1.5);
     fill_u((tu_new(&c->in[2], 1, C), &c->in[2]), r, -0.5, 0.5);
     tu_tensor *x = &c->in[0];
