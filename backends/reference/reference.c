@@ -24,7 +24,7 @@ struct cf_buffer {
 
 /* ---- errors -------------------------------------------------------------- */
 
-/* Self-contained (no libclforge symbols) so the module can be dlopen'ed alone. */
+/* Every message starts with "reference: " so a failure names its backend. */
 static cf_status fail(cf_error *err, cf_status st, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static cf_status fail(cf_error *err, cf_status st, const char *fmt, ...)
@@ -39,7 +39,6 @@ static cf_status fail(cf_error *err, cf_status st, const char *fmt, ...)
     }
     return st;
 }
-
 
 /* Op names come from the engine (libclforge), which loads every backend. */
 static const char *op_name(cf_op_kind k) { return cf_op_name(k); }
