@@ -541,7 +541,7 @@ cf_status cf_train_run(const cf_train_opts *o, cf_error *err)
         /* Test hook: die as abruptly as a SIGKILL'ed run would (tests/test_resume.sh). */
         const char *kill_at = getenv("CLFORGE_TEST_KILL_AFTER_EPOCH");
         if (kill_at && atoi(kill_at) == epoch) raise(SIGKILL);
-        if (es_on && stop) {
+        if (es_on && stop && epoch < s.epochs) { /* only news when it cuts training short */
             char why[256];
             cf_early_stop_reason(&es, why, sizeof why);
             if (!o->quiet && !o->json) fprintf(s.out, "early stopping: %s\n", why);
