@@ -295,8 +295,8 @@ cf_status cf_model_summary(const cf_model_spec *m, FILE *f, long *n_params, cf_e
     }
     cf_status s = cf_model_infer(m, sh, in, err);
     long total = 0;
-    if (!s && f) fprintf(f, "%-18s %-10s %-18s %-16s %10s\n", "layer", "type", "inputs", "output", "params");
-    if (!s && f) fprintf(f, "%-18s %-10s %-18s [%d, %d, %d]%*s %10d\n", "input", "input", "-", m->in_c, m->in_h, m->in_w, 4, "", 0);
+    if (!s && f) fprintf(f, "%-18s %-16s %-18s %-16s %10s\n", "layer", "type", "inputs", "output", "params");
+    if (!s && f) fprintf(f, "%-18s %-16s %-18s [%d, %d, %d]%*s %10d\n", "input", "input", "-", m->in_c, m->in_h, m->in_w, 4, "", 0);
     for (int i = 0; !s && i < m->n; i++) {
         const cf_layer_spec *l = &m->layers[i];
         int src = in[i][0];
@@ -313,7 +313,7 @@ cf_status cf_model_summary(const cf_model_spec *m, FILE *f, long *n_params, cf_e
             snprintf(shape, sizeof shape, "[%d, %d, %d]", sh[i].c, sh[i].h, sh[i].w);
             snprintf(typ, sizeof typ, "%s%s%s", cf_layer_type_name(l->type), l->act ? "+" : "",
                      l->act ? cf_act_name(l->act) : "");
-            fprintf(f, "%-18s %-10s %-18s %-16s %10ld\n", l->name, typ, ins, shape, p);
+            fprintf(f, "%-18s %-16s %-18s %-16s %10ld\n", l->name, typ, ins, shape, p);
         }
     }
     if (!s && f) fprintf(f, "total trainable parameters: %ld (%.3f M)\n", total, total / 1e6);
