@@ -228,8 +228,7 @@ const cf_blob_tensor *cf_blob_find(const cf_blob *b, const char *name);
 
 /* ---- loader.c extras ----------------------------------------------------------- */
 /* Instantiate kind-specific plugins from a config group {plugin = "x"; ...}. */
-cf_status cf_plugin_params(const cf_plugin_desc *d, const cf_config *c,
-                           const config_setting_t *group, FILE *warn, cf_params **out,
-                           cf_error *err);
+cf_status cf_plugin_params(const cf_plugin_desc *d, const config_setting_t *group, FILE *warn,
+                           cf_params **out, cf_error *err);
 
 #endif

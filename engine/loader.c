@@ -362,11 +362,9 @@ cf_compute cf_backend_compute(cf_backend *b)
     return c;
 }
 
-cf_status cf_plugin_params(const cf_plugin_desc *d, const cf_config *c,
-                           const config_setting_t *group, FILE *warn, cf_params **out,
-                           cf_error *err)
+cf_status cf_plugin_params(const cf_plugin_desc *d, const config_setting_t *group, FILE *warn,
+                           cf_params **out, cf_error *err)
 {
-    (void)c;
     char section[128];
     snprintf(section, sizeof section, "%s '%s'", cf_plugin_kind_name(d->kind), d->name);
     return cf_params_from_setting(d->params, group, "plugin", section, warn, out, err);

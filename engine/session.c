@@ -187,8 +187,14 @@ cf_status cf_session_config(cf_session *s, const char *path, cf_error *err)
 
 cf_status cf_session_data(cf_session *s, int need_train, int need_test, cf_error *err)
 {
-    const char *ds = cf_params_str(s->pd, "dataset");
-    (void)ds;
+    /* "idx" means the user's own files: defaults pointing at Fashion-MNIST would mislead. */
+    if (!strcmp(cf_params_str(s->pd, "dataset"), "idx")) {
+        static const char *const keys[] = {"train_images", "train_labels", "test_images", "test_labels"};
+        for (int i = 0; i < 4; i++)
+            if ((i < 2 ? need_train : need_test) && !cf_params_is_set(s->pd, keys[i]))
+                return cf_error_set(err, CF_ERR_INVALID, "%s: data.dataset = \"idx\" needs data.%s",
+                                    s->cfg.path, keys[i]);
+    }
     if (need_train) {
         CF_TRY(cf_idx_load(cf_params_str(s->pd, "train_images"), cf_params_str(s->pd, "train_labels"),
                            cf_params_int(s->pd, "limit_train"), &s->train, err));
@@ -250,7 +256,7 @@ cf_status cf_session_plugin(cf_session *s, cf_plugin_kind kind, const config_set
     if (config_setting_type(g) != CONFIG_TYPE_GROUP || !config_setting_lookup_string(g, "plugin", &name))
         return cf_error_set(err, CF_ERR_INVALID, "%s: expected a group with plugin = \"name\"", where);
     if (cf_registry_find(s->reg, kind, name, &pi->d, err)) return cf_error_prefix(err, "%s", where);
-    return cf_plugin_params(pi->d, &s->cfg, g, s->warn, &pi->p, err);
+    return cf_plugin_params(pi->d, g, s->warn, &pi->p, err);
 }
 
 cf_status cf_session_plugins(cf_session *s, cf_error *err)
