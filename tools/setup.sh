@@ -4,7 +4,7 @@
 # the peers the benchmarks compare against. Safe to run again.
 set -eu
 PKGS="build-essential autoconf automake libtool pkg-config
-  libconfig-dev zlib1g-dev check libopenblas-dev liblapacke-dev
+  libconfig-dev zlib1g-dev check libopenblas-dev liblapacke-dev libdnnl-dev
   ocl-icd-opencl-dev opencl-headers pocl-opencl-icd libclblast-dev clinfo
   libjpeg-dev libjpeg-turbo-progs libopenmpi-dev openmpi-bin dataset-fashion-mnist python3
   chromium"

@@ -144,6 +144,12 @@ static cf_status cpu_create(const cf_backend_config *cfg, void **out, cf_error *
     const char *m = getenv("CLFORGE_CPU_CONV");
     if (m && strcmp(m, "gemm") == 0) c->conv_method = 1;
     if (m && strcmp(m, "direct") == 0) c->conv_method = 2;
+    if (m && strcmp(m, "dnnl") == 0) c->conv_method = 3;
+    if (m && *m && !c->conv_method && strcmp(m, "auto") != 0)
+        return free(c), cpu_err(err, CF_ERR_INVALID,
+                                "cpu backend: CLFORGE_CPU_CONV=%s: expected auto, dnnl, gemm or "
+                                "direct",
+                                m);
     const char *prof = getenv("CLFORGE_CPU_PROFILE");
     c->profile = prof && *prof && strcmp(prof, "0") != 0;
     cf_status s = cpu_pool_create(threads, &c->pool, err);
@@ -155,8 +161,30 @@ static cf_status cpu_create(const cf_backend_config *cfg, void **out, cf_error *
      * thread. Restored on destroy. */
     c->blas_threads_before = openblas_get_num_threads();
     openblas_set_num_threads(1);
+    /* Convolutions through oneDNN by default when it is built in (measured
+     * faster on every bench layer, docs/cpu-backend.md). */
+#ifdef CF_HAVE_DNNL
+    if (c->conv_method == 0 || c->conv_method == 3) {
+        s = cpu_dnnl_create(c, err);
+        if (s != CF_OK && c->conv_method == 0 && c->verbose)
+            fprintf(stderr, "clforge cpu backend: %s; convolutions by im2col + GEMM\n",
+                    err ? err->msg : "oneDNN unavailable");
+        if (s != CF_OK && c->conv_method == 3) {
+            openblas_set_num_threads(c->blas_threads_before);
+            cpu_pool_destroy(c->pool);
+            free(c);
+            return s;
+        }
+    }
+#else
+    if (c->conv_method == 3 && c->verbose)
+        fprintf(stderr, "clforge cpu backend: built without oneDNN; CLFORGE_CPU_CONV=dnnl uses "
+                        "im2col + GEMM\n");
+#endif
     if (c->verbose)
-        fprintf(stderr, "clforge cpu backend: %d threads, %s\n", threads, openblas_get_config());
+        fprintf(stderr, "clforge cpu backend: %d threads, %s, convolution by %s\n", threads,
+                openblas_get_config(),
+                c->dnnl ? "oneDNN" : c->conv_method == 2 ? "direct loop" : "im2col + GEMM");
     *out = c;
     return CF_OK;
 }
@@ -189,6 +217,9 @@ static void cpu_destroy(void *ctx)
     cpu_ctx *c = ctx;
     if (!c) return;
     if (c->profile) cpu_print_profile(c);
+#ifdef CF_HAVE_DNNL
+    cpu_dnnl_destroy(c);
+#endif
     cpu_pool_destroy(c->pool);
     if (c->blas_threads_before > 0) openblas_set_num_threads(c->blas_threads_before);
     free(c->scratch);

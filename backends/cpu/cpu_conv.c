@@ -509,6 +509,22 @@ cf_status cpu_conv(cpu_ctx *c, const cf_op *op, cf_error *err)
     j.pointwise = j.R == 1 && j.S == 1 && j.sh == 1 && j.sw == 1 && j.ph == 0 && j.pw == 0;
     const int T = cpu_pool_size(c->pool);
     if (j.N == 0) return CF_OK;
+#ifdef CF_HAVE_DNNL
+    if (c->dnnl) {
+        cpu_conv_shape sh = {j.N, j.C, j.H, j.W, j.K, j.R, j.S, j.P, j.Q, j.sh, j.sw, j.ph, j.pw};
+        cf_status st = CF_OK;
+        if (op->kind == CF_OP_CONV2D_FWD && op->in[2] && op->in[2]->buf &&
+            cf_tensor_numel(op->in[2]) != (size_t)j.K)
+            return cpu_err(err, CF_ERR_INVALID, "cpu backend: %s: bias %s has %zu elements, not %d",
+                           name, cpu_tname(op->in[2]), cf_tensor_numel(op->in[2]), j.K);
+        if (op->kind == CF_OP_CONV2D_BWD_WEIGHT && op->out[1] && op->out[1]->buf &&
+            cf_tensor_numel(op->out[1]) != (size_t)j.K)
+            return cpu_err(err, CF_ERR_INVALID,
+                           "cpu backend: %s: bias gradient %s has %zu elements, not %d", name,
+                           cpu_tname(op->out[1]), cf_tensor_numel(op->out[1]), j.K);
+        if (cpu_dnnl_conv(c, op, &sh, &st, err)) return st;
+    }
+#endif
 
     if (op->kind == CF_OP_CONV2D_FWD) {
         j.x = cpu_data(op->in[0]);

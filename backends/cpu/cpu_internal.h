@@ -44,8 +44,9 @@ typedef struct cpu_ctx {
     float *scratch;
     size_t scratch_bytes;
     int verbose;
-    /* conv method override for benchmarking: 0 auto, 1 gemm, 2 direct */
+    /* CLFORGE_CPU_CONV: 0 auto, 1 gemm, 2 direct, 3 dnnl */
     int conv_method;
+    struct cpu_dnnl *dnnl; /* oneDNN engine, streams, primitive cache; NULL = not used */
     /* CLFORGE_CPU_PROFILE=1: time every op, print a table on destroy */
     int profile;
     double prof_s[CF_OP_COUNT];
@@ -87,6 +88,21 @@ cf_status cpu_loss(cpu_ctx *c, const cf_op *op, cf_error *err);
 cf_status cpu_dropout(cpu_ctx *c, const cf_op *op, cf_error *err);
 cf_status cpu_batchnorm(cpu_ctx *c, const cf_op *op, cf_error *err);
 cf_status cpu_vec(cpu_ctx *c, const cf_op *op, cf_error *err);
+
+/* ---- oneDNN convolution (cpu_dnnl.c, only when built with CF_HAVE_DNNL) */
+typedef struct cpu_dnnl cpu_dnnl;
+typedef struct {
+    int N, C, H, W, K, R, S, P, Q, sh, sw, ph, pw;
+} cpu_conv_shape;
+#ifdef CF_HAVE_DNNL
+cf_status cpu_dnnl_create(cpu_ctx *c, cf_error *err);
+void cpu_dnnl_destroy(cpu_ctx *c);
+/* Runs a validated conv op through oneDNN. Returns 0 when oneDNN cannot
+ * run this shape (the caller uses im2col), else 1 with the op's status in
+ * *st. */
+int cpu_dnnl_conv(cpu_ctx *c, const cf_op *op, const cpu_conv_shape *sh, cf_status *st,
+                  cf_error *err);
+#endif
 
 /* Shared checks. */
 cf_status cpu_need(const cf_op *op, int nin, int nout, const char *opname, cf_error *err);

@@ -1,0 +1,575 @@
+/* clforge cpu backend — 2-D convolution through oneDNN (built only when
+ * configure finds libdnnl; docs/cpu-backend.md has the measurements that
+ * make it the default).
+ *
+ * Threads: the backend's one policy holds. The batch is split over the
+ * clforge pool exactly as the im2col path splits it, and every pool thread
+ * runs its own oneDNN primitive on its images with oneDNN limited to one
+ * thread (Debian's libdnnl uses OpenMP: omp_set_num_threads(1) on each pool
+ * thread, so libgomp never starts a team that would spin against our
+ * workers). Backward weight sums per-thread partial gradients, as the
+ * im2col path does.
+ *
+ * Layouts: the user tensors are plain NCHW / KCRS. By default oneDNN picks
+ * its own (blocked) layouts (format_tag_any) and each thread reorders its
+ * slice in and out; CLFORGE_CPU_DNNL_FMT=plain keeps everything NCHW.
+ * `accumulate` is a sum post-op on the output reorder, or an explicit add.
+ *
+ * Primitives are cached per (op, images per thread, shape, stride, pad,
+ * bias) in a small LRU in the context, created on the calling thread before
+ * the pool starts; scratch (reordered slices, oneDNN's scratchpad) comes
+ * from the backend's grow-only arena, so the hot path does not allocate. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <oneapi/dnnl/dnnl.h>
+
+#include "cpu_internal.h"
+
+#if defined(DNNL_CPU_RUNTIME) && DNNL_CPU_RUNTIME == DNNL_RUNTIME_OMP
+#define CPU_DNNL_OMP 1
+int omp_get_max_threads(void);
+void omp_set_num_threads(int n);
+#endif
+
+#define DNNL_CACHE 64
+
+/* per-thread memory objects of an entry */
+enum { M_IN0U, M_IN0P, M_IN1U, M_IN1P, M_WP, M_OUTP, M_OUTU, M_BIAS, M_SCRATCH, NMEM };
+
+typedef struct {
+    dnnl_memory_desc_t user, prim;
+    dnnl_primitive_t reorder; /* user->prim (inputs) or prim->user (outputs); NULL if equal */
+    size_t bytes;             /* of the prim layout */
+    int arg;
+} dnnl_role;
+
+typedef struct {
+    int kind, n, C, H, W, K, R, S, P, Q, sh, sw, ph, pw, bias;
+} dnnl_shape;
+#define KEYN ((int)(sizeof(dnnl_shape) / sizeof(int)))
+
+typedef struct {
+    int key[sizeof(dnnl_shape) / sizeof(int)];
+    unsigned long stamp;
+    int state; /* 0 empty, 1 ready, -1 oneDNN cannot do it (im2col path instead) */
+    dnnl_primitive_t conv;
+    int nin;
+    dnnl_role in[2];
+    int has_w;
+    dnnl_role w;
+    dnnl_role out;
+    dnnl_primitive_t out_sum; /* prim->user with a sum post-op (accumulate) */
+    int has_bias, bias_arg;
+    dnnl_memory_desc_t bias_md;
+    size_t scratchpad_bytes;
+    dnnl_memory_t *mem; /* [threads][NMEM] */
+} dnnl_entry;
+
+struct cpu_dnnl {
+    dnnl_engine_t eng;
+    int T;
+    dnnl_stream_t *streams; /* one per pool thread; tid 0 is the caller */
+    dnnl_entry ent[DNNL_CACHE];
+    unsigned long clock;
+    int plain;
+    int omp_before; /* the caller's OpenMP thread count, restored on destroy */
+};
+
+static const char *dnnl_why(dnnl_status_t s)
+{
+    switch (s) {
+    case dnnl_out_of_memory: return "out of memory";
+    case dnnl_invalid_arguments: return "invalid arguments";
+    case dnnl_unimplemented: return "no implementation";
+    default: return "oneDNN error";
+    }
+}
+
+cf_status cpu_dnnl_create(cpu_ctx *c, cf_error *err)
+{
+    cpu_dnnl *d = calloc(1, sizeof *d);
+    if (!d) return cpu_err(err, CF_ERR_NOMEM, "cpu backend: out of memory for the oneDNN context");
+    d->T = cpu_pool_size(c->pool);
+    d->omp_before = -1;
+    const char *f = getenv("CLFORGE_CPU_DNNL_FMT");
+    d->plain = f && strcmp(f, "plain") == 0;
+    dnnl_status_t s = dnnl_engine_create(&d->eng, dnnl_cpu, 0);
+    d->streams = calloc((size_t)d->T, sizeof *d->streams);
+    if (s != dnnl_success || !d->streams) {
+        if (s == dnnl_success) dnnl_engine_destroy(d->eng);
+        free(d->streams);
+        free(d);
+        return cpu_err(err, CF_ERR_BACKEND, "cpu backend: oneDNN engine: %s", dnnl_why(s));
+    }
+    for (int t = 0; t < d->T; t++)
+        if ((s = dnnl_stream_create(&d->streams[t], d->eng, dnnl_stream_default_flags)) !=
+            dnnl_success) {
+            c->dnnl = d;
+            cpu_dnnl_destroy(c);
+            return cpu_err(err, CF_ERR_BACKEND, "cpu backend: oneDNN stream: %s", dnnl_why(s));
+        }
+    c->dnnl = d;
+    return CF_OK;
+}
+
+static void entry_clear(cpu_dnnl *d, dnnl_entry *e)
+{
+    if (e->mem) {
+        for (int i = 0; i < d->T * NMEM; i++)
+            if (e->mem[i]) dnnl_memory_destroy(e->mem[i]);
+        free(e->mem);
+    }
+    dnnl_primitive_t ps[] = {e->conv, e->in[0].reorder, e->in[1].reorder, e->w.reorder,
+                             e->out.reorder, e->out_sum};
+    for (size_t i = 0; i < sizeof ps / sizeof ps[0]; i++)
+        if (ps[i]) dnnl_primitive_destroy(ps[i]);
+    memset(e, 0, sizeof *e);
+}
+
+void cpu_dnnl_destroy(cpu_ctx *c)
+{
+    cpu_dnnl *d = c->dnnl;
+    if (!d) return;
+    for (int i = 0; i < DNNL_CACHE; i++) entry_clear(d, &d->ent[i]);
+    for (int t = 0; t < d->T; t++)
+        if (d->streams[t]) dnnl_stream_destroy(d->streams[t]);
+    free(d->streams);
+    dnnl_engine_destroy(d->eng);
+#ifdef CPU_DNNL_OMP
+    if (d->omp_before > 0) omp_set_num_threads(d->omp_before);
+#endif
+    free(d);
+    c->dnnl = NULL;
+}
+
+/* oneDNN single-threaded on this thread (see the header comment). */
+static inline void one_thread(void)
+{
+#ifdef CPU_DNNL_OMP
+    if (omp_get_max_threads() != 1) omp_set_num_threads(1);
+#endif
+}
+
+static dnnl_status_t make_prim(dnnl_primitive_t *p, const_dnnl_primitive_desc_t pd)
+{
+    return dnnl_primitive_create(p, pd);
+}
+
+static dnnl_status_t make_reorder(cpu_dnnl *d, const dnnl_memory_desc_t *from,
+                                  const dnnl_memory_desc_t *to, int sum, dnnl_primitive_t *out)
+{
+    dnnl_primitive_attr_t attr = NULL;
+    dnnl_post_ops_t po = NULL;
+    dnnl_primitive_desc_t pd = NULL;
+    dnnl_status_t s = dnnl_primitive_attr_create(&attr);
+    if (s == dnnl_success && sum) {
+        s = dnnl_post_ops_create(&po);
+        if (s == dnnl_success) s = dnnl_post_ops_append_sum(po, 1.0f);
+        if (s == dnnl_success) s = dnnl_primitive_attr_set_post_ops(attr, po);
+    }
+    if (s == dnnl_success)
+        s = dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user);
+    if (s == dnnl_success) s = dnnl_reorder_primitive_desc_create(&pd, from, d->eng, to, d->eng, attr);
+    /* a reorder that needs a scratchpad is not expected for f32 plain<->blocked */
+    if (s == dnnl_success &&
+        dnnl_memory_desc_get_size(dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0)))
+        s = dnnl_unimplemented;
+    if (s == dnnl_success) s = make_prim(out, pd);
+    if (pd) dnnl_primitive_desc_destroy(pd);
+    if (po) dnnl_post_ops_destroy(po);
+    if (attr) dnnl_primitive_attr_destroy(attr);
+    return s;
+}
+
+/* Role from the user layout and the layout the primitive chose. */
+static dnnl_status_t role_init(cpu_dnnl *d, dnnl_role *r, const dnnl_memory_desc_t *user,
+                               const dnnl_memory_desc_t *prim, int arg, int is_out)
+{
+    r->user = *user;
+    r->prim = *prim;
+    r->arg = arg;
+    r->bytes = dnnl_memory_desc_get_size(prim);
+    if (dnnl_memory_desc_equal(user, prim)) return dnnl_success;
+    return is_out ? make_reorder(d, prim, user, 0, &r->reorder)
+                  : make_reorder(d, user, prim, 0, &r->reorder);
+}
+
+static dnnl_status_t entry_build(cpu_dnnl *d, dnnl_entry *e, const dnnl_shape *g)
+{
+    dnnl_memory_desc_t src_u, w_u, dst_u, b_md, src_a, w_a, dst_a;
+    dnnl_dims_t sd = {g->n, g->C, g->H, g->W}, wd = {g->K, g->C, g->R, g->S},
+                dd = {g->n, g->K, g->P, g->Q}, bd = {g->K};
+    dnnl_dims_t strides = {g->sh, g->sw}, pl = {g->ph, g->pw},
+                pr = {(dnnl_dim_t)(g->P - 1) * g->sh + g->R - g->H - g->ph,
+                      (dnnl_dim_t)(g->Q - 1) * g->sw + g->S - g->W - g->pw};
+    if (pr[0] < 0 || pr[1] < 0) return dnnl_unimplemented; /* floor drops input rows */
+    dnnl_format_tag_t any = d->plain ? dnnl_format_tag_undef : dnnl_format_tag_any;
+    dnnl_status_t s = dnnl_success;
+#define TRY(x)                                                                                  \
+    do {                                                                                         \
+        if ((s = (x)) != dnnl_success) goto done;                                                \
+    } while (0)
+    dnnl_primitive_attr_t attr = NULL;
+    dnnl_primitive_desc_t fpd = NULL, pd = NULL;
+    TRY(dnnl_memory_desc_init_by_tag(&src_u, 4, sd, dnnl_f32, dnnl_nchw));
+    TRY(dnnl_memory_desc_init_by_tag(&w_u, 4, wd, dnnl_f32, dnnl_oihw));
+    TRY(dnnl_memory_desc_init_by_tag(&dst_u, 4, dd, dnnl_f32, dnnl_nchw));
+    TRY(dnnl_memory_desc_init_by_tag(&b_md, 1, bd, dnnl_f32, dnnl_x));
+    if (d->plain) {
+        src_a = src_u;
+        w_a = w_u;
+        dst_a = dst_u;
+    } else {
+        TRY(dnnl_memory_desc_init_by_tag(&src_a, 4, sd, dnnl_f32, any));
+        TRY(dnnl_memory_desc_init_by_tag(&w_a, 4, wd, dnnl_f32, any));
+        TRY(dnnl_memory_desc_init_by_tag(&dst_a, 4, dd, dnnl_f32, any));
+    }
+    TRY(dnnl_primitive_attr_create(&attr));
+    TRY(dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user));
+    dnnl_convolution_desc_t cd;
+    TRY(dnnl_convolution_forward_desc_init(&cd, dnnl_forward_training, dnnl_convolution_direct,
+                                           &src_a, &w_a, g->bias ? &b_md : NULL, &dst_a, strides,
+                                           pl, pr));
+    TRY(dnnl_primitive_desc_create(&fpd, &cd, attr, d->eng, NULL));
+    e->has_bias = g->bias;
+    e->bias_md = b_md;
+    if (g->kind == CF_OP_CONV2D_FWD) {
+        pd = fpd;
+        fpd = NULL;
+        e->nin = 1;
+        TRY(role_init(d, &e->in[0], &src_u, dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0),
+                      DNNL_ARG_SRC, 0));
+        e->has_w = 1;
+        TRY(role_init(d, &e->w, &w_u, dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0),
+                      DNNL_ARG_WEIGHTS, 0));
+        TRY(role_init(d, &e->out, &dst_u, dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0),
+                      DNNL_ARG_DST, 1));
+        e->bias_arg = DNNL_ARG_BIAS;
+    } else if (g->kind == CF_OP_CONV2D_BWD_DATA) {
+        dnnl_convolution_desc_t bd2;
+        TRY(dnnl_convolution_backward_data_desc_init(&bd2, dnnl_convolution_direct, &src_a, &w_a,
+                                                     &dst_a, strides, pl, pr));
+        TRY(dnnl_primitive_desc_create(&pd, &bd2, attr, d->eng, fpd));
+        e->nin = 1;
+        TRY(role_init(d, &e->in[0], &dst_u,
+                      dnnl_primitive_desc_query_md(pd, dnnl_query_diff_dst_md, 0),
+                      DNNL_ARG_DIFF_DST, 0));
+        e->has_w = 1;
+        TRY(role_init(d, &e->w, &w_u, dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0),
+                      DNNL_ARG_WEIGHTS, 0));
+        TRY(role_init(d, &e->out, &src_u,
+                      dnnl_primitive_desc_query_md(pd, dnnl_query_diff_src_md, 0),
+                      DNNL_ARG_DIFF_SRC, 1));
+    } else {
+        dnnl_convolution_desc_t bd2;
+        TRY(dnnl_convolution_backward_weights_desc_init(&bd2, dnnl_convolution_direct, &src_a,
+                                                        &w_a, g->bias ? &b_md : NULL, &dst_a,
+                                                        strides, pl, pr));
+        TRY(dnnl_primitive_desc_create(&pd, &bd2, attr, d->eng, fpd));
+        e->nin = 2;
+        TRY(role_init(d, &e->in[0], &src_u, dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0),
+                      DNNL_ARG_SRC, 0));
+        TRY(role_init(d, &e->in[1], &dst_u,
+                      dnnl_primitive_desc_query_md(pd, dnnl_query_diff_dst_md, 0),
+                      DNNL_ARG_DIFF_DST, 0));
+        TRY(role_init(d, &e->out, &w_u,
+                      dnnl_primitive_desc_query_md(pd, dnnl_query_diff_weights_md, 0),
+                      DNNL_ARG_DIFF_WEIGHTS, 1));
+        if (g->bias &&
+            !dnnl_memory_desc_equal(&b_md,
+                                    dnnl_primitive_desc_query_md(pd, dnnl_query_diff_weights_md, 1))) {
+            s = dnnl_unimplemented;
+            goto done;
+        }
+        e->bias_arg = DNNL_ARG_DIFF_BIAS;
+    }
+    if (e->out.reorder && g->kind != CF_OP_CONV2D_BWD_WEIGHT)
+        TRY(make_reorder(d, &e->out.prim, &e->out.user, 1, &e->out_sum));
+    e->scratchpad_bytes =
+        dnnl_memory_desc_get_size(dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0));
+    TRY(make_prim(&e->conv, pd));
+    /* memory objects, one set per thread; handles are set per call */
+    e->mem = calloc((size_t)d->T * NMEM, sizeof *e->mem);
+    if (!e->mem) {
+        s = dnnl_out_of_memory;
+        goto done;
+    }
+    for (int t = 0; t < d->T; t++) {
+        dnnl_memory_t *m = e->mem + (size_t)t * NMEM;
+        for (int i = 0; i < e->nin; i++) {
+            TRY(dnnl_memory_create(&m[M_IN0U + 2 * i], &e->in[i].user, d->eng, DNNL_MEMORY_NONE));
+            TRY(dnnl_memory_create(&m[M_IN0P + 2 * i], &e->in[i].prim, d->eng, DNNL_MEMORY_NONE));
+        }
+        if (e->has_w) TRY(dnnl_memory_create(&m[M_WP], &e->w.prim, d->eng, DNNL_MEMORY_NONE));
+        TRY(dnnl_memory_create(&m[M_OUTP], &e->out.prim, d->eng, DNNL_MEMORY_NONE));
+        TRY(dnnl_memory_create(&m[M_OUTU], &e->out.user, d->eng, DNNL_MEMORY_NONE));
+        if (e->has_bias) TRY(dnnl_memory_create(&m[M_BIAS], &e->bias_md, d->eng, DNNL_MEMORY_NONE));
+        TRY(dnnl_memory_create(&m[M_SCRATCH],
+                               dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0),
+                               d->eng, DNNL_MEMORY_NONE));
+    }
+#undef TRY
+done:
+    if (pd) dnnl_primitive_desc_destroy(pd);
+    if (fpd) dnnl_primitive_desc_destroy(fpd);
+    if (attr) dnnl_primitive_attr_destroy(attr);
+    return s;
+}
+
+/* The cached entry for a shape; NULL when oneDNN cannot run it. */
+static dnnl_entry *entry_get(cpu_ctx *c, const dnnl_shape *g, cf_error *err, cf_status *st)
+{
+    cpu_dnnl *d = c->dnnl;
+    const int *key = (const int *)g;
+    dnnl_entry *victim = &d->ent[0];
+    d->clock++;
+    for (int i = 0; i < DNNL_CACHE; i++) {
+        dnnl_entry *e = &d->ent[i];
+        if (e->state && memcmp(e->key, key, sizeof(int) * KEYN) == 0) {
+            e->stamp = d->clock;
+            return e->state > 0 ? e : NULL;
+        }
+        if (!e->state || (victim->state && e->stamp < victim->stamp)) victim = e;
+    }
+    entry_clear(d, victim);
+    memcpy(victim->key, key, sizeof(int) * KEYN);
+    victim->stamp = d->clock;
+    dnnl_status_t s = entry_build(d, victim, g);
+    if (s == dnnl_success) {
+        victim->state = 1;
+        return victim;
+    }
+    entry_clear(d, victim);
+    memcpy(victim->key, key, sizeof(int) * KEYN);
+    victim->stamp = d->clock;
+    if (s == dnnl_out_of_memory) {
+        *st = cpu_err(err, CF_ERR_NOMEM, "cpu backend: oneDNN convolution: out of memory");
+        return NULL; /* not cached as unsupported: may succeed later */
+    }
+    victim->state = -1; /* remembered: the im2col path handles this shape */
+    if (c->verbose)
+        fprintf(stderr, "clforge cpu backend: oneDNN cannot run %s %dx%dx%dx%d k%d %dx%d (%s); "
+                        "im2col instead\n",
+                g->kind == CF_OP_CONV2D_FWD ? "conv fwd" : "conv bwd", g->n, g->C, g->H, g->W,
+                g->K, g->R, g->S, dnnl_why(s));
+    return NULL;
+}
+
+static inline size_t fl(size_t bytes) { return ((bytes + 63) & ~(size_t)63) / sizeof(float); }
+
+/* floats of per-thread scratch an entry needs */
+static size_t entry_thread_floats(const dnnl_entry *e, int kind, size_t kcrs, int K)
+{
+    size_t n = 0;
+    for (int i = 0; i < e->nin; i++)
+        if (e->in[i].reorder) n += fl(e->in[i].bytes);
+    n += fl(e->out.bytes); /* reordered output, or the accumulate temporary */
+    if (kind == CF_OP_CONV2D_BWD_WEIGHT) n += fl(kcrs * sizeof(float)) + fl((size_t)K * 4);
+    return n + fl(e->scratchpad_bytes);
+}
+
+typedef struct {
+    cpu_dnnl *d;
+    int kind, acc;
+    long chunk0;              /* images of the first (larger) chunks */
+    dnnl_entry *e[2];         /* for chunk0 and chunk0 - 1 images */
+    const float *in[2];       /* per-image activations (x / dy) */
+    size_t in_row[2];
+    float *wbuf[2];           /* weights in each entry's layout */
+    const float *bias;
+    float *out;               /* y / dx (per image) */
+    size_t out_row;
+    float *scratch;           /* per-thread slices */
+    size_t per_thread;
+    size_t kcrs;
+    int K;
+    volatile int failed;
+} dnnl_job;
+
+static void set_h(dnnl_memory_t m, const void *p) { dnnl_memory_set_data_handle(m, (void *)p); }
+
+CPU_CLONES
+static void add_into(float *dst, const float *src, size_t n)
+{
+    for (size_t i = 0; i < n; i++) dst[i] += src[i];
+}
+
+static void dnnl_task(void *arg, int tid, long b, long end)
+{
+    dnnl_job *j = arg;
+    one_thread();
+    long n = end - b;
+    dnnl_entry *e = j->e[n == j->chunk0 ? 0 : 1];
+    dnnl_memory_t *m = e->mem + (size_t)tid * NMEM;
+    dnnl_stream_t st = j->d->streams[tid];
+    float *buf = j->scratch + (size_t)tid * j->per_thread;
+    dnnl_exec_arg_t args[8];
+    int na = 0;
+    dnnl_status_t s = dnnl_success;
+    for (int i = 0; i < e->nin; i++) {
+        const float *src = j->in[i] + (size_t)b * j->in_row[i];
+        if (e->in[i].reorder) {
+            set_h(m[M_IN0U + 2 * i], src);
+            set_h(m[M_IN0P + 2 * i], buf);
+            buf += fl(e->in[i].bytes);
+            dnnl_exec_arg_t ra[2] = {{DNNL_ARG_FROM, m[M_IN0U + 2 * i]},
+                                     {DNNL_ARG_TO, m[M_IN0P + 2 * i]}};
+            s |= dnnl_primitive_execute(e->in[i].reorder, st, 2, ra);
+        } else {
+            set_h(m[M_IN0P + 2 * i], src);
+        }
+        args[na++] = (dnnl_exec_arg_t){e->in[i].arg, m[M_IN0P + 2 * i]};
+    }
+    if (e->has_w) {
+        set_h(m[M_WP], j->wbuf[e == j->e[0] ? 0 : 1]);
+        args[na++] = (dnnl_exec_arg_t){DNNL_ARG_WEIGHTS, m[M_WP]};
+    }
+    float *outp = buf; /* prim-layout output, or the accumulate temporary */
+    buf += fl(e->out.bytes);
+    float *user_out, *pdb = NULL;
+    if (j->kind == CF_OP_CONV2D_BWD_WEIGHT) {
+        user_out = buf; /* this thread's partial dW (KCRS), then db */
+        pdb = buf + fl(j->kcrs * sizeof(float));
+        buf = pdb + fl((size_t)j->K * 4);
+    } else {
+        user_out = j->out + (size_t)b * j->out_row;
+    }
+    int direct = !e->out.reorder && (j->kind == CF_OP_CONV2D_BWD_WEIGHT || !j->acc);
+    set_h(m[M_OUTP], direct ? user_out : outp);
+    args[na++] = (dnnl_exec_arg_t){e->out.arg, m[M_OUTP]};
+    if (e->has_bias) {
+        set_h(m[M_BIAS], j->kind == CF_OP_CONV2D_FWD ? (void *)j->bias : (void *)pdb);
+        args[na++] = (dnnl_exec_arg_t){e->bias_arg, m[M_BIAS]};
+    }
+    set_h(m[M_SCRATCH], buf);
+    args[na++] = (dnnl_exec_arg_t){DNNL_ARG_SCRATCHPAD, m[M_SCRATCH]};
+    s |= dnnl_primitive_execute(e->conv, st, na, args);
+    if (e->out.reorder) {
+        set_h(m[M_OUTU], user_out);
+        dnnl_exec_arg_t ra[2] = {{DNNL_ARG_FROM, m[M_OUTP]}, {DNNL_ARG_TO, m[M_OUTU]}};
+        s |= dnnl_primitive_execute(j->acc && e->out_sum ? e->out_sum : e->out.reorder, st, 2, ra);
+    } else if (!direct) {
+        add_into(user_out, outp, (size_t)n * j->out_row);
+    }
+    s |= dnnl_stream_wait(st);
+    if (s != dnnl_success) j->failed = 1;
+}
+
+int cpu_dnnl_conv(cpu_ctx *c, const cf_op *op, const cpu_conv_shape *sh, cf_status *st,
+                  cf_error *err)
+{
+    cpu_dnnl *d = c->dnnl;
+    if (!d) return 0;
+#ifdef CPU_DNNL_OMP
+    if (d->omp_before < 0) d->omp_before = omp_get_max_threads(); /* the caller's, restored */
+#endif
+    one_thread();
+    const int T = d->T;
+    int chunks = sh->N < T ? sh->N : T;
+    long chunk0 = (sh->N + chunks - 1) / chunks;
+    dnnl_shape g = {op->kind, (int)chunk0, sh->C, sh->H, sh->W, sh->K, sh->R, sh->S,
+                    sh->P, sh->Q, sh->sh, sh->sw, sh->ph, sh->pw, 0};
+    if (op->kind == CF_OP_CONV2D_FWD) g.bias = op->in[2] && op->in[2]->buf;
+    if (op->kind == CF_OP_CONV2D_BWD_WEIGHT) g.bias = op->out[1] && op->out[1]->buf;
+    *st = CF_OK;
+    dnnl_job j = {.d = d, .kind = op->kind, .acc = op->accumulate != 0, .chunk0 = chunk0,
+                  .K = sh->K};
+    j.kcrs = (size_t)sh->K * sh->C * sh->R * sh->S;
+    j.e[0] = entry_get(c, &g, err, st);
+    if (!j.e[0]) return *st != CF_OK;
+    j.e[1] = j.e[0];
+    if (sh->N % chunks) {
+        g.n = (int)chunk0 - 1;
+        j.e[1] = entry_get(c, &g, err, st);
+        if (!j.e[1]) return *st != CF_OK;
+    }
+    /* scratch: shared reordered weights, then per-thread slices */
+    size_t wfl[2] = {0, 0};
+    for (int i = 0; i < 2; i++)
+        if (j.e[i]->has_w && j.e[i]->w.reorder && (i == 0 || j.e[1] != j.e[0]))
+            wfl[i] = fl(j.e[i]->w.bytes);
+    size_t pt0 = entry_thread_floats(j.e[0], op->kind, j.kcrs, sh->K),
+           pt1 = entry_thread_floats(j.e[1], op->kind, j.kcrs, sh->K);
+    j.per_thread = pt0 > pt1 ? pt0 : pt1;
+    float *scr = cpu_scratch(c, (wfl[0] + wfl[1] + j.per_thread * (size_t)chunks) * sizeof(float),
+                             err);
+    if (!scr) {
+        *st = err ? err->status : CF_ERR_NOMEM;
+        return 1;
+    }
+    j.scratch = scr + wfl[0] + wfl[1];
+    const size_t xrow = (size_t)sh->C * sh->H * sh->W, yrow = (size_t)sh->K * sh->P * sh->Q;
+    const float *w = NULL;
+    switch (op->kind) {
+    case CF_OP_CONV2D_FWD:
+        j.in[0] = cpu_data(op->in[0]); j.in_row[0] = xrow;
+        w = cpu_data(op->in[1]);
+        j.bias = g.bias ? cpu_data(op->in[2]) : NULL;
+        j.out = cpu_data(op->out[0]); j.out_row = yrow;
+        break;
+    case CF_OP_CONV2D_BWD_DATA:
+        j.in[0] = cpu_data(op->in[0]); j.in_row[0] = yrow;
+        w = cpu_data(op->in[1]);
+        j.out = cpu_data(op->out[0]); j.out_row = xrow;
+        break;
+    default:
+        j.in[0] = cpu_data(op->in[1]); j.in_row[0] = xrow;
+        j.in[1] = cpu_data(op->in[0]); j.in_row[1] = yrow;
+        break;
+    }
+    /* weights into each entry's layout, once, on the caller */
+    dnnl_status_t s = dnnl_success;
+    for (int i = 0; i < 2 && w; i++) {
+        dnnl_entry *e = j.e[i];
+        if (!e->w.reorder) {
+            j.wbuf[i] = (float *)w;
+        } else if (!wfl[i]) {
+            j.wbuf[i] = j.wbuf[0];
+        } else {
+            j.wbuf[i] = scr + (i ? wfl[0] : 0);
+            dnnl_memory_t wu = NULL, wp = NULL;
+            s |= dnnl_memory_create(&wu, &e->w.user, d->eng, (void *)w);
+            s |= dnnl_memory_create(&wp, &e->w.prim, d->eng, j.wbuf[i]);
+            dnnl_exec_arg_t ra[2] = {{DNNL_ARG_FROM, wu}, {DNNL_ARG_TO, wp}};
+            if (s == dnnl_success) s |= dnnl_primitive_execute(e->w.reorder, d->streams[0], 2, ra);
+            s |= dnnl_stream_wait(d->streams[0]);
+            if (wu) dnnl_memory_destroy(wu);
+            if (wp) dnnl_memory_destroy(wp);
+        }
+    }
+    if (s != dnnl_success) {
+        *st = cpu_err(err, CF_ERR_BACKEND, "cpu backend: %s: oneDNN weight reorder failed",
+                      op->kind == CF_OP_CONV2D_FWD ? "conv2d_fwd" : op->kind == CF_OP_CONV2D_BWD_DATA ? "conv2d_bwd_data" : "conv2d_bwd_weight");
+        return 1;
+    }
+    cpu_pool_run(c->pool, sh->N, dnnl_task, &j);
+    if (j.failed) {
+        *st = cpu_err(err, CF_ERR_BACKEND, "cpu backend: %s: oneDNN execution failed",
+                      op->kind == CF_OP_CONV2D_FWD ? "conv2d_fwd" : op->kind == CF_OP_CONV2D_BWD_DATA ? "conv2d_bwd_data" : "conv2d_bwd_weight");
+        return 1;
+    }
+    if (op->kind == CF_OP_CONV2D_BWD_WEIGHT) {
+        /* reduce the per-thread partials (layout: see dnnl_task) */
+        float *dw = cpu_data(op->out[0]);
+        float *db = g.bias ? cpu_data(op->out[1]) : NULL;
+        for (int t = 0; t < chunks; t++) {
+            /* the pool gives the first N % chunks threads the larger chunk */
+            const dnnl_entry *e = j.e[sh->N % chunks == 0 || t < sh->N % chunks ? 0 : 1];
+            const float *base = j.scratch + (size_t)t * j.per_thread;
+            for (int i = 0; i < e->nin; i++)
+                if (e->in[i].reorder) base += fl(e->in[i].bytes);
+            base += fl(e->out.bytes);
+            const float *pdw = base, *pdb = base + fl(j.kcrs * sizeof(float));
+            if (t == 0 && !j.acc) {
+                memcpy(dw, pdw, j.kcrs * sizeof(float));
+                if (db) memcpy(db, pdb, (size_t)sh->K * sizeof(float));
+            } else {
+                add_into(dw, pdw, j.kcrs);
+                if (db) add_into(db, pdb, (size_t)sh->K);
+            }
+        }
+    }
+    return 1;
+}
