@@ -34,6 +34,10 @@ void omp_set_num_threads(int n);
 #endif
 
 #define DNNL_CACHE 64
+/* Each thread runs its images in pieces whose NCHW input + output take about
+ * this much (KiB), so the blocked copies stay in L2 between the reorder,
+ * the convolution and the reorder back (measured: docs/cpu-backend.md). */
+#define CPU_DNNL_PIECE_KB 512
 
 /* per-thread memory objects of an entry */
 enum { M_IN0U, M_IN0P, M_IN1U, M_IN1P, M_WP, M_OUTP, M_OUTU, M_BIAS, M_SCRATCH, NMEM };
@@ -60,7 +64,7 @@ typedef struct {
     int has_w;
     dnnl_role w;
     dnnl_role out;
-    dnnl_primitive_t out_sum; /* prim->user with a sum post-op (accumulate) */
+    dnnl_primitive_t out_sum; /* prim->user with a sum post-op (accumulate, dW of later pieces) */
     int has_bias, bias_arg;
     dnnl_memory_desc_t bias_md;
     size_t scratchpad_bytes;
@@ -74,6 +78,7 @@ struct cpu_dnnl {
     dnnl_entry ent[DNNL_CACHE];
     unsigned long clock;
     int plain;
+    size_t piece_bytes; /* activations per primitive call (L2 blocking); 0 = whole slice */
     int omp_before; /* the caller's OpenMP thread count, restored on destroy */
 };
 
@@ -95,6 +100,8 @@ cf_status cpu_dnnl_create(cpu_ctx *c, cf_error *err)
     d->omp_before = -1;
     const char *f = getenv("CLFORGE_CPU_DNNL_FMT");
     d->plain = f && strcmp(f, "plain") == 0;
+    const char *kb = getenv("CLFORGE_CPU_DNNL_KB");
+    d->piece_bytes = (size_t)(kb ? atol(kb) : CPU_DNNL_PIECE_KB) * 1024;
     dnnl_status_t s = dnnl_engine_create(&d->eng, dnnl_cpu, 0);
     d->streams = calloc((size_t)d->T, sizeof *d->streams);
     if (s != dnnl_success || !d->streams) {
@@ -285,7 +292,7 @@ static dnnl_status_t entry_build(cpu_dnnl *d, dnnl_entry *e, const dnnl_shape *g
         }
         e->bias_arg = DNNL_ARG_DIFF_BIAS;
     }
-    if (e->out.reorder && g->kind != CF_OP_CONV2D_BWD_WEIGHT)
+    if (e->out.reorder)
         TRY(make_reorder(d, &e->out.prim, &e->out.user, 1, &e->out_sum));
     e->scratchpad_bytes =
         dnnl_memory_desc_get_size(dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0));
@@ -359,30 +366,33 @@ static dnnl_entry *entry_get(cpu_ctx *c, const dnnl_shape *g, cf_error *err, cf_
 
 static inline size_t fl(size_t bytes) { return ((bytes + 63) & ~(size_t)63) / sizeof(float); }
 
-/* floats of per-thread scratch an entry needs */
-static size_t entry_thread_floats(const dnnl_entry *e, int kind, size_t kcrs, int K)
+/* floats of per-thread work space an entry needs (after the bwd-weight partials) */
+static size_t entry_work_floats(const dnnl_entry *e)
 {
     size_t n = 0;
     for (int i = 0; i < e->nin; i++)
         if (e->in[i].reorder) n += fl(e->in[i].bytes);
-    n += fl(e->out.bytes); /* reordered output, or the accumulate temporary */
-    if (kind == CF_OP_CONV2D_BWD_WEIGHT) n += fl(kcrs * sizeof(float)) + fl((size_t)K * 4);
+    n += fl(e->out.bytes); /* blocked output, or the accumulate temporary */
     return n + fl(e->scratchpad_bytes);
 }
+
+#define MAXENT 4
 
 typedef struct {
     cpu_dnnl *d;
     int kind, acc;
-    long chunk0;              /* images of the first (larger) chunks */
-    dnnl_entry *e[2];         /* for chunk0 and chunk0 - 1 images */
+    long piece;               /* images per primitive call */
+    int nent;
+    int ent_n[MAXENT];        /* images of each entry's primitive */
+    dnnl_entry *e[MAXENT];
+    float *wbuf[MAXENT];      /* weights in each entry's layout */
     const float *in[2];       /* per-image activations (x / dy) */
     size_t in_row[2];
-    float *wbuf[2];           /* weights in each entry's layout */
     const float *bias;
     float *out;               /* y / dx (per image) */
     size_t out_row;
     float *scratch;           /* per-thread slices */
-    size_t per_thread;
+    size_t per_thread, part;  /* floats per thread; of which bwd-weight partials */
     size_t kcrs;
     int K;
     volatile int failed;
@@ -396,20 +406,21 @@ static void add_into(float *dst, const float *src, size_t n)
     for (size_t i = 0; i < n; i++) dst[i] += src[i];
 }
 
-static void dnnl_task(void *arg, int tid, long b, long end)
+/* Runs images [p0, p0+n) through entry k on thread tid. `first`: for
+ * backward weight, whether this is the thread's first piece (later pieces
+ * add into its partial dW/db). */
+static dnnl_status_t run_piece(dnnl_job *j, int tid, int k, long p0, int first)
 {
-    dnnl_job *j = arg;
-    one_thread();
-    long n = end - b;
-    dnnl_entry *e = j->e[n == j->chunk0 ? 0 : 1];
+    dnnl_entry *e = j->e[k];
     dnnl_memory_t *m = e->mem + (size_t)tid * NMEM;
     dnnl_stream_t st = j->d->streams[tid];
-    float *buf = j->scratch + (size_t)tid * j->per_thread;
+    float *part = j->scratch + (size_t)tid * j->per_thread;
+    float *buf = part + j->part;
     dnnl_exec_arg_t args[8];
     int na = 0;
     dnnl_status_t s = dnnl_success;
     for (int i = 0; i < e->nin; i++) {
-        const float *src = j->in[i] + (size_t)b * j->in_row[i];
+        const float *src = j->in[i] + (size_t)p0 * j->in_row[i];
         if (e->in[i].reorder) {
             set_h(m[M_IN0U + 2 * i], src);
             set_h(m[M_IN0P + 2 * i], buf);
@@ -423,24 +434,32 @@ static void dnnl_task(void *arg, int tid, long b, long end)
         args[na++] = (dnnl_exec_arg_t){e->in[i].arg, m[M_IN0P + 2 * i]};
     }
     if (e->has_w) {
-        set_h(m[M_WP], j->wbuf[e == j->e[0] ? 0 : 1]);
+        set_h(m[M_WP], j->wbuf[k]);
         args[na++] = (dnnl_exec_arg_t){DNNL_ARG_WEIGHTS, m[M_WP]};
     }
-    float *outp = buf; /* prim-layout output, or the accumulate temporary */
+    float *outp = buf; /* blocked output, or the accumulate temporary */
     buf += fl(e->out.bytes);
-    float *user_out, *pdb = NULL;
+    float *user_out, *pdb = NULL, *pdb_piece = NULL;
+    int add; /* the result is added to user_out, not stored */
+    size_t out_n;
     if (j->kind == CF_OP_CONV2D_BWD_WEIGHT) {
-        user_out = buf; /* this thread's partial dW (KCRS), then db */
-        pdb = buf + fl(j->kcrs * sizeof(float));
-        buf = pdb + fl((size_t)j->K * 4);
+        user_out = part; /* this thread's partial dW [KCRS], then db, then db of a piece */
+        pdb = part + fl(j->kcrs * sizeof(float));
+        pdb_piece = pdb + fl((size_t)j->K * 4);
+        add = !first;
+        out_n = j->kcrs;
     } else {
-        user_out = j->out + (size_t)b * j->out_row;
+        user_out = j->out + (size_t)p0 * j->out_row;
+        add = j->acc;
+        out_n = (size_t)j->ent_n[k] * j->out_row;
     }
-    int direct = !e->out.reorder && (j->kind == CF_OP_CONV2D_BWD_WEIGHT || !j->acc);
+    int direct = !e->out.reorder && !add;
     set_h(m[M_OUTP], direct ? user_out : outp);
     args[na++] = (dnnl_exec_arg_t){e->out.arg, m[M_OUTP]};
     if (e->has_bias) {
-        set_h(m[M_BIAS], j->kind == CF_OP_CONV2D_FWD ? (void *)j->bias : (void *)pdb);
+        set_h(m[M_BIAS], j->kind == CF_OP_CONV2D_FWD ? (const void *)j->bias
+                         : first                     ? (const void *)pdb
+                                                     : (const void *)pdb_piece);
         args[na++] = (dnnl_exec_arg_t){e->bias_arg, m[M_BIAS]};
     }
     set_h(m[M_SCRATCH], buf);
@@ -449,12 +468,38 @@ static void dnnl_task(void *arg, int tid, long b, long end)
     if (e->out.reorder) {
         set_h(m[M_OUTU], user_out);
         dnnl_exec_arg_t ra[2] = {{DNNL_ARG_FROM, m[M_OUTP]}, {DNNL_ARG_TO, m[M_OUTU]}};
-        s |= dnnl_primitive_execute(j->acc && e->out_sum ? e->out_sum : e->out.reorder, st, 2, ra);
+        s |= dnnl_primitive_execute(add ? e->out_sum : e->out.reorder, st, 2, ra);
     } else if (!direct) {
-        add_into(user_out, outp, (size_t)n * j->out_row);
+        add_into(user_out, outp, out_n);
     }
     s |= dnnl_stream_wait(st);
+    if (j->kind == CF_OP_CONV2D_BWD_WEIGHT && e->has_bias && !first)
+        add_into(pdb, pdb_piece, (size_t)j->K);
+    return s;
+}
+
+static int entry_index(const dnnl_job *j, long n)
+{
+    for (int k = 0; k < j->nent; k++)
+        if (j->ent_n[k] == n) return k;
+    return -1;
+}
+
+static void dnnl_task(void *arg, int tid, long b, long end)
+{
+    dnnl_job *j = arg;
+    one_thread();
+    dnnl_status_t s = dnnl_success;
+    for (long p0 = b; p0 < end; p0 += j->piece) {
+        long n = end - p0 < j->piece ? end - p0 : j->piece;
+        s |= run_piece(j, tid, entry_index(j, n), p0, p0 == b);
+    }
     if (s != dnnl_success) j->failed = 1;
+}
+
+static void add_size(dnnl_job *j, long n)
+{
+    if (n > 0 && entry_index(j, n) < 0) j->ent_n[j->nent++] = (int)n;
 }
 
 int cpu_dnnl_conv(cpu_ctx *c, const cf_op *op, const cpu_conv_shape *sh, cf_status *st,
@@ -467,40 +512,51 @@ int cpu_dnnl_conv(cpu_ctx *c, const cf_op *op, const cpu_conv_shape *sh, cf_stat
 #endif
     one_thread();
     const int T = d->T;
-    int chunks = sh->N < T ? sh->N : T;
-    long chunk0 = (sh->N + chunks - 1) / chunks;
-    dnnl_shape g = {op->kind, (int)chunk0, sh->C, sh->H, sh->W, sh->K, sh->R, sh->S,
+    const int chunks = sh->N < T ? sh->N : T;
+    const size_t xrow = (size_t)sh->C * sh->H * sh->W, yrow = (size_t)sh->K * sh->P * sh->Q;
+    dnnl_job j = {.d = d, .kind = op->kind, .acc = op->accumulate != 0, .K = sh->K};
+    j.kcrs = (size_t)sh->K * sh->C * sh->R * sh->S;
+    /* the pool gives the first N % chunks threads one image more */
+    long c0 = (sh->N + chunks - 1) / chunks, c1 = sh->N / chunks;
+    j.piece = d->piece_bytes ? (long)(d->piece_bytes / ((xrow + yrow) * sizeof(float))) : c0;
+    if (j.piece < 1) j.piece = 1;
+    if (j.piece > c0) j.piece = c0;
+    add_size(&j, c0 < j.piece ? c0 : j.piece);
+    add_size(&j, c0 % j.piece);
+    add_size(&j, c1 < j.piece ? c1 : 0);
+    add_size(&j, c1 % j.piece);
+    dnnl_shape g = {op->kind, 0, sh->C, sh->H, sh->W, sh->K, sh->R, sh->S,
                     sh->P, sh->Q, sh->sh, sh->sw, sh->ph, sh->pw, 0};
     if (op->kind == CF_OP_CONV2D_FWD) g.bias = op->in[2] && op->in[2]->buf;
     if (op->kind == CF_OP_CONV2D_BWD_WEIGHT) g.bias = op->out[1] && op->out[1]->buf;
     *st = CF_OK;
-    dnnl_job j = {.d = d, .kind = op->kind, .acc = op->accumulate != 0, .chunk0 = chunk0,
-                  .K = sh->K};
-    j.kcrs = (size_t)sh->K * sh->C * sh->R * sh->S;
-    j.e[0] = entry_get(c, &g, err, st);
-    if (!j.e[0]) return *st != CF_OK;
-    j.e[1] = j.e[0];
-    if (sh->N % chunks) {
-        g.n = (int)chunk0 - 1;
-        j.e[1] = entry_get(c, &g, err, st);
-        if (!j.e[1]) return *st != CF_OK;
+    size_t work = 0, wfl[MAXENT] = {0};
+    for (int k = 0; k < j.nent; k++) {
+        g.n = j.ent_n[k];
+        if (!(j.e[k] = entry_get(c, &g, err, st))) return *st != CF_OK;
+        size_t wk = entry_work_floats(j.e[k]);
+        if (wk > work) work = wk;
     }
-    /* scratch: shared reordered weights, then per-thread slices */
-    size_t wfl[2] = {0, 0};
-    for (int i = 0; i < 2; i++)
-        if (j.e[i]->has_w && j.e[i]->w.reorder && (i == 0 || j.e[1] != j.e[0]))
-            wfl[i] = fl(j.e[i]->w.bytes);
-    size_t pt0 = entry_thread_floats(j.e[0], op->kind, j.kcrs, sh->K),
-           pt1 = entry_thread_floats(j.e[1], op->kind, j.kcrs, sh->K);
-    j.per_thread = pt0 > pt1 ? pt0 : pt1;
-    float *scr = cpu_scratch(c, (wfl[0] + wfl[1] + j.per_thread * (size_t)chunks) * sizeof(float),
-                             err);
+    /* shared weight copies: one per distinct blocked weight layout */
+    size_t wtot = 0;
+    for (int k = 0; k < j.nent; k++) {
+        dnnl_entry *e = j.e[k];
+        if (!e->has_w || !e->w.reorder) continue;
+        int same = -1;
+        for (int q = 0; q < k && same < 0; q++)
+            if (j.e[q]->w.reorder && dnnl_memory_desc_equal(&j.e[q]->w.prim, &e->w.prim)) same = q;
+        if (same < 0) wtot += (wfl[k] = fl(e->w.bytes));
+    }
+    j.part = op->kind == CF_OP_CONV2D_BWD_WEIGHT
+                 ? fl(j.kcrs * sizeof(float)) + 2 * fl((size_t)sh->K * sizeof(float))
+                 : 0;
+    j.per_thread = j.part + work;
+    float *scr = cpu_scratch(c, (wtot + j.per_thread * (size_t)chunks) * sizeof(float), err);
     if (!scr) {
         *st = err ? err->status : CF_ERR_NOMEM;
         return 1;
     }
-    j.scratch = scr + wfl[0] + wfl[1];
-    const size_t xrow = (size_t)sh->C * sh->H * sh->W, yrow = (size_t)sh->K * sh->P * sh->Q;
+    j.scratch = scr + wtot;
     const float *w = NULL;
     switch (op->kind) {
     case CF_OP_CONV2D_FWD:
@@ -519,49 +575,53 @@ int cpu_dnnl_conv(cpu_ctx *c, const cf_op *op, const cpu_conv_shape *sh, cf_stat
         j.in[1] = cpu_data(op->in[0]); j.in_row[1] = yrow;
         break;
     }
-    /* weights into each entry's layout, once, on the caller */
+    /* weights into each entry's layout, once per layout, on the caller */
     dnnl_status_t s = dnnl_success;
-    for (int i = 0; i < 2 && w; i++) {
-        dnnl_entry *e = j.e[i];
+    float *wnext = scr;
+    for (int k = 0; k < j.nent && w; k++) {
+        dnnl_entry *e = j.e[k];
         if (!e->w.reorder) {
-            j.wbuf[i] = (float *)w;
-        } else if (!wfl[i]) {
-            j.wbuf[i] = j.wbuf[0];
-        } else {
-            j.wbuf[i] = scr + (i ? wfl[0] : 0);
-            dnnl_memory_t wu = NULL, wp = NULL;
-            s |= dnnl_memory_create(&wu, &e->w.user, d->eng, (void *)w);
-            s |= dnnl_memory_create(&wp, &e->w.prim, d->eng, j.wbuf[i]);
-            dnnl_exec_arg_t ra[2] = {{DNNL_ARG_FROM, wu}, {DNNL_ARG_TO, wp}};
-            if (s == dnnl_success) s |= dnnl_primitive_execute(e->w.reorder, d->streams[0], 2, ra);
-            s |= dnnl_stream_wait(d->streams[0]);
-            if (wu) dnnl_memory_destroy(wu);
-            if (wp) dnnl_memory_destroy(wp);
+            j.wbuf[k] = (float *)w;
+            continue;
         }
+        if (!wfl[k]) { /* same layout as an earlier entry */
+            for (int q = 0; q < k; q++)
+                if (j.e[q]->w.reorder && dnnl_memory_desc_equal(&j.e[q]->w.prim, &e->w.prim)) {
+                    j.wbuf[k] = j.wbuf[q];
+                    break;
+                }
+            continue;
+        }
+        j.wbuf[k] = wnext;
+        wnext += wfl[k];
+        dnnl_memory_t wu = NULL, wp = NULL;
+        s |= dnnl_memory_create(&wu, &e->w.user, d->eng, (void *)w);
+        s |= dnnl_memory_create(&wp, &e->w.prim, d->eng, j.wbuf[k]);
+        dnnl_exec_arg_t ra[2] = {{DNNL_ARG_FROM, wu}, {DNNL_ARG_TO, wp}};
+        if (s == dnnl_success) s |= dnnl_primitive_execute(e->w.reorder, d->streams[0], 2, ra);
+        s |= dnnl_stream_wait(d->streams[0]);
+        if (wu) dnnl_memory_destroy(wu);
+        if (wp) dnnl_memory_destroy(wp);
     }
+    const char *name = op->kind == CF_OP_CONV2D_FWD        ? "conv2d_fwd"
+                       : op->kind == CF_OP_CONV2D_BWD_DATA ? "conv2d_bwd_data"
+                                                           : "conv2d_bwd_weight";
     if (s != dnnl_success) {
-        *st = cpu_err(err, CF_ERR_BACKEND, "cpu backend: %s: oneDNN weight reorder failed",
-                      op->kind == CF_OP_CONV2D_FWD ? "conv2d_fwd" : op->kind == CF_OP_CONV2D_BWD_DATA ? "conv2d_bwd_data" : "conv2d_bwd_weight");
+        *st = cpu_err(err, CF_ERR_BACKEND, "cpu backend: %s: oneDNN weight reorder failed", name);
         return 1;
     }
     cpu_pool_run(c->pool, sh->N, dnnl_task, &j);
     if (j.failed) {
-        *st = cpu_err(err, CF_ERR_BACKEND, "cpu backend: %s: oneDNN execution failed",
-                      op->kind == CF_OP_CONV2D_FWD ? "conv2d_fwd" : op->kind == CF_OP_CONV2D_BWD_DATA ? "conv2d_bwd_data" : "conv2d_bwd_weight");
+        *st = cpu_err(err, CF_ERR_BACKEND, "cpu backend: %s: oneDNN execution failed", name);
         return 1;
     }
     if (op->kind == CF_OP_CONV2D_BWD_WEIGHT) {
-        /* reduce the per-thread partials (layout: see dnnl_task) */
+        /* reduce the per-thread partials (layout: see run_piece) */
         float *dw = cpu_data(op->out[0]);
         float *db = g.bias ? cpu_data(op->out[1]) : NULL;
         for (int t = 0; t < chunks; t++) {
-            /* the pool gives the first N % chunks threads the larger chunk */
-            const dnnl_entry *e = j.e[sh->N % chunks == 0 || t < sh->N % chunks ? 0 : 1];
-            const float *base = j.scratch + (size_t)t * j.per_thread;
-            for (int i = 0; i < e->nin; i++)
-                if (e->in[i].reorder) base += fl(e->in[i].bytes);
-            base += fl(e->out.bytes);
-            const float *pdw = base, *pdb = base + fl(j.kcrs * sizeof(float));
+            const float *pdw = j.scratch + (size_t)t * j.per_thread;
+            const float *pdb = pdw + fl(j.kcrs * sizeof(float));
             if (t == 0 && !j.acc) {
                 memcpy(dw, pdw, j.kcrs * sizeof(float));
                 if (db) memcpy(db, pdb, (size_t)sh->K * sizeof(float));
