@@ -224,6 +224,7 @@ typedef struct plot {
     FILE *f;
     double x0, x1, y0, y1;
     int logx, W, H, L, R, T, B;
+    int logy; /* objective spanning orders of magnitude (e.g. Branin, losses) */
 } plot;
 
 static double px(const plot *p, double x)
@@ -234,7 +235,13 @@ static double px(const plot *p, double x)
 }
 static double py(const plot *p, double y)
 {
-    return p->T + (p->y1 > p->y0 ? (p->y1 - y) / (p->y1 - p->y0) : 0.5) * (p->H - p->T - p->B);
+    double a = p->y0, b = p->y1, v = y;
+    if (p->logy) {
+        a = log(a);
+        b = log(b);
+        v = log(y > p->y0 ? y : p->y0);
+    }
+    return p->T + (b > a ? (b - v) / (b - a) : 0.5) * (p->H - p->T - p->B);
 }
 
 static void plot_begin(plot *p, FILE *f, const char *title, const char *xl, const char *yl)
@@ -244,9 +251,15 @@ static void plot_begin(plot *p, FILE *f, const char *title, const char *xl, cons
         p->y0 -= 0.5;
         p->y1 += 0.5;
     }
-    double pad = 0.05 * (p->y1 - p->y0);
-    p->y0 -= pad;
-    p->y1 += pad;
+    double pad = 0.05 * (p->y1 - p->y0), ys[2] = {p->y0, p->y1};
+    if (p->logy) { /* the same 5 % margin, in log space */
+        double k = pow(p->y1 / p->y0, 0.05);
+        p->y0 /= k;
+        p->y1 *= k;
+    } else {
+        p->y0 -= pad;
+        p->y1 += pad;
+    }
     fprintf(f, "<svg xmlns='http://www.w3.org/2000/svg' width='%d' height='%d' class='plot'>", p->W, p->H);
     fprintf(f, "<rect x='%d' y='%d' width='%d' height='%d' fill='#fff' stroke='#999'/>", p->L, p->T,
             p->W - p->L - p->R, p->H - p->T - p->B);
@@ -259,8 +272,9 @@ static void plot_begin(plot *p, FILE *f, const char *title, const char *xl, cons
             (p->H + p->T - p->B) / 2, (p->H + p->T - p->B) / 2);
     html_esc(f, yl);
     fputs("</text>", f);
-    /* end-point tick labels */
-    double ys[2] = {p->y0 + pad, p->y1 - pad};
+    /* end-point tick labels (and "log" when the axis is logarithmic) */
+    if (p->logy)
+        fprintf(f, "<text x='%d' y='%d' font-size='10' fill='#666'>log scale</text>", p->L + 4, p->T + 12);
     for (int i = 0; i < 2; i++)
         fprintf(f, "<text x='%d' y='%.1f' font-size='10' text-anchor='end'>%.4g</text>", p->L - 3,
                 py(p, ys[i]) + 3, ys[i]);
@@ -333,8 +347,13 @@ cf_status cf_tune_write_html(const cf_study *s, const char *path, cf_error *err)
         fputs(" (best.cfg).</p>", f);
     }
 
+    /* One bad trial must not flatten the rest: log axis when values span > 100x. */
+    int logy = vmin > 0 && isfinite(vmax) && vmax > 100 * vmin;
+    int any_curve = 0;
+    for (int i = 0; i < n; i++) any_curve |= cf_study_trial(s, i)->n_curve > 1;
+
     /* 1. objective per trial and best so far */
-    plot p = {f, 0, n > 1 ? n - 1 : 1, vmin, vmax, 0, 560, 300, 60, 15, 24, 30};
+    plot p = {f, 0, n > 1 ? n - 1 : 1, vmin, vmax, 0, 560, 300, 60, 15, 24, 30, logy};
     plot_begin(&p, f, "Objective per trial and best so far", "trial", c->objective.metric);
     double bs = NAN;
     fputs("<polyline fill='none' stroke='#2ca02c' stroke-width='2' points='", f);
@@ -353,10 +372,11 @@ cf_status cf_tune_write_html(const cf_study *s, const char *path, cf_error *err)
     }
     fputs("</svg>", f);
 
-    /* 2. learning curves, pruned trials marked where they were stopped */
-    plot lc = {f, 1, emax > 1 ? emax : 2, vmin, vmax, 0, 560, 300, 60, 15, 24, 30};
-    plot_begin(&lc, f, "Learning curves (red: pruned, x = where)", "epoch", c->objective.metric);
-    for (int i = 0; i < n; i++) {
+    /* 2. learning curves, pruned trials marked where they were stopped (only
+     *    when some trial ran more than one epoch) */
+    plot lc = {f, 1, emax > 1 ? emax : 2, vmin, vmax, 0, 560, 300, 60, 15, 24, 30, logy};
+    if (any_curve) plot_begin(&lc, f, "Learning curves (red: pruned, x = where)", "epoch", c->objective.metric);
+    for (int i = 0; any_curve && i < n; i++) {
         const cf_trial *t = cf_study_trial(s, i);
         if (t->n_curve < 1) continue;
         fprintf(f, "<polyline fill='none' stroke='%s' stroke-opacity='%s' stroke-width='%s' points='",
@@ -369,7 +389,7 @@ cf_status cf_tune_write_html(const cf_study *s, const char *path, cf_error *err)
             fprintf(f, "<path d='M%.1f %.1fl6 6m0 -6l-6 6' stroke='#d62728' stroke-width='2'/>", x - 3, y - 3);
         }
     }
-    fputs("</svg>", f);
+    if (any_curve) fputs("</svg>", f);
 
     /* 3. objective against each parameter */
     fputs("<h2>Objective against each parameter</h2>", f);
@@ -377,7 +397,7 @@ cf_status cf_tune_write_html(const cf_study *s, const char *path, cf_error *err)
         const cf_tune_param *q = &c->space.p[k];
         int cat = q->type == CF_TP_CATEGORICAL;
         plot pp = {f, cat ? -0.5 : q->min, cat ? q->n_values - 0.5 : q->max, vmin, vmax,
-                   q->scale == CF_TS_LOG && !cat, 360, 240, 60, 15, 24, 30};
+                   q->scale == CF_TS_LOG && !cat, 360, 240, 60, 15, 24, 30, logy};
         plot_begin(&pp, f, q->key, cat ? "value" : q->scale == CF_TS_LOG ? "log scale" : "", c->objective.metric);
         if (cat)
             for (int v = 0; v < q->n_values; v++) {
