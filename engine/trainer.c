@@ -358,7 +358,11 @@ cf_status cf_train_run(const cf_train_opts *o, cf_error *err)
         snprintf(s.run_dir, sizeof s.run_dir, "%s", o->run_dir);
         char ck[1300];
         snprintf(ck, sizeof ck, "%s/checkpoints/last.ckpt", s.run_dir);
-        if ((st = load_checkpoint(&s, ck, &resume_epoch, &rs.step, &es, err))) goto done;
+        if (!cf_file_exists(ck)) {
+            /* Stopped before any epoch completed: there is nothing to keep. */
+            if (!o->quiet && !o->json)
+                fprintf(s.out, "%s: no completed epoch to resume from; starting at epoch 1\n", s.run_dir);
+        } else if ((st = load_checkpoint(&s, ck, &resume_epoch, &rs.step, &es, err))) goto done;
         dir_made = 1;
         /* metrics.jsonl may hold epochs after the checkpoint (killed between
          * the two writes): keep only the first resume_epoch lines. */
@@ -407,7 +411,7 @@ cf_status cf_train_run(const cf_train_opts *o, cf_error *err)
     } else if (!o->quiet) {
         fprintf(s.out, "clforge %s: run %s on backend %s (%s); %d train / %d validation samples; %ld parameters\n",
                 PACKAGE_VERSION, s.run_dir, s.be->name, s.be->info.name, s.n_tr, s.n_va, cf_net_param_count(s.net));
-        if (resuming) fprintf(s.out, "resuming after epoch %d (step %ld)\n", resume_epoch, rs.step);
+        if (resuming && resume_epoch) fprintf(s.out, "resuming after epoch %d (step %ld)\n", resume_epoch, rs.step);
         fflush(s.out);
     }
     /* 3. Epochs. */

@@ -30,6 +30,11 @@ fails=0
 for f in checkpoints/last.ckpt model.clf metrics.jsonl; do
     if cmp -s "$T/a/$f" "$T/b/$f"; then echo "ok: $f identical"; else echo "FAIL: $f differs"; fails=$((fails + 1)); fi
 done
+# Stopped before the first epoch completed (no checkpoint yet): resume starts at epoch 1.
+mkdir -p "$T/c" && cp "$T/a/config.cfg" "$T/c/"
+$CLF train --resume "$T/c" > "$T/c.out" 2>&1 || { echo "FAIL: resume without checkpoint: $(tail -2 "$T/c.out")"; fails=$((fails + 1)); }
+grep -q "no completed epoch to resume from" "$T/c.out" && cmp -s "$T/a/model.clf" "$T/c/model.clf" \
+    && echo "ok: resume before the first checkpoint = a fresh run" || { echo "FAIL: resume before the first checkpoint"; fails=$((fails + 1)); }
 # A corrupt checkpoint is refused with a clear message.
 printf 'x' | dd of="$T/b/checkpoints/last.ckpt" bs=1 seek=100 conv=notrunc 2>/dev/null
 if $CLF train --resume "$T/b" --quiet 2>"$T/err"; then echo "FAIL: corrupt checkpoint accepted"; fails=$((fails + 1));
