@@ -12,6 +12,12 @@ typedef struct {
     int acc;
 } pool_job;
 
+/* The common 2x2 window, stride 2, no padding: a vectorised path. */
+static int is_2x2_stride2(const pool_job *j)
+{
+    return j->kh == 2 && j->kw == 2 && j->sh == 2 && j->sw == 2 && j->ph == 0 && j->pw == 0;
+}
+
 /* First maximum of the window in row-major order, padded positions
  * ignored; -1 when the window holds no input position. */
 static inline long window_argmax(const pool_job *j, const float *xp, int p, int q, float *best)
@@ -40,8 +46,7 @@ static void maxpool_fwd_task(void *arg, int tid, long b, long e)
 {
     const pool_job *j = arg;
     const size_t in = (size_t)j->H * j->W, out = (size_t)j->P * j->Q;
-    const int fast = j->kh == 2 && j->kw == 2 && j->sh == 2 && j->sw == 2 && j->ph == 0 &&
-                     j->pw == 0;
+    const int fast = is_2x2_stride2(j);
     for (long pl = b; pl < e; pl++) {
         const float *xp = j->x + pl * in;
         float *yp = j->y + pl * out;
@@ -116,8 +121,7 @@ static void maxpool_bwd_task(void *arg, int tid, long b, long e)
 {
     const pool_job *j = arg;
     const size_t in = (size_t)j->H * j->W, out = (size_t)j->P * j->Q;
-    const int fast = j->kh == 2 && j->kw == 2 && j->sh == 2 && j->sw == 2 && j->ph == 0 &&
-                     j->pw == 0;
+    const int fast = is_2x2_stride2(j);
     for (long pl = b; pl < e; pl++) {
         const float *xp = j->x + pl * in;
         const float *dyp = j->dy + pl * out;
