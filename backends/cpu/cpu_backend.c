@@ -182,8 +182,8 @@ static cf_status cpu_create(const cf_backend_config *cfg, void **out, cf_error *
                         "im2col + GEMM\n");
 #endif
     if (c->verbose)
-        fprintf(stderr, "clforge cpu backend: %d threads, %s, convolution by %s\n", threads,
-                openblas_get_config(),
+        fprintf(stderr, "clforge cpu backend: %d threads, %s, GEMM by %s, convolution by %s\n",
+                threads, openblas_get_config(), cpu_gemm_library(),
                 c->dnnl ? "oneDNN" : c->conv_method == 2 ? "direct loop" : "im2col + GEMM");
     *out = c;
     return CF_OK;

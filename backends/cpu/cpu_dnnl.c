@@ -97,7 +97,11 @@ cf_status cpu_dnnl_create(cpu_ctx *c, cf_error *err)
     cpu_dnnl *d = calloc(1, sizeof *d);
     if (!d) return cpu_err(err, CF_ERR_NOMEM, "cpu backend: out of memory for the oneDNN context");
     d->T = cpu_pool_size(c->pool);
+#ifdef CPU_DNNL_OMP
+    d->omp_before = omp_get_max_threads(); /* the caller's, restored on destroy */
+#else
     d->omp_before = -1;
+#endif
     const char *f = getenv("CLFORGE_CPU_DNNL_FMT");
     d->plain = f && strcmp(f, "plain") == 0;
     const char *kb = getenv("CLFORGE_CPU_DNNL_KB");
@@ -151,8 +155,7 @@ void cpu_dnnl_destroy(cpu_ctx *c)
     c->dnnl = NULL;
 }
 
-/* oneDNN single-threaded on this thread (see the header comment). */
-static inline void one_thread(void)
+void cpu_omp_one_thread(void)
 {
 #ifdef CPU_DNNL_OMP
     if (omp_get_max_threads() != 1) omp_set_num_threads(1);
@@ -488,7 +491,7 @@ static int entry_index(const dnnl_job *j, long n)
 static void dnnl_task(void *arg, int tid, long b, long end)
 {
     dnnl_job *j = arg;
-    one_thread();
+    cpu_omp_one_thread();
     dnnl_status_t s = dnnl_success;
     for (long p0 = b; p0 < end; p0 += j->piece) {
         long n = end - p0 < j->piece ? end - p0 : j->piece;
@@ -507,10 +510,7 @@ int cpu_dnnl_conv(cpu_ctx *c, const cf_op *op, const cpu_conv_shape *sh, cf_stat
 {
     cpu_dnnl *d = c->dnnl;
     if (!d) return 0;
-#ifdef CPU_DNNL_OMP
-    if (d->omp_before < 0) d->omp_before = omp_get_max_threads(); /* the caller's, restored */
-#endif
-    one_thread();
+    cpu_omp_one_thread();
     const int T = d->T;
     const int chunks = sh->N < T ? sh->N : T;
     const size_t xrow = (size_t)sh->C * sh->H * sh->W, yrow = (size_t)sh->K * sh->P * sh->Q;

@@ -75,6 +75,7 @@ static inline const char *cpu_tname(const cf_tensor *t)
 void cpu_sgemm(cpu_ctx *c, int transa, int transb, int M, int N, int K, float alpha,
                const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc);
 /* Single-threaded, for use inside a pool task. */
+const char *cpu_gemm_library(void); /* which sgemm runs: for logs */
 void cpu_sgemm_1(int transa, int transb, int M, int N, int K, float alpha, const float *A,
                  int lda, const float *B, int ldb, float beta, float *C, int ldc);
 
@@ -103,6 +104,10 @@ void cpu_dnnl_destroy(cpu_ctx *c);
 int cpu_dnnl_conv(cpu_ctx *c, const cf_op *op, const cpu_conv_shape *sh, cf_status *st,
                   cf_error *err);
 #endif
+
+/* oneDNN runs on OpenMP: each thread that calls into it first limits its own
+ * OpenMP team to itself, so libgomp never spins against our pool. */
+void cpu_omp_one_thread(void);
 
 /* Shared checks. */
 cf_status cpu_need(const cf_op *op, int nin, int nout, const char *opname, cf_error *err);
