@@ -1,11 +1,16 @@
-/* The OpenBLAS sgemm ceiling the bench compares clforge's GFLOP/s against:
- * best of several 1024^3 (and 512^3) products with the thread count of
- * OPENBLAS_NUM_THREADS. Built and run by bench/bench_cpu.py. */
+/* The sgemm ceiling the bench compares clforge's GFLOP/s against: best of
+ * several 1024^3 (and 512^3) products, for OpenBLAS (threads from
+ * OPENBLAS_NUM_THREADS) and, built with -DWITH_DNNL, oneDNN's sgemm (threads
+ * from OMP_NUM_THREADS), which the cpu backend uses when it has it. Prints
+ * one "library GFLOP/s" line each. Built and run by bench/bench_cpu.py. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
 #include <cblas.h>
+#ifdef WITH_DNNL
+#include <oneapi/dnnl/dnnl.h>
+#endif
 
 static double now(void)
 {
@@ -14,7 +19,19 @@ static double now(void)
     return t.tv_sec + t.tv_nsec * 1e-9;
 }
 
-int main(void)
+static void gemm(int lib, int n, const float *a, const float *b, float *c)
+{
+#ifdef WITH_DNNL
+    if (lib == 1) {
+        dnnl_sgemm('N', 'N', n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
+        return;
+    }
+#endif
+    (void)lib;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
+}
+
+static double peak(int lib)
 {
     double best = 0;
     int sizes[] = {512, 1024};
@@ -30,8 +47,7 @@ int main(void)
             int it = 0;
             double t0 = now(), t;
             do {
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n,
-                            0.0f, c, n);
+                gemm(lib, n, a, b, c);
                 it++;
             } while ((t = now() - t0) < 0.1);
             double gf = 2.0 * n * n * n * it / t * 1e-9;
@@ -41,6 +57,14 @@ int main(void)
         free(b);
         free(c);
     }
-    printf("%.1f\n", best);
+    return best;
+}
+
+int main(void)
+{
+    printf("openblas %.1f\n", peak(0));
+#ifdef WITH_DNNL
+    printf("onednn %.1f\n", peak(1));
+#endif
     return 0;
 }

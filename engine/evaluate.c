@@ -9,8 +9,10 @@ static void print_report(cf_session *s, const cf_eval_result *te, const cf_confu
                          const cf_metrics_report *mr, int json, FILE *out)
 {
     if (json) {
-        fprintf(out, "{\"accuracy\":%.6f,\"loss\":%.6f,\"samples\":%ld,\"macro_f1\":%.6f,\"per_class\":[",
-                te->acc, te->loss, te->n, mr->macro.f1);
+        fprintf(out, "{\"accuracy\":%.6f,\"loss\":%.6f,\"samples\":%ld,\"macro_f1\":%.6f,"
+                     "\"forward_seconds\":%.6f,\"forward_images_per_sec\":%.1f,\"per_class\":[",
+                te->acc, te->loss, te->n, mr->macro.f1, te->forward_s,
+                te->forward_s > 0 ? te->forward_n / te->forward_s : 0.0);
         for (int c = 0; c < s->k; c++) {
             cf_sbuf b = {0};
             cf_json_str(&b, cf_session_class_name(s, c));
@@ -28,8 +30,10 @@ static void print_report(cf_session *s, const cf_eval_result *te, const cf_confu
         fprintf(out, "]}\n");
         return;
     }
-    fprintf(out, "test accuracy %.4f  loss %.4f  (%ld images, backend %s)\n\n", te->acc, te->loss,
+    fprintf(out, "test accuracy %.4f  loss %.4f  (%ld images, backend %s)\n", te->acc, te->loss,
             te->n, s->be->name);
+    fprintf(out, "inference %.0f images/s in the forward passes (batch %d, after the first batch)\n\n",
+            te->forward_s > 0 ? te->forward_n / te->forward_s : 0.0, s->eval_batch);
     fprintf(out, "%-14s %9s %9s %9s %8s\n", "class", "precision", "recall", "f1", "support");
     for (int c = 0; c < s->k; c++)
         fprintf(out, "%-14s %9.4f %9.4f %9.4f %8ld\n", cf_session_class_name(s, c),
@@ -51,7 +55,7 @@ static void print_report(cf_session *s, const cf_eval_result *te, const cf_confu
 }
 
 cf_status cf_eval_model(const char *model_path, const char *images, const char *labels,
-                        const char *backend, int json, FILE *out, cf_error *err)
+                        const char *backend, int threads, int json, FILE *out, cf_error *err)
 {
     cf_session s;
     cf_train_opts o = {0};
@@ -59,7 +63,7 @@ cf_status cf_eval_model(const char *model_path, const char *images, const char *
     cf_confusion conf = {0};
     cf_eval_result te = {0};
     cf_metrics_report mr = {0};
-    cf_status st = cf_session_open_model(&s, model_path, backend, 256, err);
+    cf_status st = cf_session_open_model(&s, model_path, backend, threads, 256, err);
     if (st) goto out;
     s.eval_batch = 256;
     const char *ti = images ? images : cf_params_str(s.pd, "test_images");

@@ -7,12 +7,12 @@
 #include "session.h"
 
 cf_status cf_predict(const char *model_path, const char *const *images, int n, int top_k,
-                     const char *backend, int json, FILE *out, cf_error *err)
+                     const char *backend, int threads, int json, FILE *out, cf_error *err)
 {
     cf_session s;
     cf_train_opts o = {0};
     cf_session_init(&s, &o, out);
-    cf_status st = cf_session_open_model(&s, model_path, backend, 1, err);
+    cf_status st = cf_session_open_model(&s, model_path, backend, threads, 1, err);
     if (st) {
         cf_session_free(&s);
         return st;

@@ -430,8 +430,8 @@ void cf_batch_free(cf_batch *b)
 cf_status cf_session_evaluate(cf_session *s, const cf_dataset *d, const int *idx, int n, cf_confusion *conf,
                           cf_eval_result *r, cf_error *err)
 {
-    double lsum = 0, wsum = 0;
-    long correct = 0, topk = 0;
+    double lsum = 0, wsum = 0, fwd = 0;
+    long correct = 0, topk = 0, fwd_n = 0;
     int *all = NULL;
     if (!idx) {
         all = malloc((size_t)n * sizeof *all);
@@ -443,9 +443,14 @@ cf_status cf_session_evaluate(cf_session *s, const cf_dataset *d, const int *idx
     for (int b0 = 0; b0 < n && !st; b0 += s->eval_batch) {
         int m = n - b0 < s->eval_batch ? n - b0 : s->eval_batch;
         if ((st = cf_session_batch(s, d, idx + b0, m, 0, 0, err))) break;
+        double t0 = cf_now();
         if ((st = cf_net_run(s->net, s->bx, s->bt, s->bw, m, 0, s->seed, 0, s->bl, s->bp,
                              s->top_k ? s->bprob : NULL, err)))
             break;
+        if (b0 > 0 || m == n) {
+            fwd += cf_now() - t0;
+            fwd_n += m;
+        }
         for (int i = 0; i < m; i++) {
             int y = d->y[idx[b0 + i]], p = (int)s->bp[i];
             lsum += s->bl[i];
@@ -461,6 +466,8 @@ cf_status cf_session_evaluate(cf_session *s, const cf_dataset *d, const int *idx
     r->loss = wsum > 0 ? lsum / wsum : 0;
     r->acc = n ? (double)correct / n : 0;
     r->topk = n ? (double)topk / n : 0;
+    r->forward_s = fwd;
+    r->forward_n = fwd_n;
     return CF_OK;
 }
 
@@ -546,7 +553,7 @@ cf_status cf_session_load_weights(cf_session *s, const cf_blob *bl, const char *
 }
 
 cf_status cf_session_open_model(cf_session *s, const char *model_path, const char *backend,
-                                int max_batch, cf_error *err)
+                                int threads, int max_batch, cf_error *err)
 {
     cf_blob bl;
     CF_TRY(cf_blob_read(model_path, &bl, err));
@@ -565,9 +572,14 @@ cf_status cf_session_open_model(cf_session *s, const char *model_path, const cha
         goto out;
     }
     snprintf(s->cfg.path, sizeof s->cfg.path, "%s", model_path);
-    if (backend) {
-        if ((st = cf_config_set(&s->cfg, "backend.name=x", err))) goto out;
-        config_setting_set_string(config_lookup(&s->cfg.cfg, "backend.name"), backend);
+    if (backend || threads > 0) {
+        if (backend) {
+            if ((st = cf_config_set(&s->cfg, "backend.name=x", err))) goto out;
+            config_setting_set_string(config_lookup(&s->cfg.cfg, "backend.name"), backend);
+        }
+        char set[64];
+        snprintf(set, sizeof set, "backend.threads=%d", threads);
+        if (threads > 0 && (st = cf_config_set(&s->cfg, set, err))) goto out;
         cf_params_free(s->pb);
         s->pb = NULL;
         if ((st = cf_session_group(s, "backend", cf_backend_params, NULL, &s->pb, err))) goto out;

@@ -52,6 +52,13 @@ cf_status cf_session_batch_into(cf_session *s, const cf_dataset *d, const int *i
 typedef struct cf_eval_result {
     double loss, acc, topk;
     long n;
+    /* Seconds in the network's forward passes (upload, ops, download of the
+     * outputs) over forward_n images, without decoding or assembling batches:
+     * what "inference images/s" means next to a framework timing model(x).
+     * The first batch is left out when there are more (it pays one-time JIT
+     * compilation and first-touch page faults). */
+    double forward_s;
+    long forward_n;
 } cf_eval_result;
 
 /* An empty session reading options o, printing to out (NULL: stdout). */
@@ -76,9 +83,10 @@ cf_status cf_session_step(cf_session *s, long step, double lr, int batch, cf_err
 cf_status cf_session_save_model(cf_session *s, const char *path, cf_error *err);
 cf_status cf_session_load_weights(cf_session *s, const cf_blob *bl, const char *path, cf_error *err);
 /* Rebuild a saved model (config, normalisation, classes, weights) on a backend
- * (NULL = the one it was trained with). Loads no data. */
+ * (NULL = the one it was trained with) with `threads` compute threads (0 = as
+ * trained). Loads no data. */
 cf_status cf_session_open_model(cf_session *s, const char *model_path, const char *backend,
-                                int max_batch, cf_error *err);
+                                int threads, int max_batch, cf_error *err);
 const char *cf_session_class_name(const cf_session *s, int c);
 
 #endif

@@ -27,11 +27,11 @@ cf_status cf_train_run(const cf_train_opts *o, cf_error *err);
 
 /* Evaluate a saved model on the test set (or the given IDX files). */
 cf_status cf_eval_model(const char *model_path, const char *images, const char *labels,
-                        const char *backend, int json, FILE *out, cf_error *err);
+                        const char *backend, int threads, int json, FILE *out, cf_error *err);
 
 /* Top-k classes of images (JPEG/PGM/PPM) under a saved model. */
 cf_status cf_predict(const char *model_path, const char *const *images, int n, int top_k,
-                     const char *backend, int json, FILE *out, cf_error *err);
+                     const char *backend, int threads, int json, FILE *out, cf_error *err);
 
 typedef struct cf_lr_find_opts {
     const char *config_path;

@@ -55,6 +55,8 @@ $CLF train "$SRC/examples/fashion_mlp.cfg" --run-dir "$T/good" --set backend.nam
     --set data.limit_train=300 --set data.limit_test=100 --set train.epochs=1 --quiet 2>/dev/null
 head -c 5000 "$T/good/model.clf" > "$T/trunc.clf"
 expect_err "truncated model" "trunc.clf: file is truncated or corrupt" $CLF eval "$T/trunc.clf"
+expect_err "bad --threads" "--threads 0: expected a whole number from 1 to 1024" \
+    $CLF eval "$T/good/model.clf" --threads 0
 printf 'not idx' | gzip > "$T/bad-images.gz"
 expect_err "corrupt data" "bad-images.gz: not an IDX file" \
     $CLF train "$SRC/examples/fashion_mlp.cfg" --run-dir "$T/run" --set data.train_images="$T/bad-images.gz"
