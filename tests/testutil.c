@@ -265,6 +265,21 @@ static void mk_conv(tu_case *c, int v, cf_rng *r)
     say(c, "stride %dx%d pad %dx%d %s", g[7], g[8], g[9], g[10], g[11] ? "bias" : "no bias");
 }
 
+/* The inference fusion: each conv geometry with and without the residual z,
+ * every activation in turn. */
+static void mk_conv_act(tu_case *c, int v, cf_rng *r)
+{
+    mk_conv(c, v % 6, r);
+    c->op.p.conv_act.act = (cf_act)(v % CF_ACT_COUNT);
+    c->op.p.conv_act.alpha = c->op.p.conv_act.act == CF_ACT_ELU ? 1.0f : 0.01f;
+    if (v >= 6) {
+        const tu_tensor *y = &c->out[0];
+        fill_u((tu_new(&c->in[3], 4, y->shape[0], y->shape[1], y->shape[2], y->shape[3]),
+                &c->in[3]), r, -1, 1);
+    }
+    say(c, ", %s, %s", cf_act_name(c->op.p.conv_act.act), v >= 6 ? "residual z" : "no z");
+}
+
 /* N, C, H, W, kernel h/w, stride h/w, pad h/w */
 static const int POOL_V[][10] = {
     {1, 1, 1, 1, 1, 1, 1, 1, 0, 0}, {2, 3, 7, 7, 2, 2, 2, 2, 0, 0},
@@ -614,6 +629,7 @@ const tu_op_def tu_ops[] = {
     VEC(CF_OP_SIGN),
     VEC(CF_OP_MAX),
     VEC(CF_OP_SUMSQ),
+    {CF_OP_CONV2D_FWD_ACT, 12, mk_conv_act, 0, {{0}}, 0, 0, 0, 0},
 };
 const int tu_n_ops = (int)(sizeof tu_ops / sizeof tu_ops[0]);
 

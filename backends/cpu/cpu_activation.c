@@ -94,6 +94,23 @@ static void run_elems(cpu_ctx *c, long n, cpu_task_fn fn, void *j)
         cpu_pool_run(c->pool, n, fn, j);
 }
 
+/* one pass: add, then the activation, while the range is in cache */
+static void add_act_task(void *arg, int tid, long b, long e)
+{
+    const ew_job *j = arg;
+    for (long c0 = b; c0 < e; c0 += 4096) {
+        long c1 = e - c0 < 4096 ? e : c0 + 4096;
+        if (j->b) add_task(arg, tid, c0, c1);
+        act_fwd_task(arg, tid, c0, c1);
+    }
+}
+
+void cpu_add_act_inplace(cpu_ctx *c, float *y, const float *z, long n, cf_act act, float alpha)
+{
+    ew_job j = {.a = y, .b = z, .out = y, .act = act, .alpha = alpha};
+    run_elems(c, n, add_act_task, &j);
+}
+
 cf_status cpu_act(cpu_ctx *c, const cf_op *op, cf_error *err)
 {
     ew_job j = {0};

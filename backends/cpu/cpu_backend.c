@@ -197,7 +197,8 @@ static const char *op_label(cf_op_kind k)
         "avgpool_bwd", "gap_fwd", "gap_bwd", "add", "act_fwd", "act_bwd", "softmax_fwd",
         "softmax_bwd", "softmax_xent_fwd", "softmax_xent_bwd", "mse_fwd", "mse_bwd", "hinge_fwd",
         "hinge_bwd", "dropout_fwd", "dropout_bwd", "batchnorm_fwd_train", "batchnorm_fwd_eval",
-        "batchnorm_bwd", "fill", "axpby", "mul", "div", "sqrt", "sign", "max", "sumsq"};
+        "batchnorm_bwd", "fill", "axpby", "mul", "div", "sqrt", "sign", "max", "sumsq",
+        "conv2d_fwd_act"};
     return k < CF_OP_COUNT && names[k] ? names[k] : "?";
 }
 
@@ -313,6 +314,7 @@ static cf_status cpu_exec_op(cpu_ctx *c, const cf_op *op, cf_error *err)
     case CF_OP_DENSE_BWD_DATA:
     case CF_OP_DENSE_BWD_WEIGHT: return cpu_dense(c, op, err);
     case CF_OP_CONV2D_FWD:
+    case CF_OP_CONV2D_FWD_ACT:
     case CF_OP_CONV2D_BWD_DATA:
     case CF_OP_CONV2D_BWD_WEIGHT: return cpu_conv(c, op, err);
     case CF_OP_MAXPOOL_FWD:

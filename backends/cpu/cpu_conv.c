@@ -470,14 +470,19 @@ static int use_direct(const cpu_ctx *c, const conv_job *j)
     return c->conv_method == 2 && j->sh == 1 && j->sw == 1;
 }
 
-cf_status cpu_conv(cpu_ctx *c, const cf_op *op, cf_error *err)
+/* *fused is set when oneDNN applied conv2d_fwd_act's residual and
+ * activation itself; otherwise a fused op runs as a plain forward here and
+ * cpu_conv adds the epilogue. */
+static cf_status conv_run(cpu_ctx *c, const cf_op *op, int *fused, cf_error *err)
 {
     static const char *names[] = {"conv2d_fwd", "conv2d_bwd_data", "conv2d_bwd_weight"};
-    const char *name = names[op->kind - CF_OP_CONV2D_FWD];
+    const char *name = op->kind == CF_OP_CONV2D_FWD_ACT ? "conv2d_fwd_act"
+                                                        : names[op->kind - CF_OP_CONV2D_FWD];
     CF_TRY(cpu_need(op, 2, 1, name, err));
     conv_job j = {0};
     const cf_tensor *xt, *wt, *yt;
     switch (op->kind) {
+    case CF_OP_CONV2D_FWD_ACT:
     case CF_OP_CONV2D_FWD: xt = op->in[0]; wt = op->in[1]; yt = op->out[0]; break;
     case CF_OP_CONV2D_BWD_DATA: yt = op->in[0]; wt = op->in[1]; xt = op->out[0]; break;
     default: yt = op->in[0]; xt = op->in[1]; wt = op->out[0]; break;
@@ -513,7 +518,8 @@ cf_status cpu_conv(cpu_ctx *c, const cf_op *op, cf_error *err)
     if (c->dnnl) {
         cpu_conv_shape sh = {j.N, j.C, j.H, j.W, j.K, j.R, j.S, j.P, j.Q, j.sh, j.sw, j.ph, j.pw};
         cf_status st = CF_OK;
-        if (op->kind == CF_OP_CONV2D_FWD && op->in[2] && op->in[2]->buf &&
+        if ((op->kind == CF_OP_CONV2D_FWD || op->kind == CF_OP_CONV2D_FWD_ACT) && op->in[2] &&
+            op->in[2]->buf &&
             cf_tensor_numel(op->in[2]) != (size_t)j.K)
             return cpu_err(err, CF_ERR_INVALID, "cpu backend: %s: bias %s has %zu elements, not %d",
                            name, cpu_tname(op->in[2]), cf_tensor_numel(op->in[2]), j.K);
@@ -522,9 +528,19 @@ cf_status cpu_conv(cpu_ctx *c, const cf_op *op, cf_error *err)
             return cpu_err(err, CF_ERR_INVALID,
                            "cpu backend: %s: bias gradient %s has %zu elements, not %d", name,
                            cpu_tname(op->out[1]), cf_tensor_numel(op->out[1]), j.K);
-        if (cpu_dnnl_conv(c, op, &sh, &st, err)) return st;
+        if (cpu_dnnl_conv(c, op, &sh, &st, err)) {
+            *fused = 1;
+            return st;
+        }
     }
 #endif
+    cf_op plain;
+    if (op->kind == CF_OP_CONV2D_FWD_ACT) {
+        plain = *op;
+        plain.kind = CF_OP_CONV2D_FWD;
+        plain.in[3] = NULL;
+        op = &plain;
+    }
 
     if (op->kind == CF_OP_CONV2D_FWD) {
         j.x = cpu_data(op->in[0]);
@@ -594,5 +610,25 @@ cf_status cpu_conv(cpu_ctx *c, const cf_op *op, cf_error *err)
             j.db[k] = j.acc ? j.db[k] + s : s;
         }
     }
+    return CF_OK;
+}
+
+cf_status cpu_conv(cpu_ctx *c, const cf_op *op, cf_error *err)
+{
+    const cf_tensor *z = NULL;
+    if (op->kind == CF_OP_CONV2D_FWD_ACT) {
+        if ((int)op->p.conv_act.act < 0 || op->p.conv_act.act >= CF_ACT_COUNT)
+            return cpu_err(err, CF_ERR_INVALID,
+                           "cpu backend: conv2d_fwd_act: unknown activation %d",
+                           (int)op->p.conv_act.act);
+        z = op->in[3] && op->in[3]->buf ? op->in[3] : NULL;
+        if (z && op->out[0]) CF_TRY(cpu_same_numel(z, op->out[0], "conv2d_fwd_act", err));
+    }
+    int fused = 0;
+    CF_TRY(conv_run(c, op, &fused, err));
+    if (op->kind == CF_OP_CONV2D_FWD_ACT && !fused)
+        cpu_add_act_inplace(c, cpu_data(op->out[0]), z ? cpu_data(z) : NULL,
+                            (long)cf_tensor_numel(op->out[0]), op->p.conv_act.act,
+                            op->p.conv_act.alpha);
     return CF_OK;
 }

@@ -51,6 +51,7 @@ typedef struct {
 
 typedef struct {
     int kind, n, C, H, W, K, R, S, P, Q, sh, sw, ph, pw, bias;
+    int act, alpha_bits, z; /* conv2d_fwd_act: activation post-op, residual (sum post-op) */
 } dnnl_shape;
 #define KEYN ((int)(sizeof(dnnl_shape) / sizeof(int)))
 
@@ -65,6 +66,7 @@ typedef struct {
     dnnl_role w;
     dnnl_role out;
     dnnl_primitive_t out_sum; /* prim->user with a sum post-op (accumulate, dW of later pieces) */
+    dnnl_primitive_t z_in;    /* conv2d_fwd_act: residual user->prim (the sum post-op's input) */
     int has_bias, bias_arg;
     dnnl_memory_desc_t bias_md;
     size_t scratchpad_bytes;
@@ -133,7 +135,7 @@ static void entry_clear(cpu_dnnl *d, dnnl_entry *e)
         free(e->mem);
     }
     dnnl_primitive_t ps[] = {e->conv, e->in[0].reorder, e->in[1].reorder, e->w.reorder,
-                             e->out.reorder, e->out_sum};
+                             e->out.reorder, e->out_sum, e->z_in};
     for (size_t i = 0; i < sizeof ps / sizeof ps[0]; i++)
         if (ps[i]) dnnl_primitive_destroy(ps[i]);
     memset(e, 0, sizeof *e);
@@ -206,6 +208,33 @@ static dnnl_status_t role_init(cpu_dnnl *d, dnnl_role *r, const dnnl_memory_desc
                   : make_reorder(d, user, prim, 0, &r->reorder);
 }
 
+/* conv2d_fwd_act: y = act(conv + b + z) as post-ops: sum (z is put in the
+ * destination first), then the eltwise activation. */
+static dnnl_status_t fused_post_ops(dnnl_primitive_attr_t attr, const dnnl_shape *g)
+{
+    float alpha;
+    memcpy(&alpha, &g->alpha_bits, sizeof alpha);
+    dnnl_alg_kind_t alg;
+    switch ((cf_act)g->act) {
+    case CF_ACT_NONE: alg = dnnl_alg_kind_undef; break;
+    case CF_ACT_RELU: alg = dnnl_eltwise_relu; alpha = 0; break;
+    case CF_ACT_LEAKY_RELU: alg = dnnl_eltwise_relu; break;
+    case CF_ACT_SIGMOID: alg = dnnl_eltwise_logistic; break;
+    case CF_ACT_TANH: alg = dnnl_eltwise_tanh; break;
+    case CF_ACT_ELU: alg = dnnl_eltwise_elu; break;
+    case CF_ACT_GELU: alg = dnnl_eltwise_gelu_erf; break;
+    default: return dnnl_unimplemented;
+    }
+    dnnl_post_ops_t po = NULL;
+    dnnl_status_t s = dnnl_post_ops_create(&po);
+    if (s == dnnl_success && g->z) s = dnnl_post_ops_append_sum(po, 1.0f);
+    if (s == dnnl_success && alg != dnnl_alg_kind_undef)
+        s = dnnl_post_ops_append_eltwise(po, 1.0f, alg, alpha, 0.0f);
+    if (s == dnnl_success) s = dnnl_primitive_attr_set_post_ops(attr, po);
+    if (po) dnnl_post_ops_destroy(po);
+    return s;
+}
+
 static dnnl_status_t entry_build(cpu_dnnl *d, dnnl_entry *e, const dnnl_shape *g)
 {
     dnnl_memory_desc_t src_u, w_u, dst_u, b_md, src_a, w_a, dst_a;
@@ -238,6 +267,7 @@ static dnnl_status_t entry_build(cpu_dnnl *d, dnnl_entry *e, const dnnl_shape *g
     }
     TRY(dnnl_primitive_attr_create(&attr));
     TRY(dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user));
+    if (g->kind == CF_OP_CONV2D_FWD_ACT) TRY(fused_post_ops(attr, g));
     dnnl_convolution_desc_t cd;
     TRY(dnnl_convolution_forward_desc_init(&cd, dnnl_forward_training, dnnl_convolution_direct,
                                            &src_a, &w_a, g->bias ? &b_md : NULL, &dst_a, strides,
@@ -245,7 +275,7 @@ static dnnl_status_t entry_build(cpu_dnnl *d, dnnl_entry *e, const dnnl_shape *g
     TRY(dnnl_primitive_desc_create(&fpd, &cd, attr, d->eng, NULL));
     e->has_bias = g->bias;
     e->bias_md = b_md;
-    if (g->kind == CF_OP_CONV2D_FWD) {
+    if (g->kind == CF_OP_CONV2D_FWD || g->kind == CF_OP_CONV2D_FWD_ACT) {
         pd = fpd;
         fpd = NULL;
         e->nin = 1;
@@ -297,6 +327,7 @@ static dnnl_status_t entry_build(cpu_dnnl *d, dnnl_entry *e, const dnnl_shape *g
     }
     if (e->out.reorder)
         TRY(make_reorder(d, &e->out.prim, &e->out.user, 1, &e->out_sum));
+    if (g->z && e->out.reorder) TRY(make_reorder(d, &e->out.user, &e->out.prim, 0, &e->z_in));
     e->scratchpad_bytes =
         dnnl_memory_desc_get_size(dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0));
     TRY(make_prim(&e->conv, pd));
@@ -392,6 +423,7 @@ typedef struct {
     const float *in[2];       /* per-image activations (x / dy) */
     size_t in_row[2];
     const float *bias;
+    const float *z;           /* conv2d_fwd_act's residual (per image, like out), or NULL */
     float *out;               /* y / dx (per image) */
     size_t out_row;
     float *scratch;           /* per-thread slices */
@@ -457,10 +489,21 @@ static dnnl_status_t run_piece(dnnl_job *j, int tid, int k, long p0, int first)
         out_n = (size_t)j->ent_n[k] * j->out_row;
     }
     int direct = !e->out.reorder && !add;
+    if (j->z) { /* the sum post-op adds what the destination holds */
+        const float *zp = j->z + (size_t)p0 * j->out_row;
+        if (e->z_in) {
+            set_h(m[M_OUTU], zp);
+            set_h(m[M_OUTP], outp);
+            dnnl_exec_arg_t ra[2] = {{DNNL_ARG_FROM, m[M_OUTU]}, {DNNL_ARG_TO, m[M_OUTP]}};
+            s |= dnnl_primitive_execute(e->z_in, st, 2, ra);
+        } else {
+            memcpy(direct ? user_out : outp, zp, out_n * sizeof(float));
+        }
+    }
     set_h(m[M_OUTP], direct ? user_out : outp);
     args[na++] = (dnnl_exec_arg_t){e->out.arg, m[M_OUTP]};
     if (e->has_bias) {
-        set_h(m[M_BIAS], j->kind == CF_OP_CONV2D_FWD ? (const void *)j->bias
+        set_h(m[M_BIAS], j->kind != CF_OP_CONV2D_BWD_WEIGHT ? (const void *)j->bias
                          : first                     ? (const void *)pdb
                                                      : (const void *)pdb_piece);
         args[na++] = (dnnl_exec_arg_t){e->bias_arg, m[M_BIAS]};
@@ -526,8 +569,15 @@ int cpu_dnnl_conv(cpu_ctx *c, const cf_op *op, const cpu_conv_shape *sh, cf_stat
     add_size(&j, c1 < j.piece ? c1 : 0);
     add_size(&j, c1 % j.piece);
     dnnl_shape g = {op->kind, 0, sh->C, sh->H, sh->W, sh->K, sh->R, sh->S,
-                    sh->P, sh->Q, sh->sh, sh->sw, sh->ph, sh->pw, 0};
-    if (op->kind == CF_OP_CONV2D_FWD) g.bias = op->in[2] && op->in[2]->buf;
+                    sh->P, sh->Q, sh->sh, sh->sw, sh->ph, sh->pw, 0, 0, 0, 0};
+    if (op->kind == CF_OP_CONV2D_FWD || op->kind == CF_OP_CONV2D_FWD_ACT)
+        g.bias = op->in[2] && op->in[2]->buf;
+    if (op->kind == CF_OP_CONV2D_FWD_ACT) {
+        g.act = (int)op->p.conv_act.act;
+        memcpy(&g.alpha_bits, &op->p.conv_act.alpha, sizeof g.alpha_bits);
+        g.z = op->in[3] && op->in[3]->buf;
+        j.z = g.z ? cpu_data(op->in[3]) : NULL;
+    }
     if (op->kind == CF_OP_CONV2D_BWD_WEIGHT) g.bias = op->out[1] && op->out[1]->buf;
     *st = CF_OK;
     size_t work = 0, wfl[MAXENT] = {0};
@@ -560,6 +610,7 @@ int cpu_dnnl_conv(cpu_ctx *c, const cf_op *op, const cpu_conv_shape *sh, cf_stat
     const float *w = NULL;
     switch (op->kind) {
     case CF_OP_CONV2D_FWD:
+    case CF_OP_CONV2D_FWD_ACT:
         j.in[0] = cpu_data(op->in[0]); j.in_row[0] = xrow;
         w = cpu_data(op->in[1]);
         j.bias = g.bias ? cpu_data(op->in[2]) : NULL;
@@ -603,7 +654,8 @@ int cpu_dnnl_conv(cpu_ctx *c, const cf_op *op, const cpu_conv_shape *sh, cf_stat
         if (wu) dnnl_memory_destroy(wu);
         if (wp) dnnl_memory_destroy(wp);
     }
-    const char *name = op->kind == CF_OP_CONV2D_FWD        ? "conv2d_fwd"
+    const char *name = op->kind == CF_OP_CONV2D_FWD_ACT    ? "conv2d_fwd_act"
+                       : op->kind == CF_OP_CONV2D_FWD      ? "conv2d_fwd"
                        : op->kind == CF_OP_CONV2D_BWD_DATA ? "conv2d_bwd_data"
                                                            : "conv2d_bwd_weight";
     if (s != dnnl_success) {

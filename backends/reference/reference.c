@@ -233,9 +233,12 @@ static cf_status conv_geom(const cf_op *op, const cf_tensor *x, const cf_tensor 
 
 #define IDX4(a, b, c, d, B, C, D) ((((size_t)(a) * (B) + (b)) * (C) + (c)) * (D) + (d))
 
-static cf_status conv2d_fwd(const cf_op *op, cf_error *err)
+static double act_value(cf_act a, double alpha, double x);
+
+/* y = act(conv(x, w) + b + z); conv2d_fwd is the case without z and act. */
+static cf_status conv2d_forward(const cf_op *op, int fused, cf_error *err)
 {
-    float *x, *w, *b, *y;
+    float *x, *w, *b, *y, *z = NULL;
     geom g;
     CF_TRY(need_ndim(op, 0, 0, "x", 4, err));
     CF_TRY(need_ndim(op, 0, 1, "w", 4, err));
@@ -243,7 +246,14 @@ static cf_status conv2d_fwd(const cf_op *op, cf_error *err)
     IN(1, "w", 0, &w);
     CF_TRY(conv_geom(op, op->in[0], op->in[1], &g, err));
     IN_OPT(2, "b", (size_t)g.K, &b);
-    OUT(0, "y", (size_t)g.N * g.K * g.P * g.Q, &y);
+    size_t ny = (size_t)g.N * g.K * g.P * g.Q;
+    if (fused) {
+        if ((int)op->p.conv_act.act < 0 || op->p.conv_act.act >= CF_ACT_COUNT)
+            return fail(err, CF_ERR_INVALID, "%s: unknown activation %d", op_name(op->kind),
+                        (int)op->p.conv_act.act);
+        IN_OPT(3, "z", ny, &z);
+    }
+    OUT(0, "y", ny, &y);
     for (int n = 0; n < g.N; n++)
         for (int k = 0; k < g.K; k++)
             for (int p = 0; p < g.P; p++)
@@ -257,9 +267,18 @@ static cf_status conv2d_fwd(const cf_op *op, cf_error *err)
                                 s += (double)x[IDX4(n, c, h, ww, g.C, g.H, g.W)] *
                                      w[IDX4(k, c, r, t, g.C, g.R, g.S)];
                             }
-                    y[IDX4(n, k, p, q, g.K, g.P, g.Q)] = (float)s;
+                    size_t j = IDX4(n, k, p, q, g.K, g.P, g.Q);
+                    if (z) s += z[j];
+                    if (fused) s = act_value(op->p.conv_act.act, op->p.conv_act.alpha, s);
+                    y[j] = (float)s;
                 }
     return CF_OK;
+}
+
+static cf_status conv2d_fwd(const cf_op *op, cf_error *err) { return conv2d_forward(op, 0, err); }
+static cf_status conv2d_fwd_act(const cf_op *op, cf_error *err)
+{
+    return conv2d_forward(op, 1, err);
 }
 
 static cf_status conv2d_bwd_data(const cf_op *op, cf_error *err)
@@ -1034,6 +1053,7 @@ static const op_fn op_table[CF_OP_COUNT] = {
     [CF_OP_SIGN] = vec_op,
     [CF_OP_MAX] = vec_op,
     [CF_OP_SUMSQ] = vec_op,
+    [CF_OP_CONV2D_FWD_ACT] = conv2d_fwd_act,
 };
 
 static int ref_supports_op(void *ctx, const cf_op *op)

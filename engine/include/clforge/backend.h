@@ -163,6 +163,14 @@ typedef enum cf_op_kind {
     CF_OP_MAX,    /* in: x, z    out: y = max(x, z) */
     CF_OP_SUMSQ,  /* in: x       out: y[1] = a * sum x^2 + b y */
 
+    /* Inference-only fusion, emitted by the engine (for evaluation and
+     * prediction) only where supports_op() says yes; otherwise it issues the
+     * unfused ops. Batch norm in eval mode is folded into w and b by the
+     * engine; z is a residual added before the activation.
+     * in: x, w, b[K] (optional), z (optional, y's shape)
+     * out: y = act(conv(x, w) + b + z)     params: conv_act (geometry as conv) */
+    CF_OP_CONV2D_FWD_ACT,
+
     CF_OP_COUNT
 } cf_op_kind;
 
@@ -173,6 +181,8 @@ typedef struct cf_op {
     int accumulate; /* backward ops: out += result */
     union {
         struct { int stride_h, stride_w, pad_h, pad_w; } conv;
+        /* conv's geometry first (so p.conv reads it too), then the activation */
+        struct { int stride_h, stride_w, pad_h, pad_w; cf_act act; float alpha; } conv_act;
         struct { int kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w; } pool;
         struct { cf_act act; float alpha; } act;
         struct { float scale; } loss;
