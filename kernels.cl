@@ -631,14 +631,20 @@ __kernel void k_nchw_to_cm(__global float *t, __global const float *src, int n0,
     t[i] = src[((size_t)(n0 + g) * K + k) * PQ + pq];
 }
 
-/* dst[n0 + g][k][pq] = t[k][g*PQ + pq] + bias[k] */
+/* dst[n0 + g][k][pq] = act(t[k][g*PQ + pq] + bias[k] + z[same index as dst]): the conv
+ * forward epilogue; plain conv2d_fwd passes has_z = 0, act = ACT_NONE. z may alias dst
+ * (each item reads z only at the element it writes). */
 __kernel void k_cm_to_nchw(__global float *dst, __global const float *t,
-                           __global const float *bias, int has_bias, int n0, int G, int K, int PQ)
+                           __global const float *bias, int has_bias, __global const float *z,
+                           int has_z, int act, float alpha, int n0, int G, int K, int PQ)
 {
     GID_GUARD(G * K * PQ);
     int pq = i % PQ, k = (i / PQ) % K, g = i / (K * PQ);
+    size_t at = (size_t)n0 * K * PQ + i;
     float v = t[((size_t)k * G + g) * PQ + pq];
-    dst[(size_t)n0 * K * PQ + i] = has_bias ? v + bias[k] : v;
+    if (has_bias) v += bias[k];
+    if (has_z) v += z[at];
+    dst[at] = act == ACT_NONE ? v : act_f(v, act, alpha);
 }
 
 /* ---- dense helpers ---- */

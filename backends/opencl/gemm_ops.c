@@ -145,23 +145,34 @@ static cf_status conv_geometry(const cf_op *op, const cf_tensor *x, const cf_ten
 cf_status cf_ocl_conv(cf_ocl *o, const cf_op *op, cf_error *err)
 {
     const char *nm = cf_ocl_op_name(op->kind);
-    cf_tensor *x, *w, *y, *b = NULL, *dw = NULL;
-    int acc = op->accumulate != 0;
+    cf_tensor *x, *w, *y, *b = NULL, *z = NULL, *dw = NULL;
+    int acc = op->accumulate != 0, act = CF_ACT_NONE;
+    float alpha = 0.0f;
     switch (op->kind) {
     case CF_OP_CONV2D_FWD: x = op->in[0], w = op->in[1], b = op->in[2], y = op->out[0]; break;
+    case CF_OP_CONV2D_FWD_ACT:
+        x = op->in[0], w = op->in[1], b = op->in[2], z = op->in[3], y = op->out[0];
+        act = (int)op->p.conv_act.act, alpha = op->p.conv_act.alpha;
+        if (act < 0 || act >= CF_ACT_COUNT)
+            return cf_ocl_fail(err, CF_ERR_INVALID, "opencl: %s: unknown activation %d", nm, act);
+        break;
     case CF_OP_CONV2D_BWD_DATA: y = op->in[0], w = op->in[1], x = op->out[0]; break;
     case CF_OP_CONV2D_BWD_WEIGHT:
         y = op->in[0], x = op->in[1], dw = op->out[0], b = op->out[1], w = dw;
         break;
     default: return CF_ERR_UNSUPPORTED;
     }
-    if (!x || !y || (!w && !b))
+    int fwd = op->kind == CF_OP_CONV2D_FWD || op->kind == CF_OP_CONV2D_FWD_ACT;
+    if (!x || !y || (!w && !b) || (fwd && !w))
         return cf_ocl_fail(err, CF_ERR_INVALID, "opencl: %s: missing x, w or y/dy", nm);
     conv_geom g = {0};
     if (w) CF_TRY(conv_geometry(op, x, w, y, &g, err));
     if (b && (int)cf_tensor_numel(b) != y->shape[1])
         return cf_ocl_fail(err, CF_ERR_INVALID, "opencl: %s: bias has %zu elements, want %d", nm,
                            cf_tensor_numel(b), y->shape[1]);
+    if (z && cf_tensor_numel(z) != cf_tensor_numel(y))
+        return cf_ocl_fail(err, CF_ERR_INVALID, "opencl: %s: z has %zu elements, y has %zu", nm,
+                           cf_tensor_numel(z), cf_tensor_numel(y));
 
     if (op->kind == CF_OP_CONV2D_BWD_WEIGHT && b) {
         int N = y->shape[0], K = y->shape[1], PQ = N && K ? (int)(cf_tensor_numel(y) / N / K) : 0;
@@ -191,12 +202,14 @@ cf_status cf_ocl_conv(cf_ocl *o, const cf_op *op, cf_error *err)
         size_t nt = (size_t)g.K * GPQ, nimg = (size_t)Gc * g.C * g.H * g.W;
         switch (op->kind) {
         case CF_OP_CONV2D_FWD:
+        case CF_OP_CONV2D_FWD_ACT:
             CF_TRY(cf_ocl_run1d(o, CF_k_im2col, (size_t)g.C * GPQ, err, "mtiiiiiiiiiiiii", col, x, n0, Gc, g.C,
                                 g.H, g.W, g.R, g.S, g.P, g.Q, g.sh, g.sw, g.ph, g.pw));
             CF_TRY(gemm(o, nm, 0, 0, (size_t)g.K, GPQ, CRS, w->buf->mem, CRS, col, GPQ, 0.0f, t,
                         GPQ, err));
-            CF_TRY(cf_ocl_run1d(o, CF_k_cm_to_nchw, nt, err, "tmtiiiii", y, t, b, b != NULL, n0,
-                                Gc, g.K, (int)PQ));
+            /* Bias, residual z and activation in the one pass that writes y. */
+            CF_TRY(cf_ocl_run1d(o, CF_k_cm_to_nchw, nt, err, "tmtitiifiiii", y, t, b, b != NULL,
+                                z, z != NULL, act, (double)alpha, n0, Gc, g.K, (int)PQ));
             break;
         case CF_OP_CONV2D_BWD_DATA:
             CF_TRY(cf_ocl_run1d(o, CF_k_nchw_to_cm, nt, err, "mtiiii", t, y, n0, Gc, g.K,

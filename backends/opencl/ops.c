@@ -10,10 +10,7 @@ const char *cf_ocl_op_name(cf_op_kind k) { return cf_op_name(k); }
 
 int cf_ocl_supports(const cf_op *op)
 {
-    /* conv2d_fwd_act: not implemented here yet; the engine then issues the
-     * unfused conv, batch norm, add and activation ops. */
-    return op && op->kind > CF_OP_NONE && op->kind < CF_OP_COUNT &&
-           op->kind != CF_OP_CONV2D_FWD_ACT;
+    return op && op->kind > CF_OP_NONE && op->kind < CF_OP_COUNT;
 }
 
 #define OPNAME cf_ocl_op_name(op->kind)
@@ -388,6 +385,7 @@ cf_status cf_ocl_exec(cf_ocl *o, const cf_op *op, cf_error *err)
     case CF_OP_DENSE_BWD_DATA:
     case CF_OP_DENSE_BWD_WEIGHT: return cf_ocl_dense(o, op, err);
     case CF_OP_CONV2D_FWD:
+    case CF_OP_CONV2D_FWD_ACT:
     case CF_OP_CONV2D_BWD_DATA:
     case CF_OP_CONV2D_BWD_WEIGHT: return cf_ocl_conv(o, op, err);
     case CF_OP_MAXPOOL_FWD:
