@@ -21,6 +21,11 @@ typedef struct node {
     int grad_root;   /* node owning the dy buffer (follows aliases) */
     int pw, pb, pg, pbeta, prm, prv; /* parameter indices, -1 = none */
     cf_tensor mask, save_mean, save_invstd;
+    /* Inference fusion (see fuse_plan): a conv that runs as conv2d_fwd_act
+     * writes the output of node fuse_out, folding in batch norm fuse_bn and
+     * adding node fuse_z's output; the nodes it absorbs have fused_into set. */
+    int fuse_out, fuse_bn, fuse_z, fused_into;
+    cf_tensor fw, fb; /* weight and bias with fuse_bn folded in */
 } node;
 
 struct cf_net {
@@ -41,6 +46,8 @@ struct cf_net {
     int n_pool;
     cf_tensor *pool; /* gradient buffers shared by liveness (plan_gradients) */
     cf_tensor zscratch; /* pre-activations of relu-like layers (forward only) */
+    int fused;   /* the inference plan has fused convs (fuse_plan) */
+    int fold_ok; /* fw/fb hold the current weights (cleared by training and weight loads) */
 };
 
 cf_backend *cf_net_backend(cf_net *n) { return n->b; }
@@ -176,6 +183,109 @@ static cf_status plan_gradients(cf_net *net, cf_error *err)
     return CF_OK;
 }
 
+/* ---- inference fusion ------------------------------------------------------------
+ * At evaluation a conv whose output only feeds a batch norm, optionally
+ * followed by a residual add, and the activation after either, runs as one
+ * conv2d_fwd_act: batch norm in eval mode is affine, so it folds into the
+ * conv's weight and bias (w' = w s, b' = (b - mean) s + beta with
+ * s = gamma / sqrt(var + eps)). That removes the batch norm, add and
+ * activation passes over memory. Training is unchanged. CLFORGE_NO_FUSION=1
+ * turns it off (for comparison). */
+static int single_consumer(cf_net *net, int (*ins)[CF_MAX_INPUTS], int i, int *who)
+{
+    int n = 0;
+    for (int j = i + 1; j < net->n; j++)
+        for (int k = 0; k < CF_MAX_INPUTS; k++)
+            if (ins[j][k] == i) {
+                n++;
+                *who = j;
+            }
+    return n == 1 && i != net->n - 1; /* the last layer also feeds the loss */
+}
+
+static cf_status fuse_plan(cf_net *net, int (*ins)[CF_MAX_INPUTS], cf_error *err)
+{
+    const char *off = getenv("CLFORGE_NO_FUSION");
+    cf_op probe = {.kind = CF_OP_CONV2D_FWD_ACT};
+    if ((off && *off && strcmp(off, "0")) || !cf_backend_supports(net->b, &probe)) return CF_OK;
+    for (int i = 0; i < net->n; i++) {
+        node *nd = &net->nodes[i];
+        if (nd->spec.type != CF_LAYER_CONV) continue;
+        int out = i, bn = -1, z = -1, j = -1;
+        if (!nd->has_act && single_consumer(net, ins, i, &j) &&
+            net->nodes[j].spec.type == CF_LAYER_BATCHNORM) {
+            out = bn = j;
+            int a = -1;
+            if (!net->nodes[j].has_act && single_consumer(net, ins, j, &a) &&
+                net->nodes[a].spec.type == CF_LAYER_ADD) {
+                int o = ins[a][0] == j ? ins[a][1] : ins[a][0];
+                if (o >= 0 && o < i) { /* the residual is ready when the conv runs */
+                    out = a;
+                    z = o;
+                }
+            }
+        }
+        if (out == i && !nd->has_act) continue; /* nothing to fuse */
+        nd->fuse_out = out;
+        nd->fuse_bn = bn;
+        nd->fuse_z = z;
+        if (bn >= 0) net->nodes[bn].fused_into = i;
+        if (out != bn && out != i) net->nodes[out].fused_into = i;
+        if (bn >= 0) {
+            const cf_tensor *w = &net->params[nd->pw].value;
+            int k[1] = {w->shape[0]};
+            CF_TRY(cf_tensor_alloc(net->b, &nd->fw, w->ndim, w->shape, "folded weight", err));
+            CF_TRY(cf_tensor_alloc(net->b, &nd->fb, 1, k, "folded bias", err));
+        }
+        net->fused = 1;
+    }
+    return CF_OK;
+}
+
+/* fw, fb of every conv with a folded batch norm, from the current weights
+ * and running statistics (host arithmetic in double: once per evaluation). */
+static cf_status fold_batchnorms(cf_net *net, cf_error *err)
+{
+    cf_status s = CF_OK;
+    for (int i = 0; i < net->n && !s; i++) {
+        node *nd = &net->nodes[i];
+        if (nd->fuse_bn < 0) continue;
+        const node *bn = &net->nodes[nd->fuse_bn];
+        const cf_tensor *w = &net->params[nd->pw].value;
+        size_t K = (size_t)w->shape[0], crs = cf_tensor_numel(w) / K;
+        float *hw = malloc(cf_tensor_numel(w) * sizeof *hw), *hv = malloc(5 * K * sizeof *hv);
+        if (!hw || !hv) s = cf_error_set(err, CF_ERR_NOMEM, "out of memory folding batch norm");
+        float *b = hv, *g = hv + K, *beta = hv + 2 * K, *rm = hv + 3 * K, *rv = hv + 4 * K;
+        if (!s) s = cf_tensor_download(net->b, w, hw, err);
+        if (!s && nd->pb >= 0) s = cf_tensor_download(net->b, &net->params[nd->pb].value, b, err);
+        else if (!s) memset(b, 0, K * sizeof *b);
+        if (!s) s = cf_tensor_download(net->b, &net->params[bn->pg].value, g, err);
+        if (!s) s = cf_tensor_download(net->b, &net->params[bn->pbeta].value, beta, err);
+        if (!s) s = cf_tensor_download(net->b, &net->params[bn->prm].value, rm, err);
+        if (!s) s = cf_tensor_download(net->b, &net->params[bn->prv].value, rv, err);
+        for (size_t k = 0; k < K && !s; k++) {
+            double sc = g[k] / sqrt((double)rv[k] + bn->spec.eps);
+            for (size_t e = 0; e < crs; e++) hw[k * crs + e] = (float)(hw[k * crs + e] * sc);
+            b[k] = (float)(beta[k] + (b[k] - (double)rm[k]) * sc);
+        }
+        if (!s) s = cf_tensor_upload(net->b, &nd->fw, hw, err);
+        if (!s) s = cf_tensor_upload(net->b, &nd->fb, b, err);
+        if (s) cf_error_prefix(err, "folding batch norm '%s' into '%s'", bn->spec.name, nd->spec.name);
+        free(hw);
+        free(hv);
+    }
+    return s;
+}
+
+void cf_net_params_changed(cf_net *net) { net->fold_ok = 0; }
+
+int cf_net_fused(const cf_net *net)
+{
+    int n = 0;
+    for (int i = 0; i < net->n; i++) n += net->nodes[i].fuse_out >= 0;
+    return n;
+}
+
 cf_status cf_net_build(cf_backend *b, const cf_model_spec *m, int max_batch, int n_classes,
                        cf_loss_kind loss, cf_net **out, cf_error *err)
 {
@@ -234,6 +344,7 @@ cf_status cf_net_build(cf_backend *b, const cf_model_spec *m, int max_batch, int
         nd->n_in = l->type == CF_LAYER_ADD ? 2 : 1;
         for (int k = 0; k < CF_MAX_INPUTS; k++) nd->in[k] = k < nd->n_in ? ins[i][k] : -2;
         nd->pw = nd->pb = nd->pg = nd->pbeta = nd->prm = nd->prv = -1;
+        nd->fuse_out = nd->fuse_bn = nd->fuse_z = nd->fused_into = -1;
         nd->alias_of = -1;
         nd->grad_root = i;
         cf_shape3 x = nd->in[0] < 0 ? xin : shapes[nd->in[0]];
@@ -318,6 +429,7 @@ cf_status cf_net_build(cf_backend *b, const cf_model_spec *m, int max_batch, int
         }
     }
     if ((s = plan_gradients(net, err))) goto fail;
+    if ((s = fuse_plan(net, ins, err))) goto fail;
     size_t zmax = 0;
     for (int i = 0; i < m->n; i++)
         if (net->nodes[i].z_scratch && cf_tensor_numel(&net->nodes[i].z) > zmax) zmax = cf_tensor_numel(&net->nodes[i].z);
@@ -350,6 +462,8 @@ void cf_net_free(cf_net *net)
         cf_tensor_free(b, &nd->mask);
         cf_tensor_free(b, &nd->save_mean);
         cf_tensor_free(b, &nd->save_invstd);
+        cf_tensor_free(b, &nd->fw);
+        cf_tensor_free(b, &nd->fb);
     }
     for (int i = 0; i < net->n_params; i++) {
         cf_net_param *p = &net->params[i];
@@ -377,6 +491,7 @@ void cf_net_free(cf_net *net)
 
 cf_status cf_net_init_params(cf_net *net, uint64_t seed, cf_error *err)
 {
+    net->fold_ok = 0;
     int xavier = !strcmp(net->init, "xavier");
     for (int i = 0; i < net->n_params; i++) {
         cf_net_param *p = &net->params[i];
@@ -477,11 +592,45 @@ static void act_params(cf_op *op, const cf_layer_spec *l)
     op->p.act.alpha = l->alpha >= 0 ? l->alpha : (l->act == CF_ACT_ELU ? 1.0f : 0.01f);
 }
 
+/* Node i as one conv2d_fwd_act (see fuse_plan). */
+static cf_status run_fused(cf_net *net, node *nd, cf_error *err)
+{
+    const cf_layer_spec *l = &nd->spec;
+    node *out = &net->nodes[nd->fuse_out];
+    cf_op op = {0};
+    op.kind = CF_OP_CONV2D_FWD_ACT;
+    op.in[0] = in_y(net, nd, 0);
+    if (nd->fuse_bn >= 0) {
+        op.in[1] = &nd->fw;
+        op.in[2] = &nd->fb;
+    } else {
+        op.in[1] = &net->params[nd->pw].value;
+        op.in[2] = nd->pb >= 0 ? &net->params[nd->pb].value : NULL;
+    }
+    op.in[3] = nd->fuse_z >= 0 ? &net->nodes[nd->fuse_z].y : NULL;
+    op.out[0] = &out->y;
+    op.p.conv_act.stride_h = op.p.conv_act.stride_w = l->stride;
+    op.p.conv_act.pad_h = op.p.conv_act.pad_w = l->padding;
+    if (out->has_act) {
+        cf_op a = {0};
+        act_params(&a, &out->spec);
+        op.p.conv_act.act = a.p.act.act;
+        op.p.conv_act.alpha = a.p.act.alpha;
+    }
+    return run(net, &op, nd, err);
+}
+
 static cf_status forward(cf_net *net, int train, uint64_t seed, uint64_t step, cf_error *err)
 {
+    int fuse = !train && net->fused && net->fold_ok;
     for (int i = 0; i < net->n; i++) {
         node *nd = &net->nodes[i];
         const cf_layer_spec *l = &nd->spec;
+        if (fuse && nd->fused_into >= 0) continue;
+        if (fuse && nd->fuse_out >= 0) {
+            CF_TRY(run_fused(net, nd, err));
+            continue;
+        }
         cf_op op = {0};
         cf_tensor *x = in_y(net, nd, 0);
         op.in[0] = x;
@@ -677,7 +826,7 @@ static cf_status backward(cf_net *net, float scale, cf_error *err)
                 continue;
             }
             if (!need_dx) continue;
-            int a;
+            int a = -1;
             o.out[0] = grad_of(net, src, &a);
             o.accumulate = a;
             if (o.kind == CF_OP_AXPBY) {
@@ -698,6 +847,11 @@ cf_status cf_net_run(cf_net *net, const float *x, const float *target, const flo
     if (n <= 0 || n > net->max_batch)
         return cf_error_set(err, CF_ERR_INVALID, "batch of %d samples (max %d)", n, net->max_batch);
     set_batch(net, n);
+    if (train) net->fold_ok = 0; /* the step after it changes the weights */
+    else if (net->fused && !net->fold_ok) {
+        CF_TRY(fold_batchnorms(net, err));
+        net->fold_ok = 1;
+    }
     CF_TRY(cf_tensor_upload(net->b, &net->x, x, err));
     CF_TRY(cf_tensor_upload(net->b, &net->target, target, err));
     CF_TRY(cf_tensor_upload(net->b, &net->weight, weight, err));

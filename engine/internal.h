@@ -178,6 +178,11 @@ cf_status cf_net_run(cf_net *net, const float *x, const float *target, const flo
                      float *pred_out, float *probs_out, cf_error *err);
 cf_backend *cf_net_backend(cf_net *n);
 int cf_net_classes(const cf_net *n);
+/* Parameters were written from outside a training step (weights loaded):
+ * inference recomputes what it derives from them (folded batch norms). */
+void cf_net_params_changed(cf_net *n);
+/* Convolutions that evaluation runs as conv2d_fwd_act (0: no fusion). */
+int cf_net_fused(const cf_net *n);
 /* Optimizer wiring: allocate n_slots zeroed state tensors per trainable param. */
 cf_status cf_net_alloc_slots(cf_net *n, int n_slots, cf_error *err);
 int cf_net_slots(const cf_net *n);

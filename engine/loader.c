@@ -302,13 +302,19 @@ void cf_backend_close(cf_backend *b)
     free(b);
 }
 
+int cf_backend_supports(cf_backend *b, const cf_op *op)
+{
+    if ((int)op->kind <= 0 || op->kind >= CF_OP_COUNT) return 0;
+    unsigned char *chk = &b->op_checked[op->kind];
+    if (!*chk) *chk = (!b->vt->supports_op || b->vt->supports_op(b->ctx, op)) ? 1 : 2;
+    return *chk == 1;
+}
+
 cf_status cf_backend_exec(cf_backend *b, const cf_op *op, cf_error *err)
 {
     if ((int)op->kind <= 0 || op->kind >= CF_OP_COUNT)
         return cf_error_set(err, CF_ERR_INVALID, "invalid op kind %d", (int)op->kind);
-    unsigned char *chk = &b->op_checked[op->kind];
-    if (!*chk) *chk = (!b->vt->supports_op || b->vt->supports_op(b->ctx, op)) ? 1 : 2;
-    if (*chk == 2)
+    if (!cf_backend_supports(b, op))
         return cf_error_set(err, CF_ERR_UNSUPPORTED, "backend %s does not support op %s", b->name,
                             cf_op_name(op->kind));
     return b->vt->exec(b->ctx, op, err);

@@ -433,6 +433,7 @@ cf_status cf_session_evaluate(cf_session *s, const cf_dataset *d, const int *idx
     double lsum = 0, wsum = 0, fwd = 0;
     long correct = 0, topk = 0, fwd_n = 0;
     int *all = NULL;
+    cf_net_params_changed(s->net); /* whoever wrote them, evaluate today's weights */
     if (!idx) {
         all = malloc((size_t)n * sizeof *all);
         if (!all) return cf_error_set(err, CF_ERR_NOMEM, "out of memory");
@@ -541,6 +542,7 @@ cf_status cf_session_save_model(cf_session *s, const char *path, cf_error *err)
 cf_status cf_session_load_weights(cf_session *s, const cf_blob *bl, const char *path, cf_error *err)
 {
     int n = cf_net_n_params(s->net);
+    cf_net_params_changed(s->net);
     for (int i = 0; i < n; i++) {
         cf_net_param *p = cf_net_param_at(s->net, i);
         const cf_blob_tensor *t = cf_blob_find(bl, p->name);

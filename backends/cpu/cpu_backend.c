@@ -247,6 +247,7 @@ static cf_status cpu_buffer_alloc(void *ctx, size_t bytes, const char *name, cf_
     }
     b->data = p;
     b->bytes = bytes;
+    b->blk = 0;
     *out = b;
     return CF_OK;
 }
@@ -265,7 +266,10 @@ static cf_status cpu_upload(void *ctx, cf_buffer *dst, size_t offset, const void
         return cpu_err(err, CF_ERR_INVALID,
                        "cpu backend: upload of %zu bytes at offset %zu overruns a %zu-byte buffer",
                        bytes, offset, dst ? dst->bytes : 0);
+    if (dst->blk && (offset || bytes != dst->bytes)) /* the rest must stay readable */
+        CF_TRY(cpu_make_plain(ctx, dst, err));
     memcpy((char *)dst->data + offset, src, bytes);
+    dst->blk = 0;
     return CF_OK;
 }
 
@@ -277,6 +281,7 @@ static cf_status cpu_download(void *ctx, cf_buffer *srcb, size_t offset, void *d
                        "cpu backend: download of %zu bytes at offset %zu overruns a %zu-byte "
                        "buffer",
                        bytes, offset, srcb ? srcb->bytes : 0);
+    CF_TRY(cpu_make_plain(ctx, srcb, err));
     memcpy(dst, (const char *)srcb->data + offset, bytes);
     return CF_OK;
 }
@@ -295,9 +300,21 @@ static double cpu_now(void)
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+/* Every op but conv2d_fwd_act reads and writes plain NCHW: buffers a fused
+ * convolution left blocked are converted back first (cpu_layout.c). */
+static cf_status plain_operands(cpu_ctx *c, const cf_op *op, cf_error *err)
+{
+    for (int i = 0; i < 5; i++) {
+        if (op->in[i] && op->in[i]->buf) CF_TRY(cpu_make_plain(c, op->in[i]->buf, err));
+        if (op->out[i] && op->out[i]->buf) CF_TRY(cpu_make_plain(c, op->out[i]->buf, err));
+    }
+    return CF_OK;
+}
+
 static cf_status cpu_exec(void *ctx, const cf_op *op, cf_error *err)
 {
     cpu_ctx *c = ctx;
+    if (op->kind != CF_OP_CONV2D_FWD_ACT) CF_TRY(plain_operands(c, op, err));
     if (!c->profile || op->kind <= CF_OP_NONE || op->kind >= CF_OP_COUNT)
         return cpu_exec_op(c, op, err);
     double t0 = cpu_now();

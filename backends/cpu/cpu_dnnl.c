@@ -67,6 +67,7 @@ typedef struct {
     dnnl_role out;
     dnnl_primitive_t out_sum; /* prim->user with a sum post-op (accumulate, dW of later pieces) */
     dnnl_primitive_t z_in;    /* conv2d_fwd_act: residual user->prim (the sum post-op's input) */
+    int in_blk, out_blk;      /* 8/16: src/dst prim layout is nChw8c/nChw16c (cpu_layout.c) */
     int has_bias, bias_arg;
     dnnl_memory_desc_t bias_md;
     size_t scratchpad_bytes;
@@ -208,6 +209,21 @@ static dnnl_status_t role_init(cpu_dnnl *d, dnnl_role *r, const dnnl_memory_desc
                   : make_reorder(d, user, prim, 0, &r->reorder);
 }
 
+/* 16 or 8 when md is nChw16c / nChw8c of its own dims, else 0. */
+static int blk_of(const dnnl_memory_desc_t *md)
+{
+    static const struct { dnnl_format_tag_t tag; int blk; } tags[] = {{dnnl_nChw16c, 16},
+                                                                       {dnnl_nChw8c, 8}};
+    if (md->ndims != 4) return 0;
+    for (size_t i = 0; i < sizeof tags / sizeof tags[0]; i++) {
+        dnnl_memory_desc_t t;
+        if (dnnl_memory_desc_init_by_tag(&t, 4, md->dims, dnnl_f32, tags[i].tag) == dnnl_success &&
+            dnnl_memory_desc_equal(&t, md))
+            return tags[i].blk;
+    }
+    return 0;
+}
+
 /* conv2d_fwd_act: y = act(conv + b + z) as post-ops: sum (z is put in the
  * destination first), then the eltwise activation. */
 static dnnl_status_t fused_post_ops(dnnl_primitive_attr_t attr, const dnnl_shape *g)
@@ -328,6 +344,10 @@ static dnnl_status_t entry_build(cpu_dnnl *d, dnnl_entry *e, const dnnl_shape *g
     if (e->out.reorder)
         TRY(make_reorder(d, &e->out.prim, &e->out.user, 1, &e->out_sum));
     if (g->z && e->out.reorder) TRY(make_reorder(d, &e->out.user, &e->out.prim, 0, &e->z_in));
+    if (g->kind == CF_OP_CONV2D_FWD_ACT) {
+        e->in_blk = blk_of(&e->in[0].prim);
+        e->out_blk = blk_of(&e->out.prim);
+    }
     e->scratchpad_bytes =
         dnnl_memory_desc_get_size(dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0));
     TRY(make_prim(&e->conv, pd));
@@ -424,6 +444,7 @@ typedef struct {
     size_t in_row[2];
     const float *bias;
     const float *z;           /* conv2d_fwd_act's residual (per image, like out), or NULL */
+    int x_blk, z_blk, y_blk;  /* x / z already in the prim layout; y written in it */
     float *out;               /* y / dx (per image) */
     size_t out_row;
     float *scratch;           /* per-thread slices */
@@ -456,7 +477,7 @@ static dnnl_status_t run_piece(dnnl_job *j, int tid, int k, long p0, int first)
     dnnl_status_t s = dnnl_success;
     for (int i = 0; i < e->nin; i++) {
         const float *src = j->in[i] + (size_t)p0 * j->in_row[i];
-        if (e->in[i].reorder) {
+        if (e->in[i].reorder && !(i == 0 && j->x_blk)) {
             set_h(m[M_IN0U + 2 * i], src);
             set_h(m[M_IN0P + 2 * i], buf);
             buf += fl(e->in[i].bytes);
@@ -488,19 +509,20 @@ static dnnl_status_t run_piece(dnnl_job *j, int tid, int k, long p0, int first)
         add = j->acc;
         out_n = (size_t)j->ent_n[k] * j->out_row;
     }
-    int direct = !e->out.reorder && !add;
+    int direct = (!e->out.reorder || j->y_blk) && !add;
+    float *dst = direct ? user_out : outp;
     if (j->z) { /* the sum post-op adds what the destination holds */
         const float *zp = j->z + (size_t)p0 * j->out_row;
-        if (e->z_in) {
+        if (e->z_in && !j->z_blk) {
             set_h(m[M_OUTU], zp);
-            set_h(m[M_OUTP], outp);
+            set_h(m[M_OUTP], dst);
             dnnl_exec_arg_t ra[2] = {{DNNL_ARG_FROM, m[M_OUTU]}, {DNNL_ARG_TO, m[M_OUTP]}};
             s |= dnnl_primitive_execute(e->z_in, st, 2, ra);
         } else {
-            memcpy(direct ? user_out : outp, zp, out_n * sizeof(float));
+            memcpy(dst, zp, out_n * sizeof(float));
         }
     }
-    set_h(m[M_OUTP], direct ? user_out : outp);
+    set_h(m[M_OUTP], dst);
     args[na++] = (dnnl_exec_arg_t){e->out.arg, m[M_OUTP]};
     if (e->has_bias) {
         set_h(m[M_BIAS], j->kind != CF_OP_CONV2D_BWD_WEIGHT ? (const void *)j->bias
@@ -511,7 +533,7 @@ static dnnl_status_t run_piece(dnnl_job *j, int tid, int k, long p0, int first)
     set_h(m[M_SCRATCH], buf);
     args[na++] = (dnnl_exec_arg_t){DNNL_ARG_SCRATCHPAD, m[M_SCRATCH]};
     s |= dnnl_primitive_execute(e->conv, st, na, args);
-    if (e->out.reorder) {
+    if (e->out.reorder && !j->y_blk) {
         set_h(m[M_OUTU], user_out);
         dnnl_exec_arg_t ra[2] = {{DNNL_ARG_FROM, m[M_OUTP]}, {DNNL_ARG_TO, m[M_OUTU]}};
         s |= dnnl_primitive_execute(add ? e->out_sum : e->out.reorder, st, 2, ra);
@@ -586,6 +608,25 @@ int cpu_dnnl_conv(cpu_ctx *c, const cf_op *op, const cpu_conv_shape *sh, cf_stat
         if (!(j.e[k] = entry_get(c, &g, err, st))) return *st != CF_OK;
         size_t wk = entry_work_floats(j.e[k]);
         if (wk > work) work = wk;
+    }
+    int out_blk = 0;
+    if (op->kind == CF_OP_CONV2D_FWD_ACT) { /* before the scratch: cpu_make_plain uses it */
+        int in_blk = j.e[0]->in_blk;
+        out_blk = j.e[0]->out_blk;
+        for (int k = 1; k < j.nent; k++) {
+            if (j.e[k]->in_blk != in_blk) in_blk = 0;
+            if (j.e[k]->out_blk != out_blk) out_blk = 0;
+        }
+        cf_buffer *xb = op->in[0]->buf, *zb = g.z ? op->in[3]->buf : NULL;
+        j.x_blk = xb->blk && xb->blk == in_blk && xb->dims[0] == sh->N && xb->dims[1] == sh->C &&
+                  xb->dims[2] == sh->H && xb->dims[3] == sh->W;
+        j.z_blk = zb && zb->blk && zb->blk == out_blk && zb->dims[0] == sh->N &&
+                  zb->dims[1] == sh->K && zb->dims[2] == sh->P && zb->dims[3] == sh->Q;
+        if ((!j.x_blk && (*st = cpu_make_plain(c, xb, err))) ||
+            (zb && !j.z_blk && (*st = cpu_make_plain(c, zb, err))))
+            return 1;
+        j.y_blk = out_blk && cpu_blocked_ok(sh->K, out_blk, (size_t)j.ent_n[0] * yrow * sizeof(float),
+                                            j.e[0]->out.bytes);
     }
     /* shared weight copies: one per distinct blocked weight layout */
     size_t wtot = 0;
@@ -666,6 +707,11 @@ int cpu_dnnl_conv(cpu_ctx *c, const cf_op *op, const cpu_conv_shape *sh, cf_stat
     if (j.failed) {
         *st = cpu_err(err, CF_ERR_BACKEND, "cpu backend: %s: oneDNN execution failed", name);
         return 1;
+    }
+    if (op->kind == CF_OP_CONV2D_FWD_ACT) {
+        cf_buffer *yb = op->out[0]->buf;
+        yb->blk = j.y_blk ? out_blk : 0;
+        yb->dims[0] = sh->N, yb->dims[1] = sh->K, yb->dims[2] = sh->P, yb->dims[3] = sh->Q;
     }
     if (op->kind == CF_OP_CONV2D_BWD_WEIGHT) {
         /* reduce the per-thread partials (layout: see run_piece) */

@@ -12,6 +12,10 @@
 struct cf_buffer {
     float *data;
     size_t bytes;
+    /* 0: plain NCHW. 8 or 16: data holds a [dims] tensor in oneDNN's
+     * nChw8c / nChw16c layout, left by a fused convolution (cpu_layout.c). */
+    int blk;
+    int dims[4];
 };
 
 /* ---- thread pool (cpu_threads.c) --------------------------------------
@@ -111,6 +115,12 @@ int cpu_dnnl_conv(cpu_ctx *c, const cf_op *op, const cpu_conv_shape *sh, cf_stat
 /* oneDNN runs on OpenMP: each thread that calls into it first limits its own
  * OpenMP team to itself, so libgomp never spins against our pool. */
 void cpu_omp_one_thread(void);
+
+/* ---- blocked activations (cpu_layout.c) ---------------------------------- */
+/* Turn a blocked buffer back into plain NCHW (no-op when it is plain). */
+cf_status cpu_make_plain(cpu_ctx *c, cf_buffer *buf, cf_error *err);
+/* Whether a C-channel tensor may stay blocked by blk: same size as plain. */
+int cpu_blocked_ok(int C, int blk, size_t plain_bytes, size_t blocked_bytes);
 
 /* Shared checks. */
 cf_status cpu_need(const cf_op *op, int nin, int nout, const char *opname, cf_error *err);

@@ -53,6 +53,8 @@ cf_status cf_backend_open(const cf_registry *r, const char *name, const cf_backe
                           cf_backend **out, cf_error *err);
 void cf_backend_close(cf_backend *b);
 cf_status cf_backend_exec(cf_backend *b, const cf_op *op, cf_error *err);
+/* Whether b runs ops of op's kind (its supports_op answer, cached per kind). */
+int cf_backend_supports(cf_backend *b, const cf_op *op);
 cf_status cf_backend_sync(cf_backend *b, cf_error *err);
 
 /* Allocate a tensor's buffer on the backend (contents undefined). */

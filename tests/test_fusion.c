@@ -1,0 +1,211 @@
+/* Inference fusion: a network evaluated with conv + batch norm (folded) +
+ * residual add + activation fused into conv2d_fwd_act gives the same
+ * probabilities as the unfused ops, on every backend that runs the fused op,
+ * after weights change (a training step moves the running statistics; a
+ * direct upload is announced with cf_net_params_changed), and a chain of
+ * fused convolutions on the cpu backend (which keeps activations in oneDNN's
+ * blocked layout between them) matches the reference backend. */
+#include <check.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "internal.h"
+
+static uint64_t seed;
+
+static void link_chain(cf_model_spec *m)
+{
+    for (int i = 1; i < m->n; i++)
+        if (!m->layers[i].n_inputs) {
+            m->layers[i].n_inputs = 1;
+            strcpy(m->layers[i].inputs[0], m->layers[i - 1].name);
+        }
+}
+
+/* A small ResNet: stem, one identity block, one projection block, a plain
+ * conv with its own activation; 16/32 channels so the cpu backend's blocked
+ * layouts apply. */
+static cf_model_spec *model_resnet(void)
+{
+    cf_model_spec *m = cf_model_spec_new();
+    m->in_c = 1; m->in_h = 10; m->in_w = 10;
+    cf_layer_spec *l;
+#define CONV(nm, k, ks, s, p)                                                                      \
+    l = cf_model_spec_append(m, CF_LAYER_CONV, nm);                                                \
+    l->filters = k; l->kernel = ks; l->stride = s; l->padding = p
+    CONV("stem", 16, 3, 1, 1);
+    l = cf_model_spec_append(m, CF_LAYER_BATCHNORM, "stem_bn"); l->act = CF_ACT_RELU;
+    CONV("c1", 16, 3, 1, 1);
+    l = cf_model_spec_append(m, CF_LAYER_BATCHNORM, "bn1"); l->act = CF_ACT_RELU;
+    CONV("c2", 16, 3, 1, 1);
+    l = cf_model_spec_append(m, CF_LAYER_BATCHNORM, "bn2");
+    l = cf_model_spec_append(m, CF_LAYER_ADD, "add1"); l->act = CF_ACT_RELU; l->n_inputs = 2;
+    strcpy(l->inputs[0], "bn2"); strcpy(l->inputs[1], "stem_bn");
+    CONV("c3", 32, 3, 2, 1);
+    l->n_inputs = 1; strcpy(l->inputs[0], "add1");
+    l = cf_model_spec_append(m, CF_LAYER_BATCHNORM, "bn3");
+    CONV("proj", 32, 1, 2, 0);
+    l->n_inputs = 1; strcpy(l->inputs[0], "add1");
+    l = cf_model_spec_append(m, CF_LAYER_BATCHNORM, "proj_bn");
+    l = cf_model_spec_append(m, CF_LAYER_ADD, "add2"); l->act = CF_ACT_RELU; l->n_inputs = 2;
+    strcpy(l->inputs[0], "bn3"); strcpy(l->inputs[1], "proj_bn");
+    CONV("c4", 32, 3, 1, 1);
+    l->act = CF_ACT_LEAKY_RELU; l->alpha = 0.2f; l->bias = 1;
+    l = cf_model_spec_append(m, CF_LAYER_GAP, "gap");
+    l = cf_model_spec_append(m, CF_LAYER_DENSE, "fc"); l->units = 10; l->bias = 1;
+#undef CONV
+    link_chain(m);
+    return m;
+}
+
+static cf_backend *open_backend(const char *name)
+{
+    cf_registry *r;
+    cf_backend *b;
+    cf_error e = {0};
+    cf_backend_config bc = {0};
+    ck_assert_int_eq(cf_registry_create(&r, NULL, 0, &e), CF_OK);
+    ck_assert_msg(cf_backend_open(r, name, &bc, &b, &e) == CF_OK, "%s", e.msg);
+    return b;
+}
+
+static cf_net *build(cf_backend *b, const cf_model_spec *m, int fuse)
+{
+    cf_error e = {0};
+    cf_net *net;
+    if (!fuse) setenv("CLFORGE_NO_FUSION", "1", 1);
+    cf_status s = cf_net_build(b, m, 8, 10, CF_LOSS_XENT, &net, &e);
+    unsetenv("CLFORGE_NO_FUSION");
+    ck_assert_msg(s == CF_OK, "%s", e.msg);
+    ck_assert_int_eq(cf_net_init_params(net, seed, &e), CF_OK);
+    /* Batch norm parameters and statistics far from their initial 1 / 0, so
+     * the folding has something to fold. */
+    cf_rng r = cf_rng_make(seed, 7, 1, 0);
+    for (int i = 0; i < cf_net_n_params(net); i++) {
+        cf_net_param *p = cf_net_param_at(net, i);
+        const char *suf = strrchr(p->name, '.');
+        int var = !strcmp(suf, ".running_var"), bnp = var || !strcmp(suf, ".running_mean") ||
+                                                    !strcmp(suf, ".gamma") || !strcmp(suf, ".beta");
+        if (!bnp && strcmp(suf, ".bias")) continue;
+        size_t n = cf_tensor_numel(&p->value);
+        float *h = malloc(n * sizeof *h);
+        for (size_t k = 0; k < n; k++)
+            h[k] = var ? (float)(0.2 + cf_rng_uniform(&r)) : (float)(cf_rng_uniform(&r) - 0.5);
+        ck_assert_int_eq(cf_tensor_upload(b, &p->value, h, &e), CF_OK);
+        free(h);
+    }
+    return net;
+}
+
+static void inputs(const cf_model_spec *m, int n, float *x, float *t, float *w, uint64_t salt)
+{
+    cf_rng r = cf_rng_make(seed, 8, salt, 0);
+    for (int i = 0; i < n * m->in_c * m->in_h * m->in_w; i++) x[i] = (float)cf_rng_normal(&r);
+    for (int i = 0; i < n; i++) {
+        int y = (int)cf_rng_below(&r, 10);
+        for (int k = 0; k < 10; k++) t[i * 10 + k] = (float)(k == y);
+        w[i] = 1;
+    }
+}
+
+static void probs_of(cf_net *net, const float *x, const float *t, const float *w, int n, float *p)
+{
+    cf_error e = {0};
+    float loss[8], pred[8];
+    ck_assert_msg(cf_net_run(net, x, t, w, n, 0, 1, 0, loss, pred, p, &e) == CF_OK, "%s", e.msg);
+}
+
+static void assert_close(const float *a, const float *b, int n, const char *what)
+{
+    for (int i = 0; i < n; i++)
+        ck_assert_msg(fabsf(a[i] - b[i]) <= 2e-5f + 2e-4f * fabsf(b[i]),
+                      "%s: probability %d: %.7g vs %.7g (seed %llu)", what, i, a[i], b[i],
+                      (unsigned long long)seed);
+}
+
+static void fused_equals_unfused(const char *backend)
+{
+    cf_model_spec *m = model_resnet();
+    cf_backend *b = open_backend(backend);
+    cf_net *f = build(b, m, 1), *u = build(b, m, 0);
+    ck_assert_int_eq(cf_net_fused(u), 0);
+    ck_assert_msg(cf_net_fused(f) == 6, "%s: %d convs fused, expected 6", backend, cf_net_fused(f));
+    const int n = 5; /* odd: uneven thread splits */
+    float x[8 * 100], t[80], w[8], pf[80], pu[80];
+    inputs(m, n, x, t, w, 1);
+    probs_of(f, x, t, w, n, pf);
+    probs_of(u, x, t, w, n, pu);
+    assert_close(pf, pu, n * 10, backend);
+    /* A training step changes the running statistics: the fold follows. */
+    cf_error e = {0};
+    float loss[8];
+    ck_assert_int_eq(cf_net_run(f, x, t, w, n, 1, 1, 1, loss, NULL, NULL, &e), CF_OK);
+    ck_assert_int_eq(cf_net_run(u, x, t, w, n, 1, 1, 1, loss, NULL, NULL, &e), CF_OK);
+    inputs(m, n, x, t, w, 2);
+    probs_of(f, x, t, w, n, pf);
+    probs_of(u, x, t, w, n, pu);
+    assert_close(pf, pu, n * 10, "after a training step");
+    /* Weights written directly, then announced. */
+    for (int i = 0; i < cf_net_n_params(f); i++) {
+        cf_net_param *pa = cf_net_param_at(f, i), *pb = cf_net_param_at(u, i);
+        if (strcmp(strrchr(pa->name, '.'), ".gamma")) continue;
+        float g[32];
+        for (size_t k = 0; k < cf_tensor_numel(&pa->value); k++) g[k] = 1.5f - 0.05f * (float)k;
+        ck_assert_int_eq(cf_tensor_upload(b, &pa->value, g, &e), CF_OK);
+        ck_assert_int_eq(cf_tensor_upload(b, &pb->value, g, &e), CF_OK);
+    }
+    cf_net_params_changed(f);
+    probs_of(f, x, t, w, n, pf);
+    probs_of(u, x, t, w, n, pu);
+    assert_close(pf, pu, n * 10, "after new weights");
+    cf_net_free(f);
+    cf_net_free(u);
+    cf_backend_close(b);
+    cf_model_spec_free(m);
+}
+
+START_TEST(reference_fused_equals_unfused) { fused_equals_unfused("reference"); }
+END_TEST
+
+START_TEST(cpu_fused_equals_unfused) { fused_equals_unfused("cpu"); }
+END_TEST
+
+/* The cpu backend's fused chain (blocked layouts between convs, converted
+ * back for the pooling) against the reference backend's unfused ops. */
+START_TEST(cpu_fused_equals_reference)
+{
+    cf_model_spec *m = model_resnet();
+    cf_backend *bc = open_backend("cpu"), *br = open_backend("reference");
+    cf_net *f = build(bc, m, 1), *r = build(br, m, 0);
+    const int n = 8;
+    float x[8 * 100], t[80], w[8], pf[80], pr[80];
+    for (int rep = 0; rep < 2; rep++) { /* the second pass finds blocked buffers from the first */
+        inputs(m, n - rep, x, t, w, 3 + (uint64_t)rep);
+        probs_of(f, x, t, w, n - rep, pf);
+        probs_of(r, x, t, w, n - rep, pr);
+        assert_close(pf, pr, (n - rep) * 10, "cpu fused vs reference");
+    }
+    cf_net_free(f);
+    cf_net_free(r);
+    cf_backend_close(bc);
+    cf_backend_close(br);
+    cf_model_spec_free(m);
+}
+END_TEST
+
+Suite *cf_test_suite(void)
+{
+    const char *s = getenv("CF_TEST_SEED");
+    seed = s ? strtoull(s, NULL, 10) : (uint64_t)time(NULL);
+    fprintf(stderr, "test_fusion: seed %llu (CF_TEST_SEED to repeat)\n", (unsigned long long)seed);
+    Suite *su = suite_create("fusion");
+    TCase *tc = tcase_create("inference");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, reference_fused_equals_unfused);
+    tcase_add_test(tc, cpu_fused_equals_unfused);
+    tcase_add_test(tc, cpu_fused_equals_reference);
+    suite_add_tcase(su, tc);
+    return su;
+}
