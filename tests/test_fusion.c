@@ -1,10 +1,13 @@
-/* Inference fusion: a network evaluated with conv + batch norm (folded) +
- * residual add + activation fused into conv2d_fwd_act gives the same
- * probabilities as the unfused ops, on every backend that runs the fused op,
- * after weights change (a training step moves the running statistics; a
- * direct upload is announced with cf_net_params_changed), and a chain of
- * fused convolutions on the cpu backend (which keeps activations in oneDNN's
- * blocked layout between them) matches the reference backend. */
+/* Inference fusion and the cpu backend's blocked layouts.
+ *
+ * A network evaluated with conv + batch norm (folded) + residual add +
+ * activation fused into conv2d_fwd_act gives the same probabilities as the
+ * unfused ops, on every backend that runs the fused op, after weights change
+ * (a training step moves the running statistics; a direct upload is
+ * announced with cf_net_params_changed). The cpu backend keeps activations
+ * in oneDNN's blocked layout between convolutions, batch norms and
+ * elementwise ops (cpu_layout.c): its fused inference and its training
+ * gradients, batch after batch, match the reference backend. */
 #include <check.h>
 #include <math.h>
 #include <stdlib.h>
@@ -195,6 +198,50 @@ START_TEST(cpu_fused_equals_reference)
 }
 END_TEST
 
+/* Training: forward, backward and the gradients of every parameter, with
+ * activations blocked end to end on the cpu backend, against the reference;
+ * three batches of different sizes so stale layouts of reused buffers would
+ * show. */
+START_TEST(cpu_training_gradients_equal_reference)
+{
+    cf_model_spec *m = model_resnet();
+    cf_backend *bc = open_backend("cpu"), *br = open_backend("reference");
+    cf_net *nc = build(bc, m, 1), *nr = build(br, m, 1);
+    float x[8 * 100], t[80], w[8], lc[8], lr[8];
+    cf_error e = {0};
+    for (int rep = 0; rep < 3; rep++) {
+        int n = 8 - 2 * rep;
+        inputs(m, n, x, t, w, 10 + (uint64_t)rep);
+        ck_assert_msg(cf_net_run(nc, x, t, w, n, 1, 1, 1, lc, NULL, NULL, &e) == CF_OK, "%s", e.msg);
+        ck_assert_msg(cf_net_run(nr, x, t, w, n, 1, 1, 1, lr, NULL, NULL, &e) == CF_OK, "%s", e.msg);
+        assert_close(lc, lr, n, "training loss");
+        for (int i = 0; i < cf_net_n_params(nc); i++) {
+            cf_net_param *pc = cf_net_param_at(nc, i), *pr = cf_net_param_at(nr, i);
+            const cf_tensor *tc = pc->trainable ? &pc->grad : &pc->value,
+                            *tr = pr->trainable ? &pr->grad : &pr->value;
+            size_t k = cf_tensor_numel(tc);
+            float *gc = malloc(k * sizeof *gc), *gr = malloc(k * sizeof *gr);
+            ck_assert_int_eq(cf_tensor_download(bc, tc, gc, &e), CF_OK);
+            ck_assert_int_eq(cf_tensor_download(br, tr, gr, &e), CF_OK);
+            double scale = 0;
+            for (size_t q = 0; q < k; q++) scale = fmax(scale, fabs(gr[q]));
+            for (size_t q = 0; q < k; q++)
+                ck_assert_msg(fabs(gc[q] - gr[q]) <= 1e-3 * scale + 1e-5,
+                              "batch %d, %s %s[%zu]: cpu %.7g, reference %.7g (max %.3g; seed %llu)",
+                              rep, pc->trainable ? "gradient of" : "", pc->name, q, gc[q], gr[q],
+                              scale, (unsigned long long)seed);
+            free(gc);
+            free(gr);
+        }
+    }
+    cf_net_free(nc);
+    cf_net_free(nr);
+    cf_backend_close(bc);
+    cf_backend_close(br);
+    cf_model_spec_free(m);
+}
+END_TEST
+
 Suite *cf_test_suite(void)
 {
     const char *s = getenv("CF_TEST_SEED");
@@ -206,6 +253,7 @@ Suite *cf_test_suite(void)
     tcase_add_test(tc, reference_fused_equals_unfused);
     tcase_add_test(tc, cpu_fused_equals_unfused);
     tcase_add_test(tc, cpu_fused_equals_reference);
+    tcase_add_test(tc, cpu_training_gradients_equal_reference);
     suite_add_tcase(su, tc);
     return su;
 }

@@ -300,25 +300,39 @@ static double cpu_now(void)
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-/* Every op but conv2d_fwd_act reads and writes plain NCHW: buffers a fused
- * convolution left blocked are converted back first (cpu_layout.c). */
-static cf_status plain_operands(cpu_ctx *c, const cf_op *op, cf_error *err)
+/* Activations may sit in oneDNN's blocked layout (cpu_layout.c): the
+ * convolutions and batch norm handle that themselves, elementwise ops run in
+ * the layout their operands share, everything else gets plain NCHW. */
+static cf_status layout_exec(cpu_ctx *c, const cf_op *op, cf_error *err)
 {
-    for (int i = 0; i < 5; i++) {
-        if (op->in[i] && op->in[i]->buf) CF_TRY(cpu_make_plain(c, op->in[i]->buf, err));
-        if (op->out[i] && op->out[i]->buf) CF_TRY(cpu_make_plain(c, op->out[i]->buf, err));
+    switch (op->kind) {
+    case CF_OP_CONV2D_FWD:
+    case CF_OP_CONV2D_FWD_ACT:
+    case CF_OP_CONV2D_BWD_DATA:
+    case CF_OP_CONV2D_BWD_WEIGHT:
+    case CF_OP_BATCHNORM_FWD_TRAIN:
+    case CF_OP_BATCHNORM_FWD_EVAL:
+    case CF_OP_BATCHNORM_BWD: return cpu_exec_op(c, op, err);
+    default: break;
     }
+    if (!cpu_layout_agnostic(op->kind)) {
+        CF_TRY(cpu_plain_operands(c, op, err));
+        return cpu_exec_op(c, op, err);
+    }
+    cpu_layout lay;
+    CF_TRY(cpu_layout_before(c, op, &lay, err));
+    CF_TRY(cpu_exec_op(c, op, err));
+    cpu_layout_after(op, &lay);
     return CF_OK;
 }
 
 static cf_status cpu_exec(void *ctx, const cf_op *op, cf_error *err)
 {
     cpu_ctx *c = ctx;
-    if (op->kind != CF_OP_CONV2D_FWD_ACT) CF_TRY(plain_operands(c, op, err));
     if (!c->profile || op->kind <= CF_OP_NONE || op->kind >= CF_OP_COUNT)
-        return cpu_exec_op(c, op, err);
+        return layout_exec(c, op, err);
     double t0 = cpu_now();
-    cf_status s = cpu_exec_op(c, op, err);
+    cf_status s = layout_exec(c, op, err);
     c->prof_s[op->kind] += cpu_now() - t0;
     c->prof_n[op->kind]++;
     return s;

@@ -134,6 +134,172 @@ static float *out_opt(const cf_op *op, int i)
     return op->out[i] && op->out[i]->buf ? cpu_data(op->out[i]) : NULL;
 }
 
+/* ---- blocked layout (nChw8c / nChw16c, cpu_layout.c) ------------------------
+ * Channel c of image n, pixel i sits at n*C*HW + (c/B)*HW*B + i*B + c%B, so
+ * the B channels of a pixel are one vector. Images are split over the pool
+ * (C/B blocks are too few to share out); per-thread channel sums in double
+ * are reduced on the caller. */
+#define BNB_MAX 16
+typedef struct {
+    long N, C, HW;
+    int B, pass;
+    const float *x, *dy;
+    float *y, *dx;
+    const float *mean, *invstd; /* [C]: pass 1 centre, affine/dx coefficients */
+    const float *k1, *k2, *k3;  /* [C]: y = x k1 + k2, or dx = k1 (dy - k2 - xh k3) */
+    double *part;               /* [threads][2C] */
+    int acc;
+} bnb_job;
+
+CPU_CLONES
+static void bnb_sums_task(void *arg, int tid, long b, long e)
+{
+    const bnb_job *j = arg;
+    const int B = j->B;
+    const long CB = j->C / B;
+    double *p = j->part + (size_t)tid * 2 * j->C;
+    for (long n = b; n < e; n++)
+        for (long cb = 0; cb < CB; cb++) {
+            size_t off = (size_t)n * j->C * j->HW + (size_t)cb * j->HW * B;
+            const float *x = j->x + off, *dy = j->dy ? j->dy + off : NULL;
+            const float *m = j->mean + cb * B, *is = j->invstd ? j->invstd + cb * B : NULL;
+            float s1[BNB_MAX] = {0}, s2[BNB_MAX] = {0};
+            if (j->pass == 0) /* sum x */
+                for (long i = 0; i < j->HW; i++)
+                    for (int l = 0; l < B; l++) s1[l] += x[i * B + l];
+            else if (j->pass == 1) /* sum (x - mean)^2 */
+                for (long i = 0; i < j->HW; i++)
+                    for (int l = 0; l < B; l++) {
+                        float d = x[i * B + l] - m[l];
+                        s1[l] += d * d;
+                    }
+            else /* sum dy, sum dy xhat */
+                for (long i = 0; i < j->HW; i++)
+                    for (int l = 0; l < B; l++) {
+                        float g = dy[i * B + l];
+                        s1[l] += g;
+                        s2[l] += g * ((x[i * B + l] - m[l]) * is[l]);
+                    }
+            for (int l = 0; l < B; l++) {
+                p[cb * B + l] += s1[l];
+                p[j->C + cb * B + l] += s2[l];
+            }
+        }
+}
+
+CPU_CLONES
+static void bnb_apply_task(void *arg, int tid, long b, long e)
+{
+    const bnb_job *j = arg;
+    const int B = j->B;
+    const long CB = j->C / B;
+    for (long n = b; n < e; n++)
+        for (long cb = 0; cb < CB; cb++) {
+            size_t off = (size_t)n * j->C * j->HW + (size_t)cb * j->HW * B;
+            const float *x = j->x + off, *k1 = j->k1 + cb * B, *k2 = j->k2 + cb * B;
+            if (!j->dy) { /* y = x k1 + k2 */
+                float *y = j->y + off;
+                for (long i = 0; i < j->HW; i++)
+                    for (int l = 0; l < B; l++) y[i * B + l] = x[i * B + l] * k1[l] + k2[l];
+                continue;
+            }
+            const float *dy = j->dy + off, *k3 = j->k3 + cb * B, *m = j->mean + cb * B,
+                        *is = j->invstd + cb * B;
+            float *dx = j->dx + off;
+            if (j->acc)
+                for (long i = 0; i < j->HW; i++)
+                    for (int l = 0; l < B; l++)
+                        dx[i * B + l] +=
+                            k1[l] * (dy[i * B + l] - k2[l] - (x[i * B + l] - m[l]) * is[l] * k3[l]);
+            else
+                for (long i = 0; i < j->HW; i++)
+                    for (int l = 0; l < B; l++)
+                        dx[i * B + l] =
+                            k1[l] * (dy[i * B + l] - k2[l] - (x[i * B + l] - m[l]) * is[l] * k3[l]);
+        }
+}
+
+/* Channel sums of pass `pass` over all images into out[2C] (double). */
+static void bnb_reduce(cpu_ctx *c, bnb_job *j, int pass, double *out)
+{
+    int T = cpu_pool_size(c->pool);
+    memset(j->part, 0, sizeof(double) * 2 * (size_t)j->C * (size_t)T);
+    j->pass = pass;
+    cpu_pool_run(c->pool, j->N, bnb_sums_task, j);
+    memset(out, 0, sizeof(double) * 2 * (size_t)j->C);
+    for (int t = 0; t < T; t++)
+        for (long i = 0; i < 2 * j->C; i++) out[i] += j->part[(size_t)t * 2 * j->C + i];
+}
+
+static cf_status bn_blocked(cpu_ctx *c, const cf_op *op, long N, long C, long HW, int B,
+                            cf_error *err)
+{
+    int T = cpu_pool_size(c->pool);
+    size_t nd = 2 * (size_t)C * (size_t)T + 2 * (size_t)C, nf = 6 * (size_t)C;
+    double *part = (double *)cpu_scratch(c, nd * sizeof(double) + nf * sizeof(float), err);
+    if (!part) return err ? err->status : CF_ERR_NOMEM;
+    double *sum = part + 2 * (size_t)C * (size_t)T;
+    float *mean = (float *)(sum + 2 * C), *invstd = mean + C, *k1 = invstd + C, *k2 = k1 + C,
+          *k3 = k2 + C;
+    const double M = (double)N * HW;
+    bnb_job j = {N, C, HW, B, 0, NULL, NULL, NULL, NULL, mean, NULL, k1, k2, k3, part, 0};
+    const float *gamma = in_opt(op, op->kind == CF_OP_BATCHNORM_BWD ? 2 : 1);
+    if (op->kind == CF_OP_BATCHNORM_FWD_EVAL) {
+        const float *beta = in_opt(op, 2), *rm = cpu_data(op->in[3]), *rv = cpu_data(op->in[4]);
+        for (long ch = 0; ch < C; ch++) {
+            float is = 1.0f / sqrtf(rv[ch] + op->p.bn.eps), g = gamma ? gamma[ch] : 1.0f;
+            k1[ch] = g * is;
+            k2[ch] = (beta ? beta[ch] : 0.0f) - rm[ch] * k1[ch];
+        }
+        j.x = cpu_data(op->in[0]);
+        j.y = cpu_data(op->out[0]);
+    } else if (op->kind == CF_OP_BATCHNORM_FWD_TRAIN) {
+        const float *beta = in_opt(op, 2);
+        float *smean = out_opt(op, 1), *sinv = out_opt(op, 2), *rm = out_opt(op, 3),
+              *rv = out_opt(op, 4);
+        j.x = cpu_data(op->in[0]);
+        j.y = cpu_data(op->out[0]);
+        bnb_reduce(c, &j, 0, sum);
+        for (long ch = 0; ch < C; ch++) mean[ch] = (float)(sum[ch] / M);
+        bnb_reduce(c, &j, 1, sum);
+        float mom = op->p.bn.momentum;
+        for (long ch = 0; ch < C; ch++) {
+            double var = sum[ch] / M;
+            float is = (float)(1.0 / sqrt(var + op->p.bn.eps)), g = gamma ? gamma[ch] : 1.0f;
+            k1[ch] = g * is;
+            k2[ch] = (beta ? beta[ch] : 0.0f) - mean[ch] * k1[ch];
+            if (smean) smean[ch] = mean[ch];
+            if (sinv) sinv[ch] = is;
+            if (rm) rm[ch] = (1.0f - mom) * rm[ch] + mom * mean[ch];
+            if (rv) rv[ch] = (1.0f - mom) * rv[ch] + mom * (float)(M > 1 ? var * M / (M - 1) : var);
+        }
+    } else {
+        j.dy = cpu_data(op->in[0]);
+        j.x = cpu_data(op->in[1]);
+        j.mean = cpu_data(op->in[3]);
+        j.invstd = cpu_data(op->in[4]);
+        j.dx = cpu_data(op->out[0]);
+        j.acc = op->accumulate != 0;
+        bnb_reduce(c, &j, 2, sum);
+        float *dg = out_opt(op, 1), *dbt = out_opt(op, 2);
+        for (long ch = 0; ch < C; ch++) {
+            float g = gamma ? gamma[ch] : 1.0f;
+            k1[ch] = (float)(g * j.invstd[ch]);
+            k2[ch] = (float)(sum[ch] / M);
+            k3[ch] = (float)(sum[C + ch] / M);
+            if (dg) dg[ch] = (j.acc ? dg[ch] : 0.0f) + (float)sum[C + ch];
+            if (dbt) dbt[ch] = (j.acc ? dbt[ch] : 0.0f) + (float)sum[ch];
+        }
+    }
+    cpu_pool_run(c->pool, N, bnb_apply_task, &j);
+    cf_buffer *ob = op->out[0]->buf;
+    const cf_buffer *xb = (op->kind == CF_OP_BATCHNORM_BWD ? op->in[1] : op->in[0])->buf;
+    ob->blk = B;
+    memcpy(ob->dims, xb->dims, sizeof ob->dims);
+    return CF_OK;
+}
+
+
 cf_status cpu_batchnorm(cpu_ctx *c, const cf_op *op, cf_error *err)
 {
     static const char *names[] = {"batchnorm_fwd_train", "batchnorm_fwd_eval", "batchnorm_bwd"};
@@ -167,6 +333,17 @@ cf_status cpu_batchnorm(cpu_ctx *c, const cf_op *op, cf_error *err)
             return cpu_err(err, CF_ERR_INVALID, "cpu backend: %s: %s has %zu elements, not C = %ld",
                            name, cpu_tname(op->out[i]), cf_tensor_numel(op->out[i]), j.C);
     if (j.N == 0 || j.C == 0 || j.HW == 0) return CF_OK;
+    /* blocked when x (and dy, and dx if it is added to) share one blocked layout */
+    const cf_buffer *xb = x->buf;
+    int blk = x->ndim == 4 && xb->blk && xb->dims[0] == j.N && xb->dims[1] == j.C &&
+              (long)xb->dims[2] * xb->dims[3] == j.HW && xb->blk <= BNB_MAX;
+    if (blk && bwd) {
+        const cf_buffer *gb = op->in[0]->buf, *ob = op->out[0]->buf;
+        blk = gb->blk == xb->blk && !memcmp(gb->dims, xb->dims, sizeof gb->dims) &&
+              (!j.acc || (ob->blk == xb->blk && !memcmp(ob->dims, xb->dims, sizeof ob->dims)));
+    }
+    if (blk) return bn_blocked(c, op, j.N, j.C, j.HW, xb->blk, err);
+    CF_TRY(cpu_plain_operands(c, op, err));
     cpu_task_fn fn;
     switch (op->kind) {
     case CF_OP_BATCHNORM_FWD_TRAIN:

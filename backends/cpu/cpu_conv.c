@@ -534,11 +534,9 @@ static cf_status conv_run(cpu_ctx *c, const cf_op *op, int *fused, cf_error *err
         }
     }
 #endif
+    CF_TRY(cpu_plain_operands(c, op, err)); /* im2col knows only NCHW */
     cf_op plain;
-    if (op->kind == CF_OP_CONV2D_FWD_ACT) { /* im2col on plain NCHW, epilogue in cpu_conv */
-        CF_TRY(cpu_make_plain(c, op->in[0]->buf, err));
-        if (op->in[3] && op->in[3]->buf) CF_TRY(cpu_make_plain(c, op->in[3]->buf, err));
-        op->out[0]->buf->blk = 0;
+    if (op->kind == CF_OP_CONV2D_FWD_ACT) { /* the epilogue follows in cpu_conv */
         plain = *op;
         plain.kind = CF_OP_CONV2D_FWD;
         plain.in[3] = NULL;

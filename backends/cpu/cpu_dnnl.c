@@ -67,7 +67,7 @@ typedef struct {
     dnnl_role out;
     dnnl_primitive_t out_sum; /* prim->user with a sum post-op (accumulate, dW of later pieces) */
     dnnl_primitive_t z_in;    /* conv2d_fwd_act: residual user->prim (the sum post-op's input) */
-    int in_blk, out_blk;      /* 8/16: src/dst prim layout is nChw8c/nChw16c (cpu_layout.c) */
+    int in_blk[2], out_blk;   /* 8/16: that prim layout is nChw8c/nChw16c (cpu_layout.c) */
     int has_bias, bias_arg;
     dnnl_memory_desc_t bias_md;
     size_t scratchpad_bytes;
@@ -259,7 +259,8 @@ static dnnl_status_t entry_build(cpu_dnnl *d, dnnl_entry *e, const dnnl_shape *g
     dnnl_dims_t strides = {g->sh, g->sw}, pl = {g->ph, g->pw},
                 pr = {(dnnl_dim_t)(g->P - 1) * g->sh + g->R - g->H - g->ph,
                       (dnnl_dim_t)(g->Q - 1) * g->sw + g->S - g->W - g->pw};
-    if (pr[0] < 0 || pr[1] < 0) return dnnl_unimplemented; /* floor drops input rows */
+    /* pr < 0 when the floor in P drops input rows (1x1 stride 2 on an even map): oneDNN
+     * takes negative right padding as "those rows are not read" */
     dnnl_format_tag_t any = d->plain ? dnnl_format_tag_undef : dnnl_format_tag_any;
     dnnl_status_t s = dnnl_success;
 #define TRY(x)                                                                                  \
@@ -344,10 +345,8 @@ static dnnl_status_t entry_build(cpu_dnnl *d, dnnl_entry *e, const dnnl_shape *g
     if (e->out.reorder)
         TRY(make_reorder(d, &e->out.prim, &e->out.user, 1, &e->out_sum));
     if (g->z && e->out.reorder) TRY(make_reorder(d, &e->out.user, &e->out.prim, 0, &e->z_in));
-    if (g->kind == CF_OP_CONV2D_FWD_ACT) {
-        e->in_blk = blk_of(&e->in[0].prim);
-        e->out_blk = blk_of(&e->out.prim);
-    }
+    for (int i = 0; i < e->nin; i++) e->in_blk[i] = blk_of(&e->in[i].prim);
+    if (g->kind != CF_OP_CONV2D_BWD_WEIGHT) e->out_blk = blk_of(&e->out.prim);
     e->scratchpad_bytes =
         dnnl_memory_desc_get_size(dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0));
     TRY(make_prim(&e->conv, pd));
@@ -444,7 +443,8 @@ typedef struct {
     size_t in_row[2];
     const float *bias;
     const float *z;           /* conv2d_fwd_act's residual (per image, like out), or NULL */
-    int x_blk, z_blk, y_blk;  /* x / z already in the prim layout; y written in it */
+    int in_direct[2], z_blk;  /* activations already in the prim layout (cpu_layout.c) */
+    int y_blk;                /* y / dx written in the prim layout */
     float *out;               /* y / dx (per image) */
     size_t out_row;
     float *scratch;           /* per-thread slices */
@@ -477,7 +477,7 @@ static dnnl_status_t run_piece(dnnl_job *j, int tid, int k, long p0, int first)
     dnnl_status_t s = dnnl_success;
     for (int i = 0; i < e->nin; i++) {
         const float *src = j->in[i] + (size_t)p0 * j->in_row[i];
-        if (e->in[i].reorder && !(i == 0 && j->x_blk)) {
+        if (e->in[i].reorder && !j->in_direct[i]) {
             set_h(m[M_IN0U + 2 * i], src);
             set_h(m[M_IN0P + 2 * i], buf);
             buf += fl(e->in[i].bytes);
@@ -609,24 +609,38 @@ int cpu_dnnl_conv(cpu_ctx *c, const cf_op *op, const cpu_conv_shape *sh, cf_stat
         size_t wk = entry_work_floats(j.e[k]);
         if (wk > work) work = wk;
     }
+    /* Layouts, before the scratch (cpu_make_plain uses it): activations that
+     * are already in the primitive's blocked layout are used as they are,
+     * others made plain; y / dx is written blocked when the primitive's layout
+     * is a plain-sized nChw8c/16c (and, when added to, y already is). */
+    const int fwd = op->kind == CF_OP_CONV2D_FWD || op->kind == CF_OP_CONV2D_FWD_ACT;
+    const cf_tensor *act_in[2] = {op->kind == CF_OP_CONV2D_BWD_WEIGHT ? op->in[1] : op->in[0],
+                                  op->kind == CF_OP_CONV2D_BWD_WEIGHT ? op->in[0] : NULL};
+    const int xdims[4] = {sh->N, sh->C, sh->H, sh->W}, ydims[4] = {sh->N, sh->K, sh->P, sh->Q};
+    const int *in_dims[2] = {op->kind == CF_OP_CONV2D_BWD_DATA ? ydims : xdims, ydims};
     int out_blk = 0;
-    if (op->kind == CF_OP_CONV2D_FWD_ACT) { /* before the scratch: cpu_make_plain uses it */
-        int in_blk = j.e[0]->in_blk;
+    for (int i = 0; i < j.e[0]->nin; i++) {
+        int eb = j.e[0]->in_blk[i];
+        for (int k = 1; k < j.nent; k++)
+            if (j.e[k]->in_blk[i] != eb) eb = 0;
+        cf_buffer *b = act_in[i]->buf;
+        j.in_direct[i] = b->blk && b->blk == eb && !memcmp(b->dims, in_dims[i], sizeof b->dims);
+        if (!j.in_direct[i] && (*st = cpu_make_plain(c, b, err))) return 1;
+    }
+    if (op->kind != CF_OP_CONV2D_BWD_WEIGHT) {
         out_blk = j.e[0]->out_blk;
-        for (int k = 1; k < j.nent; k++) {
-            if (j.e[k]->in_blk != in_blk) in_blk = 0;
+        for (int k = 1; k < j.nent; k++)
             if (j.e[k]->out_blk != out_blk) out_blk = 0;
-        }
-        cf_buffer *xb = op->in[0]->buf, *zb = g.z ? op->in[3]->buf : NULL;
-        j.x_blk = xb->blk && xb->blk == in_blk && xb->dims[0] == sh->N && xb->dims[1] == sh->C &&
-                  xb->dims[2] == sh->H && xb->dims[3] == sh->W;
-        j.z_blk = zb && zb->blk && zb->blk == out_blk && zb->dims[0] == sh->N &&
-                  zb->dims[1] == sh->K && zb->dims[2] == sh->P && zb->dims[3] == sh->Q;
-        if ((!j.x_blk && (*st = cpu_make_plain(c, xb, err))) ||
-            (zb && !j.z_blk && (*st = cpu_make_plain(c, zb, err))))
-            return 1;
-        j.y_blk = out_blk && cpu_blocked_ok(sh->K, out_blk, (size_t)j.ent_n[0] * yrow * sizeof(float),
-                                            j.e[0]->out.bytes);
+        const int *odims = fwd ? ydims : xdims;
+        cf_buffer *ob = op->out[0]->buf, *zb = g.z ? op->in[3]->buf : NULL;
+        size_t orow = fwd ? yrow : xrow;
+        j.y_blk = out_blk && cpu_blocked_ok(fwd ? sh->K : sh->C, out_blk,
+                                            (size_t)j.ent_n[0] * orow * sizeof(float),
+                                            j.e[0]->out.bytes) &&
+                  (!j.acc || (ob->blk == out_blk && !memcmp(ob->dims, odims, sizeof ob->dims)));
+        if (!j.y_blk && (*st = cpu_make_plain(c, ob, err))) return 1;
+        j.z_blk = zb && zb->blk && zb->blk == out_blk && !memcmp(zb->dims, ydims, sizeof zb->dims);
+        if (zb && !j.z_blk && (*st = cpu_make_plain(c, zb, err))) return 1;
     }
     /* shared weight copies: one per distinct blocked weight layout */
     size_t wtot = 0;
@@ -708,10 +722,10 @@ int cpu_dnnl_conv(cpu_ctx *c, const cf_op *op, const cpu_conv_shape *sh, cf_stat
         *st = cpu_err(err, CF_ERR_BACKEND, "cpu backend: %s: oneDNN execution failed", name);
         return 1;
     }
-    if (op->kind == CF_OP_CONV2D_FWD_ACT) {
+    if (op->kind != CF_OP_CONV2D_BWD_WEIGHT) {
         cf_buffer *yb = op->out[0]->buf;
         yb->blk = j.y_blk ? out_blk : 0;
-        yb->dims[0] = sh->N, yb->dims[1] = sh->K, yb->dims[2] = sh->P, yb->dims[3] = sh->Q;
+        memcpy(yb->dims, fwd ? ydims : xdims, sizeof yb->dims);
     }
     if (op->kind == CF_OP_CONV2D_BWD_WEIGHT) {
         /* reduce the per-thread partials (layout: see run_piece) */

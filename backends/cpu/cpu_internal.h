@@ -121,6 +121,15 @@ void cpu_omp_one_thread(void);
 cf_status cpu_make_plain(cpu_ctx *c, cf_buffer *buf, cf_error *err);
 /* Whether a C-channel tensor may stay blocked by blk: same size as plain. */
 int cpu_blocked_ok(int C, int blk, size_t plain_bytes, size_t blocked_bytes);
+/* Every operand plain (ops that only know NCHW). */
+cf_status cpu_plain_operands(cpu_ctx *c, const cf_op *op, cf_error *err);
+/* Elementwise ops run in whatever layout all their operands share. */
+typedef struct {
+    int blk, dims[4];
+} cpu_layout;
+int cpu_layout_agnostic(cf_op_kind k);
+cf_status cpu_layout_before(cpu_ctx *c, const cf_op *op, cpu_layout *lay, cf_error *err);
+void cpu_layout_after(const cf_op *op, const cpu_layout *lay);
 
 /* Shared checks. */
 cf_status cpu_need(const cf_op *op, int nin, int nout, const char *opname, cf_error *err);

@@ -55,7 +55,117 @@ cf_status cpu_make_plain(cpu_ctx *c, cf_buffer *buf, cf_error *err)
     return CF_OK;
 }
 
+/* Plain -> blocked by blk as a [dims] tensor (the caller checked C % blk). */
+static cf_status make_blocked(cpu_ctx *c, cf_buffer *buf, int blk, const int dims[4],
+                              cf_error *err)
+{
+    if (buf->blk) return CF_OK;
+    size_t n = (size_t)dims[0] * dims[1] * dims[2] * dims[3];
+    float *tmp = cpu_scratch(c, n * sizeof(float), err);
+    if (!tmp) return err ? err->status : CF_ERR_NOMEM;
+    layout_job j = {buf->data, tmp, dims[1], dims[2] * dims[3], blk, 0};
+    cpu_pool_run(c->pool, dims[0], convert_task, &j);
+    memcpy(buf->data, tmp, n * sizeof(float));
+    buf->blk = blk;
+    memcpy(buf->dims, dims, sizeof buf->dims);
+    return CF_OK;
+}
+
 int cpu_blocked_ok(int C, int blk, size_t plain_bytes, size_t blocked_bytes)
 {
     return (blk == 8 || blk == 16) && C % blk == 0 && plain_bytes == blocked_bytes;
+}
+
+/* Elementwise ops do not care how elements are ordered, as long as every
+ * operand is ordered the same way: they run on blocked data as they are and
+ * their outputs take the layout of what they read. When some operands are
+ * blocked and the others plain, the plain ones are blocked to match (the
+ * next convolution or batch norm wants that layout); operands blocked in
+ * different ways are all made plain. */
+int cpu_layout_agnostic(cf_op_kind k)
+{
+    switch (k) {
+    case CF_OP_ADD:
+    case CF_OP_ACT_FWD:
+    case CF_OP_ACT_BWD:
+    case CF_OP_FILL:
+    case CF_OP_AXPBY:
+    case CF_OP_MUL:
+    case CF_OP_DIV:
+    case CF_OP_SQRT:
+    case CF_OP_SIGN:
+    case CF_OP_MAX: return 1;
+    default: return 0;
+    }
+}
+
+static int reads_out(const cf_op *op)
+{
+    if (op->accumulate) return 1;
+    switch (op->kind) {
+    case CF_OP_AXPBY:
+    case CF_OP_MUL:
+    case CF_OP_DIV:
+    case CF_OP_SIGN: return op->p.vec.b != 0;
+    default: return 0;
+    }
+}
+
+cf_status cpu_layout_before(cpu_ctx *c, const cf_op *op, cpu_layout *lay, cf_error *err)
+{
+    cf_buffer *rd[10];
+    int n = 0;
+    for (int i = 0; i < 5; i++)
+        if (op->in[i] && op->in[i]->buf) rd[n++] = op->in[i]->buf;
+    if (reads_out(op))
+        for (int i = 0; i < 5; i++)
+            if (op->out[i] && op->out[i]->buf) rd[n++] = op->out[i]->buf;
+    lay->blk = 0;
+    memset(lay->dims, 0, sizeof lay->dims);
+    int mixed = 0;
+    for (int i = 0; i < n; i++) {
+        if (!rd[i]->blk) continue;
+        if (!lay->blk) {
+            lay->blk = rd[i]->blk;
+            memcpy(lay->dims, rd[i]->dims, sizeof lay->dims);
+        } else if (rd[i]->blk != lay->blk || memcmp(rd[i]->dims, lay->dims, sizeof lay->dims)) {
+            mixed = 1;
+        }
+    }
+    size_t want = lay->blk ? (size_t)lay->dims[0] * lay->dims[1] * lay->dims[2] * lay->dims[3]
+                           : 0;
+    for (int i = 0; i < n && lay->blk && !mixed; i++)
+        if (!rd[i]->blk && rd[i]->bytes < want * sizeof(float)) mixed = 1;
+    for (int i = 0; i < 5 && lay->blk && !mixed; i++) /* every operand must have that size */
+        if ((op->in[i] && op->in[i]->buf && cf_tensor_numel(op->in[i]) != want) ||
+            (op->out[i] && op->out[i]->buf && cf_tensor_numel(op->out[i]) != want))
+            mixed = 1;
+    if (mixed) {
+        lay->blk = 0;
+        for (int i = 0; i < n; i++) CF_TRY(cpu_make_plain(c, rd[i], err));
+    } else if (lay->blk) {
+        for (int i = 0; i < n; i++) CF_TRY(make_blocked(c, rd[i], lay->blk, lay->dims, err));
+    }
+    return CF_OK;
+}
+
+void cpu_layout_after(const cf_op *op, const cpu_layout *lay)
+{
+    for (int i = 0; i < 5; i++)
+        if (op->out[i] && op->out[i]->buf) {
+            op->out[i]->buf->blk = lay->blk;
+            memcpy(op->out[i]->buf->dims, lay->dims, sizeof lay->dims);
+        }
+}
+
+cf_status cpu_plain_operands(cpu_ctx *c, const cf_op *op, cf_error *err)
+{
+    for (int i = 0; i < 5; i++) {
+        if (op->in[i] && op->in[i]->buf) CF_TRY(cpu_make_plain(c, op->in[i]->buf, err));
+        cf_buffer *o = op->out[i] ? op->out[i]->buf : NULL;
+        if (!o || !o->blk) continue;
+        if (reads_out(op)) CF_TRY(cpu_make_plain(c, o, err));
+        else o->blk = 0; /* overwritten whole: nothing to convert */
+    }
+    return CF_OK;
 }
