@@ -63,6 +63,28 @@ static cf_model_spec *model_resnet(void)
     return m;
 }
 
+/* Convolutions into max pooling (2x2 stride 2, and 3x3 stride 2 padded,
+ * which takes the general path), as in the cnn example. With `ties` the
+ * first conv has no activation and (see the test) zero weights, so every
+ * pooling window is a tie and the first-maximum rule decides where the
+ * gradient goes. */
+static cf_model_spec *model_cnn(int ties)
+{
+    cf_model_spec *m = cf_model_spec_new();
+    m->in_c = 1; m->in_h = 10; m->in_w = 10;
+    cf_layer_spec *l;
+    l = cf_model_spec_append(m, CF_LAYER_CONV, "c1");
+    l->filters = 16; l->kernel = 3; l->stride = 1; l->padding = 1;
+    l->act = ties ? CF_ACT_NONE : CF_ACT_RELU;
+    l = cf_model_spec_append(m, CF_LAYER_MAXPOOL, "p1"); l->size = 2; l->stride = 2;
+    l = cf_model_spec_append(m, CF_LAYER_CONV, "c2");
+    l->filters = 32; l->kernel = 3; l->stride = 1; l->padding = 1; l->act = CF_ACT_RELU;
+    l = cf_model_spec_append(m, CF_LAYER_MAXPOOL, "p2"); l->size = 3; l->stride = 2; l->padding = 1;
+    l = cf_model_spec_append(m, CF_LAYER_DENSE, "fc"); l->units = 10;
+    link_chain(m);
+    return m;
+}
+
 static cf_backend *open_backend(const char *name)
 {
     cf_registry *r;
@@ -204,11 +226,16 @@ END_TEST
  * show. */
 START_TEST(cpu_training_gradients_equal_reference)
 {
-    cf_model_spec *m = model_resnet();
+    cf_model_spec *m = _i ? model_cnn(_i == 2) : model_resnet();
     cf_backend *bc = open_backend("cpu"), *br = open_backend("reference");
     cf_net *nc = build(bc, m, 1), *nr = build(br, m, 1);
     float x[8 * 100], t[80], w[8], lc[8], lr[8];
     cf_error e = {0};
+    if (_i == 2) {
+        float zero[16 * 9] = {0};
+        ck_assert_int_eq(cf_tensor_upload(bc, &cf_net_param_at(nc, 0)->value, zero, &e), CF_OK);
+        ck_assert_int_eq(cf_tensor_upload(br, &cf_net_param_at(nr, 0)->value, zero, &e), CF_OK);
+    }
     for (int rep = 0; rep < 3; rep++) {
         int n = 8 - 2 * rep;
         inputs(m, n, x, t, w, 10 + (uint64_t)rep);
@@ -253,7 +280,7 @@ Suite *cf_test_suite(void)
     tcase_add_test(tc, reference_fused_equals_unfused);
     tcase_add_test(tc, cpu_fused_equals_unfused);
     tcase_add_test(tc, cpu_fused_equals_reference);
-    tcase_add_test(tc, cpu_training_gradients_equal_reference);
+    tcase_add_loop_test(tc, cpu_training_gradients_equal_reference, 0, 3);
     suite_add_tcase(su, tc);
     return su;
 }

@@ -312,7 +312,9 @@ static cf_status layout_exec(cpu_ctx *c, const cf_op *op, cf_error *err)
     case CF_OP_CONV2D_BWD_WEIGHT:
     case CF_OP_BATCHNORM_FWD_TRAIN:
     case CF_OP_BATCHNORM_FWD_EVAL:
-    case CF_OP_BATCHNORM_BWD: return cpu_exec_op(c, op, err);
+    case CF_OP_BATCHNORM_BWD:
+    case CF_OP_MAXPOOL_FWD:
+    case CF_OP_MAXPOOL_BWD: return cpu_exec_op(c, op, err);
     default: break;
     }
     if (!cpu_layout_agnostic(op->kind)) {

@@ -119,6 +119,8 @@ void cpu_omp_one_thread(void);
 /* ---- blocked activations (cpu_layout.c) ---------------------------------- */
 /* Turn a blocked buffer back into plain NCHW (no-op when it is plain). */
 cf_status cpu_make_plain(cpu_ctx *c, cf_buffer *buf, cf_error *err);
+/* Plain -> blocked by blk as a [dims] tensor (C % blk == 0; no-op when blocked). */
+cf_status cpu_make_blocked(cpu_ctx *c, cf_buffer *buf, int blk, const int dims[4], cf_error *err);
 /* Whether a C-channel tensor may stay blocked by blk: same size as plain. */
 int cpu_blocked_ok(int C, int blk, size_t plain_bytes, size_t blocked_bytes);
 /* Every operand plain (ops that only know NCHW). */

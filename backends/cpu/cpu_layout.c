@@ -56,7 +56,7 @@ cf_status cpu_make_plain(cpu_ctx *c, cf_buffer *buf, cf_error *err)
 }
 
 /* Plain -> blocked by blk as a [dims] tensor (the caller checked C % blk). */
-static cf_status make_blocked(cpu_ctx *c, cf_buffer *buf, int blk, const int dims[4],
+cf_status cpu_make_blocked(cpu_ctx *c, cf_buffer *buf, int blk, const int dims[4],
                               cf_error *err)
 {
     if (buf->blk) return CF_OK;
@@ -144,7 +144,7 @@ cf_status cpu_layout_before(cpu_ctx *c, const cf_op *op, cpu_layout *lay, cf_err
         lay->blk = 0;
         for (int i = 0; i < n; i++) CF_TRY(cpu_make_plain(c, rd[i], err));
     } else if (lay->blk) {
-        for (int i = 0; i < n; i++) CF_TRY(make_blocked(c, rd[i], lay->blk, lay->dims, err));
+        for (int i = 0; i < n; i++) CF_TRY(cpu_make_blocked(c, rd[i], lay->blk, lay->dims, err));
     }
     return CF_OK;
 }

@@ -1,5 +1,6 @@
 /* clforge cpu backend — max, average and global average pooling, split over
- * the pool by (image, channel) planes. */
+ * the pool by (image, channel) planes. Max pooling also runs on activations
+ * in the blocked layout (cpu_layout.c), a block of B channels at a time. */
 #include <math.h>
 #include <string.h>
 
@@ -10,6 +11,7 @@ typedef struct {
     const float *x, *dy;
     float *y, *dx;
     int acc;
+    int B; /* blocked layout: channels per block (planes are blocks of B channels) */
 } pool_job;
 
 /* The common 2x2 window, stride 2, no padding: a vectorised path. */
@@ -159,6 +161,182 @@ static void maxpool_bwd_task(void *arg, int tid, long b, long e)
                 if (a >= 0) dxp[a] += dyp[(size_t)p * j->Q + q];
             }
     }
+}
+
+/* 2x2 stride 2 on a 16-channel block: the window is four vectors a, b, c, d
+ * (row-major); per lane the first maximum takes the gradient, branch-free. */
+typedef float v16f __attribute__((vector_size(64)));
+typedef int v16i __attribute__((vector_size(64)));
+
+/* b where b > a, else a (the earlier element wins ties); a macro, since a
+ * function returning a 64-byte vector trips the baseline ABI */
+#define later_if_greater(a, b) ((v16f)((((b) > (a)) & (v16i)(b)) | (~((b) > (a)) & (v16i)(a))))
+
+CPU_CLONES
+static void maxpool_blk16_2x2_fwd(const pool_job *j, const float *xp, float *yp)
+{
+    const size_t W = (size_t)j->W;
+    for (int p = 0; p < j->P; p++)
+        for (int q = 0; q < j->Q; q++) {
+            size_t o0 = ((size_t)(2 * p) * W + (size_t)(2 * q)) * 16, o1 = o0 + W * 16;
+            v16f a, b, c, d;
+            __builtin_memcpy(&a, xp + o0, 64);
+            __builtin_memcpy(&b, xp + o0 + 16, 64);
+            __builtin_memcpy(&c, xp + o1, 64);
+            __builtin_memcpy(&d, xp + o1 + 16, 64);
+            v16f m = later_if_greater(later_if_greater(later_if_greater(a, b), c), d);
+            __builtin_memcpy(yp + ((size_t)p * j->Q + q) * 16, &m, 64);
+        }
+}
+
+CPU_CLONES
+static void maxpool_blk16_2x2_bwd(const pool_job *j, const float *xp, const float *dyp,
+                                  float *dxp)
+{
+    const size_t W = (size_t)j->W;
+    for (int p = 0; p < j->P; p++)
+        for (int q = 0; q < j->Q; q++) {
+            size_t o0 = ((size_t)(2 * p) * W + (size_t)(2 * q)) * 16, o1 = o0 + W * 16;
+            v16f a, b, c, d, g;
+            __builtin_memcpy(&a, xp + o0, 64);
+            __builtin_memcpy(&b, xp + o0 + 16, 64);
+            __builtin_memcpy(&c, xp + o1, 64);
+            __builtin_memcpy(&d, xp + o1 + 16, 64);
+            __builtin_memcpy(&g, dyp + ((size_t)p * j->Q + q) * 16, 64);
+            v16f m = later_if_greater(later_if_greater(later_if_greater(a, b), c), d);
+            v16i ka = a == m, kb = ~ka & (b == m), kc = ~ka & ~kb & (c == m);
+            v16i kd = ~(ka | kb | kc);
+            v16i gi = (v16i)g;
+            v16f ga = (v16f)(gi & ka), gb = (v16f)(gi & kb), gc = (v16f)(gi & kc),
+                 gd = (v16f)(gi & kd);
+            float *da = dxp + o0, *db = da + 16, *dc = dxp + o1, *dd = dc + 16;
+            if (j->acc) {
+                v16f t;
+                __builtin_memcpy(&t, da, 64); ga += t;
+                __builtin_memcpy(&t, db, 64); gb += t;
+                __builtin_memcpy(&t, dc, 64); gc += t;
+                __builtin_memcpy(&t, dd, 64); gd += t;
+            }
+            __builtin_memcpy(da, &ga, 64);
+            __builtin_memcpy(db, &gb, 64);
+            __builtin_memcpy(dc, &gc, 64);
+            __builtin_memcpy(dd, &gd, 64);
+        }
+}
+
+#define POOL_BMAX 16
+/* Blocked max pooling: each "plane" is a block of B channels, the B values
+ * of a pixel adjacent; per lane the same first-maximum rule as above. */
+CPU_CLONES
+static void maxpool_blk_fwd_task(void *arg, int tid, long b, long e)
+{
+    const pool_job *j = arg;
+    const int B = j->B;
+    const size_t in = (size_t)j->H * j->W * B, out = (size_t)j->P * j->Q * B;
+    for (long pl = b; pl < e; pl++) {
+        const float *xp = j->x + pl * in;
+        float *yp = j->y + pl * out;
+        if (B == 16 && is_2x2_stride2(j)) {
+            maxpool_blk16_2x2_fwd(j, xp, yp);
+            continue;
+        }
+        for (int p = 0; p < j->P; p++)
+            for (int q = 0; q < j->Q; q++) {
+                float m[POOL_BMAX];
+                int first = 1;
+                for (int a = 0; a < j->kh; a++) {
+                    int ih = p * j->sh - j->ph + a;
+                    if (ih < 0 || ih >= j->H) continue;
+                    for (int c = 0; c < j->kw; c++) {
+                        int iw = q * j->sw - j->pw + c;
+                        if (iw < 0 || iw >= j->W) continue;
+                        const float *v = xp + ((size_t)ih * j->W + iw) * B;
+                        if (first)
+                            for (int l = 0; l < B; l++) m[l] = v[l];
+                        else
+                            for (int l = 0; l < B; l++) m[l] = v[l] > m[l] ? v[l] : m[l];
+                        first = 0;
+                    }
+                }
+                memcpy(yp + ((size_t)p * j->Q + q) * B, m, sizeof(float) * (size_t)B);
+            }
+    }
+}
+
+CPU_CLONES
+static void maxpool_blk_bwd_task(void *arg, int tid, long b, long e)
+{
+    const pool_job *j = arg;
+    const int B = j->B;
+    const size_t in = (size_t)j->H * j->W * B, out = (size_t)j->P * j->Q * B;
+    for (long pl = b; pl < e; pl++) {
+        const float *xp = j->x + pl * in, *dyp = j->dy + pl * out;
+        float *dxp = j->dx + pl * in;
+        if (B == 16 && is_2x2_stride2(j)) { /* windows tile the map; odd edges are zeroed */
+            if (!j->acc && ((j->H & 1) || (j->W & 1))) memset(dxp, 0, sizeof(float) * in);
+            maxpool_blk16_2x2_bwd(j, xp, dyp, dxp);
+            continue;
+        }
+        if (!j->acc) memset(dxp, 0, sizeof(float) * in);
+        for (int p = 0; p < j->P; p++)
+            for (int q = 0; q < j->Q; q++) {
+                float m[POOL_BMAX];
+                long arg[POOL_BMAX];
+                int first = 1;
+                for (int a = 0; a < j->kh; a++) {
+                    int ih = p * j->sh - j->ph + a;
+                    if (ih < 0 || ih >= j->H) continue;
+                    for (int c = 0; c < j->kw; c++) {
+                        int iw = q * j->sw - j->pw + c;
+                        if (iw < 0 || iw >= j->W) continue;
+                        long at = ((long)ih * j->W + iw) * B;
+                        const float *v = xp + at;
+                        for (int l = 0; l < B; l++)
+                            if (first || v[l] > m[l]) {
+                                m[l] = v[l];
+                                arg[l] = at + l;
+                            }
+                        first = 0;
+                    }
+                }
+                const float *g = dyp + ((size_t)p * j->Q + q) * B;
+                for (int l = 0; l < B; l++) dxp[arg[l]] += g[l];
+            }
+    }
+}
+
+/* Max pooling on blocked activations when x is blocked (dy is blocked to
+ * match; it is the smaller one). Returns 0 when x is plain. */
+static int maxpool_blocked(cpu_ctx *c, const cf_op *op, pool_job *j, const cf_tensor *x,
+                           const cf_tensor *y, cf_status *st, cf_error *err)
+{
+    cf_buffer *xb = x->buf;
+    const int N = x->shape[0], C = x->shape[1];
+    const int xd[4] = {N, C, j->H, j->W}, yd[4] = {N, C, j->P, j->Q};
+    if (!xb->blk || xb->blk > POOL_BMAX || memcmp(xb->dims, xd, sizeof xd)) return 0;
+    j->B = xb->blk;
+    long planes = (long)N * (C / j->B);
+    *st = CF_OK;
+    if (op->kind == CF_OP_MAXPOOL_FWD) {
+        j->x = cpu_data(x);
+        j->y = cpu_data(y);
+        cpu_pool_run(c->pool, planes, maxpool_blk_fwd_task, j);
+        y->buf->blk = j->B;
+        memcpy(y->buf->dims, yd, sizeof yd);
+        return 1;
+    }
+    cf_buffer *gb = y->buf, *ob = op->out[0]->buf;
+    if (j->acc && (ob->blk != j->B || memcmp(ob->dims, xd, sizeof xd))) return 0;
+    if ((gb->blk && (gb->blk != j->B || memcmp(gb->dims, yd, sizeof yd))) ||
+        (*st = cpu_make_blocked(c, gb, j->B, yd, err)))
+        return *st != CF_OK;
+    j->x = cpu_data(x);
+    j->dy = cpu_data(y);
+    j->dx = cpu_data(op->out[0]);
+    cpu_pool_run(c->pool, planes, maxpool_blk_bwd_task, j);
+    ob->blk = j->B;
+    memcpy(ob->dims, xd, sizeof xd);
+    return 1;
 }
 
 static void avgpool_fwd_task(void *arg, int tid, long b, long e)
@@ -314,6 +492,14 @@ cf_status cpu_pool_op(cpu_ctx *c, const cf_op *op, cf_error *err)
                        y->shape[0], y->shape[1], j.P, j.Q, P, Q);
     long planes = (long)x->shape[0] * x->shape[1];
     size_t work = (size_t)j.H * j.W;
+    if (op->kind == CF_OP_MAXPOOL_BWD && cf_tensor_numel(op->out[0]) != cf_tensor_numel(x))
+        return cpu_err(err, CF_ERR_INVALID, "cpu backend: %s: dx %s must have x's shape", name,
+                       cpu_tname(op->out[0]));
+    if (op->kind == CF_OP_MAXPOOL_FWD || op->kind == CF_OP_MAXPOOL_BWD) {
+        cf_status st;
+        if (maxpool_blocked(c, op, &j, x, y, &st, err)) return st;
+        CF_TRY(cpu_plain_operands(c, op, err));
+    }
     switch (op->kind) {
     case CF_OP_MAXPOOL_FWD:
         j.x = cpu_data(x); j.y = cpu_data(y);
@@ -321,9 +507,6 @@ cf_status cpu_pool_op(cpu_ctx *c, const cf_op *op, cf_error *err)
         break;
     case CF_OP_MAXPOOL_BWD:
         j.x = cpu_data(x); j.dy = cpu_data(y); j.dx = cpu_data(op->out[0]);
-        if (cf_tensor_numel(op->out[0]) != cf_tensor_numel(x))
-            return cpu_err(err, CF_ERR_INVALID, "cpu backend: %s: dx %s must have x's shape",
-                           name, cpu_tname(op->out[0]));
         run_planes(c, planes, work, maxpool_bwd_task, &j);
         break;
     case CF_OP_AVGPOOL_FWD:
