@@ -64,10 +64,12 @@ static cf_model_spec *model_resnet(void)
 }
 
 /* Convolutions into max pooling (2x2 stride 2, and 3x3 stride 2 padded,
- * which takes the general path), as in the cnn example. With `ties` the
- * first conv has no activation and (see the test) zero weights, so every
- * pooling window is a tie and the first-maximum rule decides where the
- * gradient goes. */
+ * which takes the general path), as in the cnn example. With `ties` it is
+ * conv -> pool -> dense, the conv without activation and (see the test)
+ * with zero weights, so every pooling window is a tie and the first-maximum
+ * rule decides where the gradient goes. (No second conv then: its outputs on
+ * a constant input would tie only as exactly as each backend's summation
+ * order allows.) */
 static cf_model_spec *model_cnn(int ties)
 {
     cf_model_spec *m = cf_model_spec_new();
@@ -77,9 +79,12 @@ static cf_model_spec *model_cnn(int ties)
     l->filters = 16; l->kernel = 3; l->stride = 1; l->padding = 1;
     l->act = ties ? CF_ACT_NONE : CF_ACT_RELU;
     l = cf_model_spec_append(m, CF_LAYER_MAXPOOL, "p1"); l->size = 2; l->stride = 2;
-    l = cf_model_spec_append(m, CF_LAYER_CONV, "c2");
-    l->filters = 32; l->kernel = 3; l->stride = 1; l->padding = 1; l->act = CF_ACT_RELU;
-    l = cf_model_spec_append(m, CF_LAYER_MAXPOOL, "p2"); l->size = 3; l->stride = 2; l->padding = 1;
+    if (!ties) {
+        l = cf_model_spec_append(m, CF_LAYER_CONV, "c2");
+        l->filters = 32; l->kernel = 3; l->stride = 1; l->padding = 1; l->act = CF_ACT_RELU;
+        l = cf_model_spec_append(m, CF_LAYER_MAXPOOL, "p2");
+        l->size = 3; l->stride = 2; l->padding = 1;
+    }
     l = cf_model_spec_append(m, CF_LAYER_DENSE, "fc"); l->units = 10;
     link_chain(m);
     return m;
