@@ -10,10 +10,14 @@
  * workers). Backward weight sums per-thread partial gradients, as the
  * im2col path does.
  *
- * Layouts: the user tensors are plain NCHW / KCRS. By default oneDNN picks
- * its own (blocked) layouts (format_tag_any) and each thread reorders its
- * slice in and out; CLFORGE_CPU_DNNL_FMT=plain keeps everything NCHW.
- * `accumulate` is a sum post-op on the output reorder, or an explicit add.
+ * Layouts: weights are plain KCRS; by default oneDNN picks its own (blocked)
+ * layouts (format_tag_any). Activations that are plain NCHW are reordered in
+ * and out per slice; activations already in the primitive's nChw16c/8c
+ * layout (cpu_layout.c) are used in place, and outputs are left blocked when
+ * that layout is plain-sized. CLFORGE_CPU_DNNL_FMT=plain keeps everything
+ * NCHW. `accumulate` is a sum post-op on the output reorder, or an explicit
+ * add. conv2d_fwd_act's residual and activation are sum and eltwise
+ * post-ops.
  *
  * Primitives are cached per (op, images per thread, shape, stride, pad,
  * bias) in a small LRU in the context, created on the calling thread before
