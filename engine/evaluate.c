@@ -32,7 +32,7 @@ static void print_report(cf_session *s, const cf_eval_result *te, const cf_confu
     }
     fprintf(out, "test accuracy %.4f  loss %.4f  (%ld images, backend %s)\n", te->acc, te->loss,
             te->n, s->be->name);
-    fprintf(out, "inference %.0f images/s in the forward passes (batch %d, after the first batch)\n\n",
+    fprintf(out, "inference %.0f images/s in the forward passes (full batches of %d after the first)\n\n",
             te->forward_s > 0 ? te->forward_n / te->forward_s : 0.0, s->eval_batch);
     fprintf(out, "%-14s %9s %9s %9s %8s\n", "class", "precision", "recall", "f1", "support");
     for (int c = 0; c < s->k; c++)

@@ -448,7 +448,7 @@ cf_status cf_session_evaluate(cf_session *s, const cf_dataset *d, const int *idx
         if ((st = cf_net_run(s->net, s->bx, s->bt, s->bw, m, 0, s->seed, 0, s->bl, s->bp,
                              s->top_k ? s->bprob : NULL, err)))
             break;
-        if (b0 > 0 || m == n) {
+        if ((b0 > 0 && m == s->eval_batch) || m == n) {
             fwd += cf_now() - t0;
             fwd_n += m;
         }
