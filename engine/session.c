@@ -430,7 +430,7 @@ void cf_batch_free(cf_batch *b)
 cf_status cf_session_evaluate(cf_session *s, const cf_dataset *d, const int *idx, int n, cf_confusion *conf,
                           cf_eval_result *r, cf_error *err)
 {
-    double lsum = 0, wsum = 0, fwd = 0;
+    double lsum = 0, wsum = 0, fwd = 0, fwd_all = 0;
     long correct = 0, topk = 0, fwd_n = 0;
     int *all = NULL;
     cf_net_params_changed(s->net); /* whoever wrote them, evaluate today's weights */
@@ -448,8 +448,10 @@ cf_status cf_session_evaluate(cf_session *s, const cf_dataset *d, const int *idx
         if ((st = cf_net_run(s->net, s->bx, s->bt, s->bw, m, 0, s->seed, 0, s->bl, s->bp,
                              s->top_k ? s->bprob : NULL, err)))
             break;
-        if ((b0 > 0 && m == s->eval_batch) || m == n) {
-            fwd += cf_now() - t0;
+        double dt = cf_now() - t0;
+        fwd_all += dt;
+        if (b0 > 0 && m == s->eval_batch) {
+            fwd += dt;
             fwd_n += m;
         }
         for (int i = 0; i < m; i++) {
@@ -467,8 +469,8 @@ cf_status cf_session_evaluate(cf_session *s, const cf_dataset *d, const int *idx
     r->loss = wsum > 0 ? lsum / wsum : 0;
     r->acc = n ? (double)correct / n : 0;
     r->topk = n ? (double)topk / n : 0;
-    r->forward_s = fwd;
-    r->forward_n = fwd_n;
+    r->forward_s = fwd_n ? fwd : fwd_all; /* too few batches: all of them */
+    r->forward_n = fwd_n ? fwd_n : n;
     return CF_OK;
 }
 

@@ -56,8 +56,8 @@ typedef struct cf_eval_result {
      * outputs) over forward_n images, without decoding or assembling batches:
      * what "inference images/s" means next to a framework timing model(x).
      * The first batch, and a last partial one, are left out when there are
-     * more (they pay one-time JIT compilation of kernels for their shapes and
-     * first-touch page faults). */
+     * other full batches (they pay one-time JIT compilation of kernels for
+     * their shapes and first-touch page faults). */
     double forward_s;
     long forward_n;
 } cf_eval_result;
