@@ -225,6 +225,31 @@ static void maxpool_blk16_2x2_bwd(const pool_job *j, const float *xp, const floa
 }
 
 #define POOL_BMAX 16
+
+/* Per lane of a B-channel block: the first maximum of window (p, q) in
+ * row-major order (padded positions ignored), its value and its index. */
+static inline void blk_window_argmax(const pool_job *j, const float *xp, int p, int q, float *m,
+                                     long *arg)
+{
+    const int B = j->B;
+    int first = 1;
+    for (int a = 0; a < j->kh; a++) {
+        int ih = p * j->sh - j->ph + a;
+        if (ih < 0 || ih >= j->H) continue;
+        for (int c = 0; c < j->kw; c++) {
+            int iw = q * j->sw - j->pw + c;
+            if (iw < 0 || iw >= j->W) continue;
+            long at = ((long)ih * j->W + iw) * B;
+            const float *v = xp + at;
+            for (int l = 0; l < B; l++)
+                if (first || v[l] > m[l]) {
+                    m[l] = v[l];
+                    arg[l] = at + l;
+                }
+            first = 0;
+        }
+    }
+}
 /* Blocked max pooling: each "plane" is a block of B channels, the B values
  * of a pixel adjacent; per lane the same first-maximum rule as above. */
 CPU_CLONES
@@ -243,21 +268,8 @@ static void maxpool_blk_fwd_task(void *arg, int tid, long b, long e)
         for (int p = 0; p < j->P; p++)
             for (int q = 0; q < j->Q; q++) {
                 float m[POOL_BMAX];
-                int first = 1;
-                for (int a = 0; a < j->kh; a++) {
-                    int ih = p * j->sh - j->ph + a;
-                    if (ih < 0 || ih >= j->H) continue;
-                    for (int c = 0; c < j->kw; c++) {
-                        int iw = q * j->sw - j->pw + c;
-                        if (iw < 0 || iw >= j->W) continue;
-                        const float *v = xp + ((size_t)ih * j->W + iw) * B;
-                        if (first)
-                            for (int l = 0; l < B; l++) m[l] = v[l];
-                        else
-                            for (int l = 0; l < B; l++) m[l] = v[l] > m[l] ? v[l] : m[l];
-                        first = 0;
-                    }
-                }
+                long arg[POOL_BMAX];
+                blk_window_argmax(j, xp, p, q, m, arg);
                 memcpy(yp + ((size_t)p * j->Q + q) * B, m, sizeof(float) * (size_t)B);
             }
     }
@@ -282,23 +294,7 @@ static void maxpool_blk_bwd_task(void *arg, int tid, long b, long e)
             for (int q = 0; q < j->Q; q++) {
                 float m[POOL_BMAX];
                 long arg[POOL_BMAX];
-                int first = 1;
-                for (int a = 0; a < j->kh; a++) {
-                    int ih = p * j->sh - j->ph + a;
-                    if (ih < 0 || ih >= j->H) continue;
-                    for (int c = 0; c < j->kw; c++) {
-                        int iw = q * j->sw - j->pw + c;
-                        if (iw < 0 || iw >= j->W) continue;
-                        long at = ((long)ih * j->W + iw) * B;
-                        const float *v = xp + at;
-                        for (int l = 0; l < B; l++)
-                            if (first || v[l] > m[l]) {
-                                m[l] = v[l];
-                                arg[l] = at + l;
-                            }
-                        first = 0;
-                    }
-                }
+                blk_window_argmax(j, xp, p, q, m, arg);
                 const float *g = dyp + ((size_t)p * j->Q + q) * B;
                 for (int l = 0; l < B; l++) dxp[arg[l]] += g[l];
             }
