@@ -5,24 +5,32 @@
 #
 #   bench/hyperband_vs_random.sh BUILD/clforge [OUTDIR]
 #
-# Both studies use the example's model, data split and `parameters` block unchanged
-# (copied from the file, so the search space cannot drift); only the strategy lines
-# differ:
+# Both studies use the example's model and `parameters` block unchanged (copied from
+# the file, so the search space cannot drift) and the same data slice and split; only
+# the strategy lines differ:
 #   random:    20 trials x E epochs (E = the example's train.epochs), no early stopping
-#   hyperband: R = E, r_min = 1, eta = 3, HB_BRACKETS brackets (docs/tuning.md)
+#   hyperband: R = E, r_min = 1, eta = 3, HB_BRACKETS brackets (docs/tuning.md); for
+#              E = 9 the default 2 brackets are s = 2 (9x1, 3x3, 1x9 = 27 epochs) and
+#              s = 1 (5x3, 1x9 = 24): 51 epochs against random's 180
 # max_parallel = 1 so that epochs and seconds are not distorted by two trials
-# sharing the two cores. Environment:
-#   LIMIT_TRAIN=N   train on the first N training images (data.limit_train; the 10 %
-#                   validation split comes out of them). Default 12000; 0 = all 60000.
+# sharing the cores. Environment:
+#   LIMIT_TRAIN=N   train on the first N training images (data.limit_train; the
+#                   validation split comes out of them). Default 15000; 0 = all 60000.
+#   VALIDATION_SPLIT=F  data.validation_split of both studies (default 0.4: 6,000
+#                   validation images of 15,000, so that one standard error of an
+#                   accuracy near 0.9 is ~0.4 points rather than ~1 with 0.1 of it)
+#   THREADS=T       backend.threads of every trial (default: the example's)
 #   SEED=S          tune.seed of both studies (default 7, the example's)
-#   HB_BRACKETS=B   hyperband brackets (default 3: s = 1, 0, 1 for R = 3)
+#   HB_BRACKETS=B   hyperband brackets (default 2: s = 2, 1 for E = 9)
 #   RANDOM_TRIALS=N random-search trials (default 20)
 set -eu
 EXE=${1:?usage: bench/hyperband_vs_random.sh BUILD/clforge [OUTDIR]}
 OUT=${2:-runs/hyperband_vs_random}
-LIMIT_TRAIN=${LIMIT_TRAIN:-12000}
+LIMIT_TRAIN=${LIMIT_TRAIN:-15000}
+VALIDATION_SPLIT=${VALIDATION_SPLIT:-0.4}
+THREADS=${THREADS:-}
 SEED=${SEED:-7}
-HB_BRACKETS=${HB_BRACKETS:-3}
+HB_BRACKETS=${HB_BRACKETS:-2}
 RANDOM_TRIALS=${RANDOM_TRIALS:-20}
 HERE=$(cd "$(dirname "$0")" && pwd)
 SRC="$HERE/../examples/tune_fashion_cnn.cfg"
@@ -36,8 +44,12 @@ E=$(sed -n 's/^train = {.*epochs = \([0-9]*\);.*/\1/p' "$SRC")
 # $1 = study name, $2 = strategy lines; writes $OUT/$1.cfg.
 make_cfg() {
     {
-        # everything before the tune group; data.limit_train into the data group
-        sed -n '/^tune = {/q; p' "$SRC" | sed "s/^data = {/data = { limit_train = $LIMIT_TRAIN;/"
+        # everything before the tune group, with the data slice and split (and the
+        # backend's threads) of this bench
+        sed -n '/^tune = {/q; p' "$SRC" |
+            sed -e "s/^data = {/data = { limit_train = $LIMIT_TRAIN;/" \
+                -e "/^data = {/s/validation_split = [0-9.]*;/validation_split = $VALIDATION_SPLIT;/" |
+            if [ -n "$THREADS" ]; then sed "s/^backend = {/backend = { threads = $THREADS;/"; else cat; fi
         echo "tune = {"
         echo "  name = \"$1\";"
         echo "  objective = { metric = \"validation:accuracy\"; goal = \"maximize\"; };"
@@ -46,7 +58,10 @@ make_cfg() {
         sed -n '/^  parameters = (/,/);/p' "$SRC"
         echo "};"
     } >"$OUT/$1.cfg"
-    grep -q "limit_train = $LIMIT_TRAIN;" "$OUT/$1.cfg" || { echo "no data group in $SRC" >&2; exit 1; }
+    grep -q "limit_train = $LIMIT_TRAIN;.*validation_split = $VALIDATION_SPLIT;" "$OUT/$1.cfg" ||
+        { echo "no data group with validation_split in $SRC" >&2; exit 1; }
+    [ -z "$THREADS" ] || grep -q "^backend = { threads = $THREADS;" "$OUT/$1.cfg" ||
+        { echo "no backend group in $SRC" >&2; exit 1; }
     grep -q "parameters = (" "$OUT/$1.cfg" || { echo "no parameters in $SRC" >&2; exit 1; }
 }
 
@@ -70,7 +85,7 @@ done
 
 # Summary from trials.csv: columns trial,state,<objective>,epochs,epochs_run,bracket,rung,...
 # Hyperband's best counts only trials at the full budget E (as the tuner's best does).
-awk -F, -v E="$E" -v limit="$LIMIT_TRAIN" '
+awk -F, -v E="$E" -v limit="$LIMIT_TRAIN" -v vs="$VALIDATION_SPLIT" '
 FNR == 1 { study = (FILENAME ~ /\/random\//) ? "random" : "hyperband"; next }
 {
     ep[study] += $5; sec[study] += $9; n[study]++
@@ -86,7 +101,7 @@ END {
     }
     b = 0
     for (g = 0; g < nb; g++) { if (bb[g] > b) b = bb[g]; printf "hyperband after bracket %d: %d epochs, best %.4f\n", g, bep[g], b }
-    printf "\ndata.limit_train = %s, E = %d epochs\n", limit, E
+    printf "\ndata.limit_train = %s, data.validation_split = %s, E = %d epochs\n", limit, vs, E
     printf "epochs ratio hyperband/random = %.3f (need <= 0.333)\n", ep["hyperband"] / ep["random"]
     d = 100 * (best["random"] - best["hyperband"])
     printf "accuracy gap random - hyperband = %.2f points (need <= 0.5): %s\n", d,

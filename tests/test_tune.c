@@ -534,6 +534,52 @@ START_TEST(test_hyperband_study)
 }
 END_TEST
 
+/* tune.brackets truncates or cycles the bracket sequence s_max ... 0: the budget the
+ * hyperband-vs-random bench relies on (R = 9: 2 brackets = 27 + 24 = 51 epochs). */
+START_TEST(test_hyperband_brackets)
+{
+    static const struct {
+        int brackets, trials, epochs, s_of[4];
+    } cases[] = {
+        {2, 19, 27 + 24, {2, 1}},
+        {4, 22 + 13, 27 + 24 + 27 + 27, {2, 1, 0, 2}}, /* the fourth bracket is s_max again */
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        make_tmp();
+        cf_tune_config cfg;
+        cf_error err = {0};
+        char text[1000];
+        snprintf(text, sizeof text,
+                 "tune = { strategy = \"hyperband\"; max_trials = 100; max_parallel = 1; seed = 3;\n"
+                 "  min_epochs = 1; max_epochs = 9; eta = 3; brackets = %d;\n"
+                 "  objective = { function = \"branin\"; curve = 5.0; };\n%s};\n",
+                 cases[c].brackets, BRANIN_PARAMS);
+        cf_status st = load_cfg("hb.cfg", text, &cfg, &err);
+        ck_assert_msg(st == CF_OK, "%s", err.msg);
+        cf_study *s = run_study(&cfg, "hb", NULL, 1, 0, &st, &err);
+        ck_assert_msg(st == CF_OK, "%s", err.msg);
+        ck_assert_int_eq(cf_study_count(s), cases[c].trials);
+        ck_assert_int_eq(cf_study_total_epochs(s), cases[c].epochs);
+        /* each bracket's first rung has the size and budget of its s */
+        for (int g = 0; g < cases[c].brackets; g++) {
+            int n0 = 0, r0 = -1;
+            for (int i = 0; i < cf_study_count(s); i++) {
+                const cf_trial *t = cf_study_trial(s, i);
+                if (t->bracket != g || t->rung != 0) continue;
+                n0++;
+                r0 = t->epochs;
+            }
+            int sg = cases[c].s_of[g];
+            ck_assert_int_eq(n0, sg == 2 ? 9 : sg == 1 ? 5 : 3);
+            ck_assert_int_eq(r0, sg == 2 ? 1 : sg == 1 ? 3 : 9);
+        }
+        cf_study_close(s);
+        cf_tune_config_free(&cfg);
+        rm_tmp();
+    }
+}
+END_TEST
+
 START_TEST(test_asha_study)
 {
     make_tmp();
@@ -870,6 +916,7 @@ Suite *cf_test_suite(void)
     tcase_add_test(c, test_bayes_branin);
     tcase_add_test(c, test_hyperband_table);
     tcase_add_test(c, test_hyperband_study);
+    tcase_add_test(c, test_hyperband_brackets);
     tcase_add_test(c, test_asha_study);
     suite_add_tcase(s, c);
     c = tcase_create("gp");
