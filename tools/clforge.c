@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "trainer.h"
@@ -446,8 +447,21 @@ static int cmd_config_reference(void)
     return 0;
 }
 
+/* OpenBLAS is loaded before main (through LAPACK) and starts one thread per
+ * core that spins in sched_yield for ~0.1 s, competing with the cpu
+ * backend's own pool (which runs OpenBLAS single-threaded anyway: docs/
+ * cpu-backend.md). It reads OPENBLAS_NUM_THREADS only at load, so when the
+ * user has not set it, set it to 1 and start over once. */
+static void single_threaded_openblas(char **argv)
+{
+    if (getenv("OPENBLAS_NUM_THREADS")) return;
+    if (setenv("OPENBLAS_NUM_THREADS", "1", 1) != 0) return;
+    execv("/proc/self/exe", argv); /* returns only on failure: carry on as we are */
+}
+
 int main(int argc, char **argv)
 {
+    single_threaded_openblas(argv);
     if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
         fputs(top_help, argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
