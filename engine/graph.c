@@ -254,7 +254,11 @@ static cf_status fold_batchnorms(cf_net *net, cf_error *err)
         const cf_tensor *w = &net->params[nd->pw].value;
         size_t K = (size_t)w->shape[0], crs = cf_tensor_numel(w) / K;
         float *hw = malloc(cf_tensor_numel(w) * sizeof *hw), *hv = malloc(5 * K * sizeof *hv);
-        if (!hw || !hv) s = cf_error_set(err, CF_ERR_NOMEM, "out of memory folding batch norm");
+        if (!hw || !hv) {
+            free(hw);
+            free(hv);
+            return cf_error_set(err, CF_ERR_NOMEM, "out of memory folding batch norm");
+        }
         float *b = hv, *g = hv + K, *beta = hv + 2 * K, *rm = hv + 3 * K, *rv = hv + 4 * K;
         if (!s) s = cf_tensor_download(net->b, w, hw, err);
         if (!s && nd->pb >= 0) s = cf_tensor_download(net->b, &net->params[nd->pb].value, b, err);
