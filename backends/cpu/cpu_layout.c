@@ -1,15 +1,15 @@
-/* clforge cpu backend — activations kept in oneDNN's channel-blocked layout
- * between fused convolutions.
+/* clforge cpu backend — activations kept in oneDNN's channel-blocked layout.
  *
- * At inference the engine issues chains of conv2d_fwd_act ops (batch norm
- * folded in). Converting NCHW to oneDNN's blocked layout (nChw16c: 16
- * channels interleaved per pixel) and back around every convolution costs
- * two extra passes per layer, so a conv2d_fwd_act may leave its output in
- * the blocked layout and the next one reads it as it is. The buffer records
- * that (cf_buffer.blk); every other op, and download, sees plain NCHW again
- * because the dispatcher converts such a buffer back before it runs them.
- * Blocked buffers hold exactly as many floats as plain ones (only used when
- * C is a multiple of the block). */
+ * oneDNN's convolutions run on nChw16c (16 channels interleaved per pixel);
+ * converting NCHW to it and back around every convolution cost a fifth of
+ * their time. So convolutions may leave their outputs blocked and read
+ * blocked inputs as they are; batch norm and max pooling have blocked
+ * kernels, and elementwise ops run in whatever layout their operands share
+ * (below). The buffer records its state (cf_buffer.blk, with the tensor's
+ * dims); every other op, and download, sees plain NCHW again because the
+ * dispatcher converts such a buffer back before it runs them. Blocked
+ * buffers hold exactly as many floats as plain ones (only used when C is a
+ * multiple of the block). docs/cpu-backend.md, "Blocked activations". */
 #include <string.h>
 
 #include "cpu_internal.h"
@@ -21,6 +21,8 @@ typedef struct {
     int to_plain;
 } layout_job;
 
+/* Images [b, e) of a into tmp, converted: channel c, pixel i is at
+ * c*HW + i in NCHW and at (c/B)*HW*B + i*B + c%B blocked. */
 CPU_CLONES
 static void convert_task(void *arg, int tid, long b, long e)
 {
@@ -32,12 +34,11 @@ static void convert_task(void *arg, int tid, long b, long e)
         float *dst = j->tmp + (size_t)n * row;
         for (int cb = 0; cb < CB; cb++)
             for (int c = 0; c < B; c++) {
-                float *pl = (j->to_plain ? dst : (float *)src) + (size_t)(cb * B + c) * j->HW;
-                const float *bl = (j->to_plain ? src : dst) + (size_t)cb * B * j->HW + c;
+                size_t plain = (size_t)(cb * B + c) * j->HW, blocked = (size_t)cb * B * j->HW + c;
                 if (j->to_plain)
-                    for (int i = 0; i < j->HW; i++) pl[i] = bl[(size_t)i * B];
+                    for (int i = 0; i < j->HW; i++) dst[plain + i] = src[blocked + (size_t)i * B];
                 else
-                    for (int i = 0; i < j->HW; i++) ((float *)bl)[(size_t)i * B] = pl[i];
+                    for (int i = 0; i < j->HW; i++) dst[blocked + (size_t)i * B] = src[plain + i];
             }
     }
 }
@@ -57,7 +58,7 @@ cf_status cpu_make_plain(cpu_ctx *c, cf_buffer *buf, cf_error *err)
 
 /* Plain -> blocked by blk as a [dims] tensor (the caller checked C % blk). */
 cf_status cpu_make_blocked(cpu_ctx *c, cf_buffer *buf, int blk, const int dims[4],
-                              cf_error *err)
+                           cf_error *err)
 {
     if (buf->blk) return CF_OK;
     size_t n = (size_t)dims[0] * dims[1] * dims[2] * dims[3];
