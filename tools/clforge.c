@@ -30,7 +30,7 @@ static const char *const top_help =
     "commands:\n"
     "  train CONFIG        train a model described by a libconfig file\n"
     "  train --resume DIR  continue an interrupted run from its last checkpoint\n"
-    "  eval MODEL          test metrics and confusion matrix of a saved model\n"
+    "  eval MODEL          test metrics, confusion matrix and inference speed of a saved model\n"
     "  predict MODEL IMG.. top-k classes of JPEG/PGM/PPM images\n"
     "  lr-find CONFIG      learning-rate range test: sweep, plot, suggest a rate\n"
     "  tune CONFIG         hyperparameter search (grid, random, bayesian, hyperband, asha)\n"
