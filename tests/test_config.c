@@ -7,14 +7,19 @@
 #include "internal.h"
 #include "trainer.h"
 
-static char *write_tmp(const char *text)
+/* Load text as a config file; the file is removed again (each Check test runs
+ * in its own process, so a per-pid name would otherwise pile up in /tmp). */
+static cf_status load_text(cf_config *c, const char *text, cf_error *err)
 {
-    static char path[64];
+    char path[64];
     snprintf(path, sizeof path, "/tmp/cf_test_cfg_%d.cfg", (int)getpid());
     FILE *f = fopen(path, "w");
+    if (!f) return CF_ERR_IO;
     fputs(text, f);
     fclose(f);
-    return path;
+    cf_status s = cf_config_load(c, path, err);
+    unlink(path);
+    return s;
 }
 
 /* Validate group `train` of text against cf_train_params; returns status,
@@ -22,7 +27,7 @@ static char *write_tmp(const char *text)
 static cf_status validate_train(const char *text, cf_error *err, char **warn)
 {
     cf_config c;
-    cf_status s = cf_config_load(&c, write_tmp(text), err);
+    cf_status s = load_text(&c, text, err);
     if (s) return s;
     size_t len;
     FILE *w = open_memstream(warn, &len);
@@ -74,7 +79,7 @@ START_TEST(syntax_error_names_line)
 {
     cf_config c;
     cf_error e = {0};
-    ck_assert_int_eq(cf_config_load(&c, write_tmp("train = {\n epochs = 3;\n  = 4;\n};\n"), &e), CF_ERR_INVALID);
+    ck_assert_int_eq(load_text(&c, "train = {\n epochs = 3;\n  = 4;\n};\n", &e), CF_ERR_INVALID);
     ck_assert_msg(strstr(e.msg, ".cfg:3: syntax error"), "got: %s", e.msg);
     ck_assert_int_eq(cf_config_load(&c, "/nonexistent/x.cfg", &e), CF_ERR_IO);
     ck_assert_msg(strstr(e.msg, "/nonexistent/x.cfg: config file not found"), "got: %s", e.msg);
@@ -85,8 +90,8 @@ START_TEST(set_overrides)
 {
     cf_config c;
     cf_error e = {0};
-    ck_assert_int_eq(cf_config_load(&c, write_tmp("train = { epochs = 3; };\n"
-                                                  "regularizers = ( { plugin = \"dropout\"; rate = 0.5; } );\n"), &e), CF_OK);
+    ck_assert_int_eq(load_text(&c, "train = { epochs = 3; };\n"
+                                   "regularizers = ( { plugin = \"dropout\"; rate = 0.5; } );\n", &e), CF_OK);
     ck_assert_int_eq(cf_config_set(&c, "train.epochs=7", &e), CF_OK);
     ck_assert_int_eq(cf_config_set(&c, "backend.name=reference", &e), CF_OK);
     ck_assert_int_eq(cf_config_set(&c, "regularizers.dropout.rate=0.25", &e), CF_OK);
@@ -137,9 +142,9 @@ START_TEST(model_layers_validated)
     cf_config c;
     cf_error e = {0};
     cf_model_spec *m;
-    ck_assert_int_eq(cf_config_load(&c, write_tmp("model = { layers = (\n"
-                                                  "  { type = \"conv\"; filters = 8; kernel = 3; },\n"
-                                                  "  { type = \"dense\"; units = 10; kernel = 5; } ); };\n"), &e), CF_OK);
+    ck_assert_int_eq(load_text(&c, "model = { layers = (\n"
+                                   "  { type = \"conv\"; filters = 8; kernel = 3; },\n"
+                                   "  { type = \"dense\"; units = 10; kernel = 5; } ); };\n", &e), CF_OK);
     char *warn = NULL;
     size_t len;
     FILE *w = open_memstream(&warn, &len);
@@ -153,7 +158,7 @@ START_TEST(model_layers_validated)
     ck_assert_int_eq(np, 8 * 9 + 8 + 10 * 8 * 26 * 26 + 10);
     cf_model_spec_free(m);
     cf_config_free(&c);
-    ck_assert_int_eq(cf_config_load(&c, write_tmp("model = { layers = ( { type = \"dense\"; }, { type = \"bogus\"; } ); };\n"), &e), CF_OK);
+    ck_assert_int_eq(load_text(&c, "model = { layers = ( { type = \"dense\"; }, { type = \"bogus\"; } ); };\n", &e), CF_OK);
     ck_assert_int_eq(cf_model_spec_from_config(&c, config_lookup(&c.cfg, "model"), 10, NULL, &m, &e), CF_ERR_INVALID);
     ck_assert_msg(strstr(e.msg, ".cfg:1: dense layer needs 'units'"), "got: %s", e.msg);
     cf_config_free(&c);
