@@ -185,6 +185,11 @@ cf_status cf_schedule_create_spec(const cf_schedule_spec *spec, double base_lr, 
 
 void cf_schedule_free(cf_schedule *s) { free(s); }
 
+int cf_schedule_spans_total(const cf_schedule *s)
+{
+    return s->sp.type == CF_SCHED_COSINE && s->sp.t_max <= 0 && s->sp.t_0 <= 0;
+}
+
 static double cosine_at(const cf_schedule *s, int e)
 {
     const cf_schedule_spec *sp = &s->sp;

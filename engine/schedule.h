@@ -81,6 +81,10 @@ double cf_schedule_lr(cf_schedule *s, int epoch, double frac);
 /* After 0-based epoch `epoch` ends: its validation loss (NaN counts as no
  * improvement). Only plateau uses it; an epoch observed twice counts once. */
 void cf_schedule_observe(cf_schedule *s, int epoch, double val_loss);
+/* True when the rates depend on the run's total epochs (cosine without t_max
+ * or restarts): a run cannot then be extended without changing the rates of
+ * the epochs it already trained. */
+int cf_schedule_spans_total(const cf_schedule *s);
 /* One line describing the schedule ("cosine: T=30, eta_min=0, warm-up 2 epochs"). */
 void cf_schedule_describe(const cf_schedule *s, char *buf, size_t cap);
 

@@ -331,6 +331,14 @@ cf_status cf_train_run(const cf_train_opts *o, cf_error *err)
         s.o = o;
     }
     if (st) goto done;
+    /* --epochs: train.epochs of a new run, or the new length of a resumed one. */
+    int cfg_epochs = s.epochs;
+    if (o->epochs > 0 && o->epochs != s.epochs) {
+        char kv[48];
+        snprintf(kv, sizeof kv, "train.epochs=%d", o->epochs);
+        if ((st = cf_config_set(&s.cfg, kv, err))) goto done;
+        s.epochs = o->epochs;
+    }
     const char *bm = cf_params_str(s.pt, "batch_mode");
     if ((st = cf_session_data(&s, 1, !o->no_test, err))) goto done;
     if (!strcmp(bm, "full-batch")) s.batch = s.n_tr;
@@ -345,6 +353,14 @@ cf_status cf_train_run(const cf_train_opts *o, cf_error *err)
     double base_lr = cf_params_num(s.opt.p, "learning_rate");
     if (!(base_lr == base_lr)) base_lr = 0.01; /* optimizer without a rate parameter */
     if ((st = cf_schedule_create(s.psched, base_lr, s.epochs, &s.sched, err))) goto done;
+    if (resuming && s.epochs != cfg_epochs && cf_schedule_spans_total(s.sched)) {
+        st = cf_error_set(err, CF_ERR_INVALID,
+                          "%s: cannot change the run from %d to %d epochs: its cosine lr_schedule spans "
+                          "train.epochs, so the epochs already trained would have had other rates (set "
+                          "lr_schedule.t_max, or start a new run)",
+                          o->run_dir, cfg_epochs, s.epochs);
+        goto done;
+    }
     int es_on = cf_session_member(&s, "train.early_stopping") && cf_params_bool(s.pes, "enabled");
     int es_max = !strcmp(cf_params_str(s.pes, "metric"), "validation:accuracy");
     cf_early_stop_init(&es, es_on ? cf_params_int(s.pes, "min_epochs") : 1 << 30,
@@ -363,6 +379,18 @@ cf_status cf_train_run(const cf_train_opts *o, cf_error *err)
             if (!o->quiet && !o->json)
                 fprintf(s.out, "%s: no completed epoch to resume from; starting at epoch 1\n", s.run_dir);
         } else if ((st = load_checkpoint(&s, ck, &resume_epoch, &rs.step, &es, err))) goto done;
+        if (resume_epoch > s.epochs) {
+            st = cf_error_set(err, CF_ERR_INVALID, "%s: the run has trained %d epochs already; --epochs %d would shorten it",
+                              s.run_dir, resume_epoch, s.epochs);
+            goto done;
+        }
+        if (s.epochs != cfg_epochs) { /* a later --resume continues to the new length */
+            char *txt = cf_config_to_string(&s.cfg), path[1300];
+            snprintf(path, sizeof path, "%s/config.cfg", s.run_dir);
+            st = cf_write_file_atomic(path, txt, strlen(txt), err);
+            free(txt);
+            if (st) goto done;
+        }
         dir_made = 1;
         /* metrics.jsonl may hold epochs after the checkpoint (killed between
          * the two writes): keep only the first resume_epoch lines. */

@@ -16,6 +16,8 @@ typedef struct cf_train_opts {
     int quiet;
     int no_test;             /* never touch the test set (tuning trials) */
     int sagemaker_log;       /* Epoch[N] Train-accuracy=... lines */
+    int epochs;              /* > 0: train.epochs; with a resumed run_dir this extends
+                              * the run (refused when the lr schedule spans the total) */
     const char *hyperparameters; /* SageMaker hyperparameters JSON file */
     volatile sig_atomic_t *stop; /* set asynchronously to stop after the batch */
     FILE *out;               /* progress (stdout) */

@@ -40,5 +40,43 @@ printf 'x' | dd of="$T/b/checkpoints/last.ckpt" bs=1 seek=100 conv=notrunc 2>/de
 if $CLF train --resume "$T/b" --quiet 2>"$T/err"; then echo "FAIL: corrupt checkpoint accepted"; fails=$((fails + 1));
 elif grep -q "last.ckpt: file is truncated or corrupt" "$T/err"; then echo "ok: corrupt checkpoint refused";
 else echo "FAIL: message was: $(cat "$T/err")"; fails=$((fails + 1)); fi
+# --epochs extends a finished run; with an epoch-indexed schedule the result equals a
+# run trained that long from the start.
+sed -e 's/type = "cosine"; warmup_epochs = 1;/type = "step"; steps = "2"; factor = 0.5;/' \
+    -e 's/epochs = 3;/epochs = 1;/' "$T/r.cfg" > "$T/s.cfg"
+$CLF train "$T/s.cfg" --run-dir "$T/s1" --quiet --no-test || { echo "FAIL: 1-epoch run"; exit 1; }
+$CLF train "$T/s.cfg" --epochs 3 --run-dir "$T/s3" --quiet --no-test || { echo "FAIL: 3-epoch run"; exit 1; }
+if $CLF train --resume "$T/s1" --epochs 3 --quiet --no-test && cmp -s "$T/s1/model.clf" "$T/s3/model.clf" &&
+    cmp -s "$T/s1/metrics.jsonl" "$T/s3/metrics.jsonl" && grep -q "epochs = 3;" "$T/s1/config.cfg"; then
+    echo "ok: --resume --epochs 3 after 1 epoch = 3 epochs from the start"
+else echo "FAIL: extending a run"; fails=$((fails + 1)); fi
+if $CLF train --resume "$T/s1" --epochs 2 --quiet 2>"$T/err"; then echo "FAIL: shortening accepted"; fails=$((fails + 1));
+elif grep -q "has trained 3 epochs already" "$T/err"; then echo "ok: shortening refused";
+else echo "FAIL: message was: $(cat "$T/err")"; fails=$((fails + 1)); fi
+# a cosine schedule over train.epochs cannot be extended (the rates already used would change)
+if $CLF train --resume "$T/a" --epochs 5 --quiet 2>"$T/err"; then echo "FAIL: cosine extension accepted"; fails=$((fails + 1));
+elif grep -q "cosine lr_schedule spans train.epochs" "$T/err"; then echo "ok: cosine extension refused";
+else echo "FAIL: message was: $(cat "$T/err")"; fails=$((fails + 1)); fi
+
+# Hyperband promotions continue the parent's run: same objective values as retraining
+# from scratch, fewer epochs. R = 3, eta = 3: 3 x 1 epoch, the best continued to 3.
+for mode in continue restart; do
+    { sed -e 's/type = "cosine"; warmup_epochs = 1;/type = "constant";/' "$T/r.cfg"
+      cat <<CFG
+tune = { strategy = "hyperband"; brackets = 1; max_trials = 100; seed = 5; promotion = "$mode";
+  objective = { metric = "validation:accuracy"; goal = "maximize"; };
+  parameters = ( { key = "optimizer.learning_rate"; type = "continuous"; min = 1e-4; max = 1e-2; scale = "log"; } ); };
+CFG
+    } > "$T/t_$mode.cfg"
+    $CLF tune "$T/t_$mode.cfg" --dir "$T/tune_$mode" > "$T/tune_$mode.out" 2>&1 ||
+        { echo "FAIL: tune ($mode): $(tail -3 "$T/tune_$mode.out")"; fails=$((fails + 1)); }
+done
+# trials.csv: trial,state,objective,epochs,epochs_run,bracket,rung,parent,...
+if [ "$(cut -d, -f1-4 "$T/tune_continue/trials.csv")" = "$(cut -d, -f1-4 "$T/tune_restart/trials.csv")" ] &&
+    [ "$(awk -F, 'NR > 1 { e += $5 } END { print e }' "$T/tune_continue/trials.csv")" = 5 ] &&
+    [ "$(awk -F, 'NR > 1 { e += $5 } END { print e }' "$T/tune_restart/trials.csv")" = 6 ] &&
+    grep -q '"parent":[0-9]*,"config":[0-9]*,"start":1,' "$T/tune_continue/journal.jsonl"; then
+    echo "ok: hyperband promotion continues the parent's run (5 epochs instead of 6, same values)"
+else echo "FAIL: hyperband continued promotion:"; cat "$T/tune_continue/trials.csv" "$T/tune_restart/trials.csv"; fails=$((fails + 1)); fi
 echo "$fails failed"
 [ "$fails" -eq 0 ]

@@ -183,6 +183,30 @@ START_TEST(test_config_errors)
     ck_assert_int_eq(st, CF_ERR_INVALID);
     ck_assert_msg(strstr(err.msg, "test set"), "%s", err.msg);
 
+    /* promotions cannot continue a run whose cosine schedule spans train.epochs;
+     * auto then retrains from scratch, as it does when the schedule is tuned */
+    static const char *const cosine_hb =
+        "train = { epochs = 9; lr_schedule = { type = \"cosine\"; }; };\n"
+        "tune = { strategy = \"hyperband\"; objective = { metric = \"validation:accuracy\"; goal = \"maximize\"; };\n"
+        "  promotion = \"%s\";\n"
+        "  parameters = ( { key = \"optimizer.learning_rate\"; type = \"continuous\"; min = 1e-4; max = 0.3; } ); };\n";
+    char text[800];
+    snprintf(text, sizeof text, cosine_hb, "continue");
+    st = load_cfg("e.cfg", text, &cfg, &err);
+    ck_assert_int_eq(st, CF_ERR_INVALID);
+    ck_assert_msg(strstr(err.msg, "e.cfg:3:") && strstr(err.msg, "cosine lr_schedule spans train.epochs"), "%s", err.msg);
+    snprintf(text, sizeof text, cosine_hb, "auto");
+    st = load_cfg("f.cfg", text, &cfg, &err);
+    ck_assert_msg(st == CF_OK, "%s", err.msg);
+    ck_assert_int_eq(cfg.promote_continue, 0);
+    cf_tune_config_free(&cfg);
+    char plain[800];
+    snprintf(plain, sizeof plain, "train = { epochs = 9; };\n%s", strstr(text, "tune = {"));
+    st = load_cfg("g.cfg", plain, &cfg, &err); /* no schedule: continue */
+    ck_assert_msg(st == CF_OK, "%s", err.msg);
+    ck_assert_int_eq(cfg.promote_continue, 1);
+    cf_tune_config_free(&cfg);
+
     /* a good one: epochs come from train.epochs, metric maps to the JSON key */
     st = load_cfg("d.cfg",
                   "train = { epochs = 7; };\n"
@@ -502,14 +526,17 @@ START_TEST(test_hyperband_study)
         const cf_trial *t = cf_study_trial(s, i);
         ck_assert_int_eq(t->state, CF_TRIAL_DONE);
         per[t->bracket][t->rung]++;
-        epochs += t->n_curve;
+        epochs += t->n_curve - t->start_epoch;
         ck_assert_int_eq(t->n_curve, t->epochs);
         if (t->rung > 0) {
-            /* promoted from the top of the rung below */
+            /* promoted from the top of the rung below, continuing its run: the
+             * curve starts with the parent's */
             const cf_trial *p = cf_study_trial(s, t->parent);
             ck_assert_int_eq(p->rung, t->rung - 1);
             ck_assert_int_eq(p->bracket, t->bracket);
             ck_assert_mem_eq(p->x, t->x, sizeof(double) * 2);
+            ck_assert_int_eq(t->start_epoch, p->epochs);
+            ck_assert_mem_eq(t->curve, p->curve, sizeof(double) * (size_t)p->epochs);
             int better = 0;
             for (int j = 0; j < 22; j++) {
                 const cf_trial *u = cf_study_trial(s, j);
@@ -524,7 +551,8 @@ START_TEST(test_hyperband_study)
     ck_assert_int_eq(per[1][0], 5);
     ck_assert_int_eq(per[1][1], 1);
     ck_assert_int_eq(per[2][0], 3);
-    ck_assert_int_eq(epochs, 9 + 9 + 9 + 15 + 9 + 27);
+    /* s = 2: 9x1, 3x(3-1), 1x(9-3); s = 1: 5x3, 1x(9-3); s = 0: 3x9 */
+    ck_assert_int_eq(epochs, 9 + 6 + 6 + 15 + 6 + 27);
     ck_assert_int_eq(cf_study_total_epochs(s), epochs);
     /* the best is judged among full-budget trials only */
     ck_assert_int_eq(cf_study_trial(s, cf_study_best(s))->epochs, 9);
@@ -535,14 +563,19 @@ START_TEST(test_hyperband_study)
 END_TEST
 
 /* tune.brackets truncates or cycles the bracket sequence s_max ... 0: the budget the
- * hyperband-vs-random bench relies on (R = 9: 2 brackets = 27 + 24 = 51 epochs). */
+ * hyperband-vs-random bench relies on (R = 9: 2 brackets = 21 + 21 = 42 epochs when
+ * promotions continue, 27 + 24 = 51 when they retrain). */
 START_TEST(test_hyperband_brackets)
 {
     static const struct {
-        int brackets, trials, epochs, s_of[4];
+        int brackets;
+        const char *promotion;
+        int trials, epochs, s_of[4];
     } cases[] = {
-        {2, 19, 27 + 24, {2, 1}},
-        {4, 22 + 13, 27 + 24 + 27 + 27, {2, 1, 0, 2}}, /* the fourth bracket is s_max again */
+        {2, "continue", 19, 21 + 21, {2, 1}},
+        {2, "restart", 19, 27 + 24, {2, 1}},
+        {4, "auto", 22 + 13, 21 + 21 + 27 + 21, {2, 1, 0, 2}}, /* the fourth bracket is s_max again */
+        {4, "restart", 22 + 13, 27 + 24 + 27 + 27, {2, 1, 0, 2}},
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         make_tmp();
@@ -551,9 +584,9 @@ START_TEST(test_hyperband_brackets)
         char text[1000];
         snprintf(text, sizeof text,
                  "tune = { strategy = \"hyperband\"; max_trials = 100; max_parallel = 1; seed = 3;\n"
-                 "  min_epochs = 1; max_epochs = 9; eta = 3; brackets = %d;\n"
+                 "  min_epochs = 1; max_epochs = 9; eta = 3; brackets = %d; promotion = \"%s\";\n"
                  "  objective = { function = \"branin\"; curve = 5.0; };\n%s};\n",
-                 cases[c].brackets, BRANIN_PARAMS);
+                 cases[c].brackets, cases[c].promotion, BRANIN_PARAMS);
         cf_status st = load_cfg("hb.cfg", text, &cfg, &err);
         ck_assert_msg(st == CF_OK, "%s", err.msg);
         cf_study *s = run_study(&cfg, "hb", NULL, 1, 0, &st, &err);
@@ -746,63 +779,76 @@ static int count_lines(const char *path, const char *needle)
 
 START_TEST(test_resume_after_sigkill)
 {
-    make_tmp();
-    cf_tune_config cfg;
-    cf_error err = {0};
-    char text[1200];
-    snprintf(text, sizeof text,
-             "tune = { strategy = \"bayesian\"; max_trials = 14; max_parallel = 2; seed = 9; epochs = 3;\n"
-             "  initial_trials = 4;\n"
-             "  objective = { function = \"branin\"; epoch_seconds = 0.04; };\n%s};\n",
-             BRANIN_PARAMS);
-    cf_status st = load_cfg("r.cfg", text, &cfg, &err);
-    ck_assert_msg(st == CF_OK, "%s", err.msg);
+    /* bayesian (14 trials x 3 epochs), and hyperband, whose promoted trials
+     * continue their parents' runs (R = 9, one bracket: 9 + 3 + 1 = 13 trials) */
+    static const char *const kinds[] = {
+        "strategy = \"bayesian\"; max_trials = 14; epochs = 3; initial_trials = 4;",
+        "strategy = \"hyperband\"; max_trials = 100; min_epochs = 1; max_epochs = 9; eta = 3; brackets = 1;"};
+    static const int n_trials[] = {14, 13};
+    for (int k = 0; k < 2; k++) {
+        make_tmp();
+        cf_tune_config cfg;
+        cf_error err = {0};
+        char text[1200];
+        snprintf(text, sizeof text,
+                 "tune = { %s max_parallel = 2; seed = 9;\n"
+                 "  objective = { function = \"branin\"; epoch_seconds = 0.04; };\n%s};\n",
+                 kinds[k], BRANIN_PARAMS);
+        cf_status st = load_cfg("r.cfg", text, &cfg, &err);
+        ck_assert_msg(st == CF_OK, "%s", err.msg);
+        int N = n_trials[k];
 
-    /* reference: uninterrupted */
-    cf_study *ref = run_study(&cfg, "ref", NULL, 0, 0, &st, &err);
-    ck_assert_msg(st == CF_OK, "%s", err.msg);
+        /* reference: uninterrupted */
+        cf_study *ref = run_study(&cfg, "ref", NULL, 0, 0, &st, &err);
+        ck_assert_msg(st == CF_OK, "%s", err.msg);
+        ck_assert_int_eq(cf_study_count(ref), N);
 
-    /* crashed run: the study in a child process, SIGKILLed after 5 finished trials */
-    char dir[400], journal[450];
-    snprintf(dir, sizeof dir, "%s/crash", g_tmp);
-    snprintf(journal, sizeof journal, "%s/journal.jsonl", dir);
-    pid_t pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-        cf_error e2;
-        cf_study *s = run_study(&cfg, "crash", NULL, 0, 0, &st, &e2);
-        (void)s;
-        _exit(0);
-    }
-    for (int i = 0; i < 3000 && count_lines(journal, "\"finished\"") < 5; i++) usleep(5000);
-    kill(pid, SIGKILL);
-    waitpid(pid, NULL, 0);
-    int finished_before = count_lines(journal, "\"finished\"");
-    ck_assert_int_ge(finished_before, 5);
-    ck_assert_int_lt(finished_before, 14);
+        /* crashed run: the study in a child process, SIGKILLed after kill_after finished trials */
+        char dir[400], journal[450];
+        snprintf(dir, sizeof dir, "%s/crash", g_tmp);
+        snprintf(journal, sizeof journal, "%s/journal.jsonl", dir);
+        pid_t pid = fork();
+        ck_assert_int_ge(pid, 0);
+        if (pid == 0) {
+            cf_error e2;
+            cf_study *s = run_study(&cfg, "crash", NULL, 0, 0, &st, &e2);
+            (void)s;
+            _exit(0);
+        }
+        int kill_after = k == 0 ? 5 : 10; /* hyperband: while a promoted trial runs */
+        for (int i = 0; i < 3000 && count_lines(journal, "\"finished\"") < kill_after; i++) usleep(5000);
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        int finished_before = count_lines(journal, "\"finished\"");
+        ck_assert_int_ge(finished_before, kill_after);
+        ck_assert_int_lt(finished_before, N);
 
-    cf_study *s = run_study(&cfg, "crash", NULL, 0, 1, &st, &err);
-    ck_assert_msg(st == CF_OK, "%s", err.msg);
-    ck_assert_int_eq(cf_study_count(s), 14);
-    /* nothing lost, nothing run twice: each trial proposed once, finished once */
-    for (int i = 0; i < 14; i++) {
-        char needle[64];
-        snprintf(needle, sizeof needle, "\"proposed\",\"trial\":%d,", i);
-        ck_assert_int_eq(count_lines(journal, needle), 1);
-        snprintf(needle, sizeof needle, "\"finished\",\"trial\":%d,", i);
-        ck_assert_int_eq(count_lines(journal, needle), 1);
+        cf_study *s = run_study(&cfg, "crash", NULL, 0, 1, &st, &err);
+        ck_assert_msg(st == CF_OK, "%s", err.msg);
+        ck_assert_int_eq(cf_study_count(s), N);
+        /* nothing lost, nothing run twice: each trial proposed once, finished once */
+        for (int i = 0; i < N; i++) {
+            char needle[64];
+            snprintf(needle, sizeof needle, "\"proposed\",\"trial\":%d,", i);
+            ck_assert_int_eq(count_lines(journal, needle), 1);
+            snprintf(needle, sizeof needle, "\"finished\",\"trial\":%d,", i);
+            ck_assert_int_eq(count_lines(journal, needle), 1);
+        }
+        /* and the study is the one that would have run without the crash */
+        for (int i = 0; i < N; i++) {
+            const cf_trial *a = cf_study_trial(ref, i), *b = cf_study_trial(s, i);
+            ck_assert_mem_eq(a->x, b->x, sizeof(double) * 2);
+            ck_assert_double_eq(a->value, b->value);
+            ck_assert_int_eq(b->n_curve, a->n_curve);
+            ck_assert_int_eq(b->start_epoch, a->start_epoch);
+            ck_assert_mem_eq(b->curve, a->curve, sizeof(double) * (size_t)a->n_curve);
+        }
+        ck_assert_int_eq(cf_study_total_epochs(s), cf_study_total_epochs(ref));
+        cf_study_close(s);
+        cf_study_close(ref);
+        cf_tune_config_free(&cfg);
+        rm_tmp();
     }
-    /* and the study is the one that would have run without the crash */
-    for (int i = 0; i < 14; i++) {
-        const cf_trial *a = cf_study_trial(ref, i), *b = cf_study_trial(s, i);
-        ck_assert_mem_eq(a->x, b->x, sizeof(double) * 2);
-        ck_assert_double_eq(a->value, b->value);
-        ck_assert_int_eq(b->n_curve, 3);
-    }
-    cf_study_close(s);
-    cf_study_close(ref);
-    cf_tune_config_free(&cfg);
-    rm_tmp();
 }
 END_TEST
 

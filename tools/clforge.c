@@ -54,7 +54,7 @@ static int cmd_train(int argc, char **argv)
 {
     static const char *const help =
         "usage: clforge train CONFIG [options]\n"
-        "       clforge train --resume RUNDIR\n"
+        "       clforge train --resume RUNDIR [--epochs N]\n"
         "\n"
         "Trains the model of CONFIG; prints one line per epoch and writes a run\n"
         "directory (output.dir/NAME) with config.cfg, metrics.jsonl, metrics.csv,\n"
@@ -65,6 +65,8 @@ static int cmd_train(int argc, char **argv)
         "                      --set train.epochs=2 --set backend.name=reference\n"
         "  --run-dir DIR       write the run here instead of output.dir/NAME\n"
         "  --resume DIR        continue the run in DIR from checkpoints/last.ckpt\n"
+        "  --epochs N          train.epochs; with --resume, extend the run to N epochs\n"
+        "                      (not with a cosine schedule that spans train.epochs)\n"
         "  --no-test           never evaluate the test set (used by tuning)\n"
         "  --json              one JSON object per event on stdout\n"
         "  --sagemaker-log     also print Epoch[N] Train-accuracy=... lines\n"
@@ -75,6 +77,7 @@ static int cmd_train(int argc, char **argv)
     static const struct option opts[] = {{"set", required_argument, 0, 's'},
                                          {"run-dir", required_argument, 0, 'r'},
                                          {"resume", required_argument, 0, 'R'},
+                                         {"epochs", required_argument, 0, 'e'},
                                          {"no-test", no_argument, 0, 'n'},
                                          {"json", no_argument, 0, 'j'},
                                          {"sagemaker-log", no_argument, 0, 'S'},
@@ -85,11 +88,22 @@ static int cmd_train(int argc, char **argv)
     const char **sets = calloc((size_t)argc, sizeof *sets);
     cf_train_opts o = {0};
     int c;
-    while ((c = getopt_long(argc, argv, "s:r:R:njSH:qh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "s:r:R:e:njSH:qh", opts, NULL)) != -1) {
         switch (c) {
         case 's': sets[o.n_sets++] = optarg; break;
         case 'r': o.run_dir = optarg; break;
         case 'R': o.run_dir = optarg; o.config_path = NULL; break;
+        case 'e': {
+            char *end;
+            long v = strtol(optarg, &end, 10);
+            if (!*optarg || *end || v < 1 || v > 100000) {
+                fprintf(stderr, "clforge: --epochs %s: expected a whole number from 1 to 100000\n", optarg);
+                free(sets);
+                return 2;
+            }
+            o.epochs = (int)v;
+            break;
+        }
         case 'n': o.no_test = 1; break;
         case 'j': o.json = 1; break;
         case 'S': o.sagemaker_log = 1; break;
@@ -110,7 +124,7 @@ static int cmd_train(int argc, char **argv)
         }
         o.config_path = argv[optind];
     } else if (optind != argc || o.n_sets) {
-        fprintf(stderr, "clforge: error: --resume takes only the run directory (the run's config.cfg is used as it was)\n");
+        fprintf(stderr, "clforge: error: --resume takes only the run directory (the run's config.cfg is used as it was; --epochs N extends it)\n");
         free(sets);
         return 2;
     }

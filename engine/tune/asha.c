@@ -4,8 +4,8 @@
  * best not-yet-promoted configuration found in the top 1/eta of any rung
  * (highest rung first); otherwise start a new random configuration at rung
  * 0. No worker ever waits for a rung to fill, which is what makes it suit
- * many parallel workers. As with Hyperband a promoted configuration is
- * retrained from scratch with the rung's epochs.
+ * many parallel workers. As with Hyperband a promoted configuration
+ * continues its parent's run or retrains (tune.promotion, study.c).
  *
  * Unlike the other strategies, which trials get promoted depends on the
  * order in which results arrive: that is ASHA's design. With max_parallel = 1

@@ -9,8 +9,9 @@
  * (R = 81, eta = 3: s=4: 81x1 27x3 9x9 3x27 1x81; s=3: 34x3 11x9 3x27 1x81;
  *  s=2: 15x9 5x27 1x81; s=1: 8x27 2x81; s=0: 5x81 — the paper's Table 1.)
  *
- * A promoted configuration is trained again from scratch with r_{i+1}
- * epochs, so its learning-rate schedule spans the epochs it is judged on.
+ * The strategy only says which configuration gets r_{i+1} epochs; whether
+ * that continues the parent's run or retrains it (tune.promotion) is the
+ * study's business (study.c: can_continue).
  * The strategy keeps no state: everything is read from the trial table, so
  * --resume continues a bracket exactly where the journal left it. Brackets
  * run in order; when one is waiting for its rung to finish and a worker is

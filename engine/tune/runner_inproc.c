@@ -43,7 +43,7 @@ static cf_status ip_launch(void *ctx, const cf_tune_job *job, cf_error *err)
     int E = job->epochs > 0 ? job->epochs : 1;
     cf_tune_event ev;
     double v = f;
-    for (int e = 1; e <= E; e++) {
+    for (int e = job->start_epoch + 1; e <= E; e++) { /* a continued trial: only new epochs */
         cf_rng nr = cf_rng_make(r->cfg->seed, CF_RNG_TUNE, 0x5EED + (uint64_t)e, (uint64_t)job->trial_id);
         v = f + o->curve / e + (o->noise > 0 ? o->noise * cf_rng_normal(&nr) : 0.0);
         memset(&ev, 0, sizeof ev);

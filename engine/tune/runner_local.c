@@ -7,8 +7,12 @@
  * with CF_TEV_STOPPED.
  *
  * Training trials run `EXE train CONFIG --set k=v ... --set train.epochs=E
- * --run-dir DIR/run --no-test --json`; synthetic ones evaluate the function
- * in the forked child without exec. */
+ * --run-dir DIR/run --no-test --json`; a continued promotion copies the
+ * parent's run to DIR/run and runs `EXE train --resume DIR/run --epochs E
+ * --no-test --json` (a copy, not links: the resumed run appends to its
+ * metrics files). Synthetic trials evaluate the function in the forked child
+ * without exec. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -68,6 +72,46 @@ static int mkdirs(const char *path)
     return mkdir(tmp, 0755) != 0 && errno != EEXIST ? -1 : 0;
 }
 
+/* Copies the directory tree src to dst (regular files and directories). */
+static cf_status copy_tree(const char *src, const char *dst, cf_error *err)
+{
+    if (mkdir(dst, 0755) != 0 && errno != EEXIST)
+        return cf_error_set(err, CF_ERR_IO, "%s: cannot create: %s", dst, strerror(errno));
+    DIR *d = opendir(src);
+    if (!d) return cf_error_set(err, CF_ERR_IO, "%s: %s", src, strerror(errno));
+    cf_status st = CF_OK;
+    struct dirent *de;
+    while (st == CF_OK && (de = readdir(d))) {
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
+        char a[CF_TUNE_PATH_MAX + 300], b[CF_TUNE_PATH_MAX + 300];
+        snprintf(a, sizeof a, "%s/%s", src, de->d_name);
+        snprintf(b, sizeof b, "%s/%s", dst, de->d_name);
+        struct stat sb;
+        if (stat(a, &sb) != 0) continue;
+        if (S_ISDIR(sb.st_mode)) {
+            st = copy_tree(a, b, err);
+            continue;
+        }
+        if (!S_ISREG(sb.st_mode)) continue;
+        int in = open(a, O_RDONLY | O_CLOEXEC), out = -1;
+        if (in >= 0) out = open(b, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        char buf[1 << 16];
+        ssize_t n = 0;
+        while (out >= 0 && (n = read(in, buf, sizeof buf)) > 0)
+            if (write(out, buf, (size_t)n) != n) {
+                n = -1;
+                break;
+            }
+        if (in < 0 || out < 0 || n < 0)
+            st = cf_error_set(err, CF_ERR_IO, "copying %s to %s: %s", a, b, strerror(errno));
+        if (in >= 0) close(in);
+        if (out >= 0 && close(out) != 0 && st == CF_OK)
+            st = cf_error_set(err, CF_ERR_IO, "%s: %s", b, strerror(errno));
+    }
+    closedir(d);
+    return st;
+}
+
 static int push(local *L, const cf_tune_event *ev)
 {
     if (L->qlen == L->qcap) {
@@ -108,6 +152,13 @@ static cf_status loc_launch(void *ctx, const cf_tune_job *job, cf_error *err)
     /* argv for a training trial, built before fork (no malloc in the child) */
     char **argv = NULL;
     char *strs = NULL;
+    int cont = job->start_epoch > 0 && !L->cfg->objective.function;
+    if (cont) {
+        char src[CF_TUNE_PATH_MAX + 16], dst[CF_TUNE_PATH_MAX + 16];
+        snprintf(src, sizeof src, "%s/run", job->continue_from);
+        snprintf(dst, sizeof dst, "%s/run", job->dir);
+        CF_TRY(copy_tree(src, dst, err));
+    }
     if (!L->cfg->objective.function) {
         int na = 3 + 2 * (job->n + 1) + 6;
         argv = calloc((size_t)na, sizeof *argv);
@@ -123,20 +174,31 @@ static cf_status loc_launch(void *ctx, const cf_tune_job *job, cf_error *err)
         size_t o = 0;
         argv[a++] = L->exe;
         argv[a++] = "train";
-        argv[a++] = (char *)L->cfg->config_path;
-        for (int i = 0; i < job->n; i++) {
+        if (cont) { /* the copied run's config.cfg already holds the overrides */
+            argv[a++] = "--resume";
+            argv[a++] = strs + o;
+            o += (size_t)sprintf(strs + o, "%s/run", job->dir) + 1;
+            argv[a++] = "--epochs";
+            argv[a++] = strs + o;
+            o += (size_t)sprintf(strs + o, "%d", job->epochs) + 1;
+        } else {
+            argv[a++] = (char *)L->cfg->config_path;
+        }
+        for (int i = 0; i < job->n && !cont; i++) {
             argv[a++] = "--set";
             argv[a++] = strs + o;
             o += (size_t)sprintf(strs + o, "%s=%s", job->keys[i], job->values[i]) + 1;
         }
-        if (job->epochs > 0) {
+        if (job->epochs > 0 && !cont) {
             argv[a++] = "--set";
             argv[a++] = strs + o;
             o += (size_t)sprintf(strs + o, "train.epochs=%d", job->epochs) + 1;
         }
-        argv[a++] = "--run-dir";
-        argv[a++] = strs + o;
-        o += (size_t)sprintf(strs + o, "%s/run", job->dir) + 1;
+        if (!cont) {
+            argv[a++] = "--run-dir";
+            argv[a++] = strs + o;
+            o += (size_t)sprintf(strs + o, "%s/run", job->dir) + 1;
+        }
         if (!L->final_test) argv[a++] = "--no-test";
         argv[a++] = "--json";
         argv[a] = NULL;

@@ -5,7 +5,8 @@
  * Journal events, one JSON object per line (see docs/tuning.md):
  *   study    {"ev":"study","name":..,"strategy":..,"seed":..,"params":n,"keys":[..]}
  *   proposed {"ev":"proposed","trial":k,"epochs":E,"bracket":b,"rung":i,"parent":p,
- *             "config":c,"x":[native values]}
+ *             "config":c,"start":e0,"x":[native values]}   (e0 > 0: continues p after
+ *             epoch e0 from its checkpoint; its curve starts with p's)
  *   epoch    {"ev":"epoch","trial":k,"epoch":e,"value":v}
  *   finished {"ev":"finished","trial":k,"value":v,"seconds":s}
  *   pruned   {"ev":"pruned","trial":k,"epoch":e,"value":v,"reason":..}
@@ -13,7 +14,8 @@
  *   done     {"ev":"done","reason":..}
  * Every line carries "t", the study's elapsed seconds. On --resume a trial
  * with "proposed" but no terminal event was in flight: it runs again, with
- * the same id and values, from scratch. */
+ * the same id and values, from scratch (a continued one from its parent's
+ * checkpoint again). */
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -103,7 +105,8 @@ int cf_study_best(const cf_study *s)
 int cf_study_total_epochs(const cf_study *s)
 {
     int e = 0;
-    for (int i = 0; i < s->n; i++) e += s->t[i].n_curve;
+    for (int i = 0; i < s->n; i++)
+        if (s->t[i].n_curve > s->t[i].start_epoch) e += s->t[i].n_curve - s->t[i].start_epoch;
     return e;
 }
 
@@ -142,6 +145,58 @@ static cf_status add_epoch(cf_trial *t, int epoch, double v, cf_error *err)
     t->curve[epoch - 1] = v;
     t->n_curve = epoch;
     return CF_OK;
+}
+
+/* A continued trial's learning curve starts with its parent's epochs. */
+static cf_status inherit_curve(cf_study *s, cf_trial *t, cf_error *err)
+{
+    t->n_curve = 0;
+    if (t->start_epoch <= 0) return CF_OK;
+    const cf_trial *p = t->parent >= 0 && t->parent < s->n ? &s->t[t->parent] : NULL;
+    if (!p || p->n_curve < t->start_epoch)
+        return cf_error_set(err, CF_ERR_INVALID, "trial %d continues trial %d after epoch %d, which that trial never reached",
+                            t->id, t->parent, t->start_epoch);
+    for (int e = 1; e <= t->start_epoch; e++) CF_TRY(add_epoch(t, e, p->curve[e - 1], err));
+    return CF_OK;
+}
+
+static int path_exists(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) == 0;
+}
+
+/* Trial directory of a given attempt (re-runs after a crash get .rN). */
+static void trial_dir(const cf_study *s, int id, int attempt, char *buf, size_t n)
+{
+    if (attempt > 1) snprintf(buf, n, "%s/trials/%04d.r%d", s->dir, id, attempt);
+    else snprintf(buf, n, "%s/trials/%04d", s->dir, id);
+}
+
+/* Directory of a finished trial's last attempt (the journal does not record
+ * attempts, so look: later attempts have higher numbers). */
+static void finished_dir(const cf_study *s, const cf_trial *t, char *buf, size_t n)
+{
+    for (int a = t->attempt > 16 ? t->attempt : 16; a > 1; a--) {
+        trial_dir(s, t->id, a, buf, n);
+        if (path_exists(buf)) return;
+    }
+    trial_dir(s, t->id, 1, buf, n);
+}
+
+/* Can a promotion of `parent` to `epochs` continue from the parent's
+ * checkpoint? Training trials need <trial dir>/run/checkpoints/last.ckpt
+ * (the local runner's layout); synthetic ones have no state. */
+static int can_continue(const cf_study *s, const cf_trial *parent, int epochs)
+{
+    if (!s->cfg.promote_continue || parent->state != CF_TRIAL_DONE || parent->n_curve != parent->epochs ||
+        parent->epochs >= epochs)
+        return 0;
+    if (s->cfg.objective.function) return 1;
+    char d[CF_TUNE_PATH_MAX + 64], ck[CF_TUNE_PATH_MAX + 128];
+    finished_dir(s, parent, d, sizeof d);
+    snprintf(ck, sizeof ck, "%s/run/checkpoints/last.ckpt", d);
+    return path_exists(ck);
 }
 
 static cf_status journal(cf_study *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -200,9 +255,10 @@ static cf_status replay_line(void *user, const char *line, int lineno, cf_error 
         if (cf_tune_json_num_at(line, "rung", &v)) tr->rung = (int)v;
         if (cf_tune_json_num_at(line, "parent", &v)) tr->parent = (int)v;
         if (cf_tune_json_num_at(line, "config", &v)) tr->config_id = (int)v;
+        if (cf_tune_json_num_at(line, "start", &v)) tr->start_epoch = (int)v;
         tr->state = CF_TRIAL_RUNNING; /* until a terminal event says otherwise */
         tr->attempt = 1;
-        return CF_OK;
+        return inherit_curve(s, tr, err);
     }
     if (k >= s->n) return cf_error_set(err, CF_ERR_INVALID, "event for unknown trial %d", k);
     cf_trial *tr = &s->t[k];
@@ -276,10 +332,7 @@ cf_status cf_study_open(cf_study **out, const cf_tune_config *cfg, const cf_stud
         if (st == CF_OK) {
             /* trials in flight at the crash run again */
             for (int i = 0; i < s->n; i++)
-                if (s->t[i].state == CF_TRIAL_RUNNING) {
-                    s->t[i].state = CF_TRIAL_PENDING;
-                    s->t[i].n_curve = 0;
-                }
+                if (s->t[i].state == CF_TRIAL_RUNNING) s->t[i].state = CF_TRIAL_PENDING;
         }
     }
     if (st == CF_OK) st = cf_journal_open(&s->j, jpath, err);
@@ -351,18 +404,18 @@ static cf_status launch(cf_study *s, cf_trial *t, cf_error *err)
         kp[i] = sp->p[i].key;
         vp[i] = vals[i];
     }
-    char dir[CF_TUNE_PATH_MAX + 64];
+    char dir[CF_TUNE_PATH_MAX + 64], from[CF_TUNE_PATH_MAX + 64] = "";
     t->attempt++;
-    if (t->attempt > 1) snprintf(dir, sizeof dir, "%s/trials/%04d.r%d", s->dir, t->id, t->attempt);
-    else snprintf(dir, sizeof dir, "%s/trials/%04d", s->dir, t->id);
-    cf_tune_job job = {t->id, t->epochs, n, kp, vp, t->x, dir};
-    cf_status st = s->runner.launch(s->runner.ctx, &job, err);
+    trial_dir(s, t->id, t->attempt, dir, sizeof dir);
+    if (t->start_epoch > 0) finished_dir(s, &s->t[t->parent], from, sizeof from);
+    cf_tune_job job = {t->id, t->epochs, n, kp, vp, t->x, dir, t->start_epoch, from};
+    cf_status st = inherit_curve(s, t, err);
+    if (st == CF_OK) st = s->runner.launch(s->runner.ctx, &job, err);
     free(vals);
     free(kp);
     free(vp);
     if (st != CF_OK) return st;
     t->state = CF_TRIAL_RUNNING;
-    t->n_curve = 0;
     t->stop_requested = 0;
     t->seconds = cf_study_elapsed(s); /* start time until it ends */
     s->live++;
@@ -406,6 +459,8 @@ static cf_status propose_and_launch(cf_study *s, int *launched, cf_next_result *
     t->rung = p.rung;
     t->parent = p.parent;
     t->config_id = p.config_id >= 0 ? p.config_id : t->id;
+    if (p.parent >= 0 && p.parent < t->id && can_continue(s, &s->t[p.parent], t->epochs))
+        t->start_epoch = s->t[p.parent].epochs;
     char xs[8192];
     size_t o = 0;
     for (int i = 0; i < s->cfg.space.n && o + 32 < sizeof xs; i++) {
@@ -414,8 +469,8 @@ static cf_status propose_and_launch(cf_study *s, int *launched, cf_next_result *
         o += (size_t)snprintf(xs + o, sizeof xs - o, "%s%s", i ? "," : "", num);
     }
     CF_TRY(journal(s, "{\"ev\":\"proposed\",\"trial\":%d,\"epochs\":%d,\"bracket\":%d,\"rung\":%d,"
-                      "\"parent\":%d,\"config\":%d,\"x\":[%s]}",
-                   t->id, t->epochs, t->bracket, t->rung, t->parent, t->config_id, xs));
+                      "\"parent\":%d,\"config\":%d,\"start\":%d,\"x\":[%s]}",
+                   t->id, t->epochs, t->bracket, t->rung, t->parent, t->config_id, t->start_epoch, xs));
     CF_TRY(launch(s, t, err));
     *launched = 1;
     return CF_OK;

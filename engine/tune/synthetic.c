@@ -95,7 +95,7 @@ void cf_tune_synthetic_child(const cf_tune_config *cfg, const cf_tune_job *job, 
     int E = job->epochs > 0 ? job->epochs : 1;
     char line[512], a[40], b[40];
     double v = f;
-    for (int e = 1; e <= E; e++) {
+    for (int e = job->start_epoch + 1; e <= E; e++) { /* a continued trial: only new epochs */
         nap(o->epoch_seconds);
         if (hang) for (;;) pause();
         cf_rng nr = cf_rng_make(cfg->seed, CF_RNG_TUNE, 0x5EED + (uint64_t)e, (uint64_t)job->trial_id);

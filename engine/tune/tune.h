@@ -103,6 +103,8 @@ typedef struct cf_tune_config {
     int epochs;                /* epochs per trial for non-multi-fidelity strategies; 0 = config's */
     int min_epochs, max_epochs, eta; /* hyperband / asha resource, in epochs */
     int hb_brackets;           /* hyperband: brackets per round (0 = s_max+1) */
+    int promote_continue;      /* hyperband/asha: a promoted configuration continues from its
+                                * parent's checkpoint (1) or trains again from scratch (0) */
     int initial_trials;        /* bayesian: random start-up trials */
     int use_log_ei;            /* bayesian: optimise log EI (default) or EI */
 } cf_tune_config;
@@ -128,6 +130,8 @@ typedef struct cf_trial {
     int bracket, rung;    /* hyperband/asha bookkeeping, -1 otherwise */
     int parent;           /* trial promoted from (same configuration), -1 otherwise */
     int config_id;        /* configuration identity across promotions */
+    int start_epoch;      /* epochs inherited from the parent (continued promotion), else 0;
+                           * curve[0..start_epoch-1] are the parent's */
     cf_trial_state state;
     int n_curve;          /* objective after each epoch 1..n_curve */
     double *curve;
@@ -150,6 +154,9 @@ typedef struct cf_tune_job {
     const char *const *values;
     const double *x; /* native point (synthetic objectives evaluate it directly) */
     const char *dir; /* trial directory: run dir, logs */
+    int start_epoch; /* > 0: continue the trial in continue_from (a finished trial's
+                      * directory) after this many epochs instead of starting afresh */
+    const char *continue_from;
 } cf_tune_job;
 
 typedef enum { CF_TEV_EPOCH = 1, CF_TEV_OK, CF_TEV_FAILED, CF_TEV_STOPPED } cf_tune_event_kind;

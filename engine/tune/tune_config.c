@@ -231,8 +231,8 @@ static cf_status parse_tune(ctx *c, config_t *conf, config_setting_t *t, cf_tune
     cfg->eta = 3;
     cfg->use_log_ei = 1;
     cfg->initial_trials = -1;
-    int have_strategy = 0, have_params = 0;
-    config_setting_t *params = NULL;
+    int have_strategy = 0, have_params = 0, promotion = -1; /* -1 auto, 0 restart, 1 continue */
+    config_setting_t *params = NULL, *promotion_at = NULL;
     for (int i = 0; i < config_setting_length(t); i++) {
         config_setting_t *s = config_setting_get_elem(t, i);
         const char *k = config_setting_name(s), *v = NULL;
@@ -289,6 +289,13 @@ static cf_status parse_tune(ctx *c, config_t *conf, config_setting_t *t, cf_tune
             CF_TRY(get_int(c, s, 2, &cfg->eta));
         } else if (!strcmp(k, "brackets")) {
             CF_TRY(get_int(c, s, 1, &cfg->hb_brackets));
+        } else if (!strcmp(k, "promotion")) {
+            CF_TRY(get_str(c, s, &v));
+            if (!strcasecmp(v, "auto")) promotion = -1;
+            else if (!strcasecmp(v, "continue")) promotion = 1;
+            else if (!strcasecmp(v, "restart")) promotion = 0;
+            else return bad(c, s, "tune.promotion '%s': expected auto, continue or restart%s", v, "");
+            promotion_at = s;
         } else if (!strcmp(k, "initial_trials")) {
             CF_TRY(get_int(c, s, 1, &cfg->initial_trials));
         } else if (!strcmp(k, "acquisition")) {
@@ -350,6 +357,23 @@ static cf_status parse_tune(ctx *c, config_t *conf, config_setting_t *t, cf_tune
                        cf_tune_strategy_name(cfg->strategy), "");
         if (cfg->min_epochs > cfg->max_epochs)
             return bad(c, t, "tune: min_epochs must not exceed max_epochs%s%s", "", "");
+        /* A promotion continues its parent's run unless the learning rates
+         * depend on the run's length: a cosine schedule over train.epochs, or
+         * a tuned schedule (which may be one). */
+        const char *why = NULL, *type = "constant";
+        int t_max = 0, t_0 = 0;
+        config_lookup_string(conf, "train.lr_schedule.type", &type);
+        config_lookup_int(conf, "train.lr_schedule.t_max", &t_max);
+        config_lookup_int(conf, "train.lr_schedule.t_0", &t_0);
+        if (!o->function && !strcmp(type, "cosine") && t_max <= 0 && t_0 <= 0)
+            why = "the cosine lr_schedule spans train.epochs";
+        for (int i = 0; i < n && !why && !o->function; i++)
+            if (!strncmp(cfg->space.p[i].key, "train.lr_schedule", 17) || !strcmp(cfg->space.p[i].key, "train.epochs"))
+                why = "the learning-rate schedule or train.epochs is tuned";
+        if (promotion == 1 && why)
+            return bad(c, promotion_at, "tune.promotion 'continue': %s, so a continued run would not match "
+                                        "one trained from scratch; use restart (or auto)%s", why, "");
+        cfg->promote_continue = promotion == 1 || (promotion == -1 && !why);
     }
     if (cfg->initial_trials < 0) {
         /* Two space-filling points per encoded dimension (at least 5): with
