@@ -232,6 +232,7 @@ typedef struct plot {
     double x0, x1, y0, y1;
     int logx, W, H, L, R, T, B;
     int logy; /* objective spanning orders of magnitude (e.g. Branin, losses) */
+    int categorical; /* x is a category index: names are drawn by the caller, no end ticks */
 } plot;
 
 static double px(const plot *p, double x)
@@ -285,6 +286,7 @@ static void plot_begin(plot *p, FILE *f, const char *title, const char *xl, cons
     for (int i = 0; i < 2; i++)
         fprintf(f, "<text x='%d' y='%.1f' font-size='10' text-anchor='end'>%.4g</text>", p->L - 3,
                 py(p, ys[i]) + 3, ys[i]);
+    if (p->categorical) return;
     fprintf(f, "<text x='%d' y='%d' font-size='10'>%.4g</text>", p->L, p->H - p->B + 12, p->x0);
     fprintf(f, "<text x='%d' y='%d' font-size='10' text-anchor='end'>%.4g</text>", p->W - p->R,
             p->H - p->B + 12, p->x1);
@@ -404,11 +406,11 @@ cf_status cf_tune_write_html(const cf_study *s, const char *path, cf_error *err)
         const cf_tune_param *q = &c->space.p[k];
         int cat = q->type == CF_TP_CATEGORICAL;
         plot pp = {f, cat ? -0.5 : q->min, cat ? q->n_values - 0.5 : q->max, vmin, vmax,
-                   q->scale == CF_TS_LOG && !cat, 360, 240, 60, 15, 24, 30, logy};
-        plot_begin(&pp, f, q->key, cat ? "value" : q->scale == CF_TS_LOG ? "log scale" : "", c->objective.metric);
+                   q->scale == CF_TS_LOG && !cat, 360, 240, 60, 15, 24, 30, logy, cat};
+        plot_begin(&pp, f, q->key, cat ? "" : q->scale == CF_TS_LOG ? "log scale" : "", c->objective.metric);
         if (cat)
             for (int v = 0; v < q->n_values; v++) {
-                fprintf(f, "<text x='%.1f' y='%d' font-size='10' text-anchor='middle'>", px(&pp, v), pp.H - pp.B + 22);
+                fprintf(f, "<text x='%.1f' y='%d' font-size='10' text-anchor='middle'>", px(&pp, v), pp.H - pp.B + 12);
                 html_esc(f, q->values[v]);
                 fputs("</text>", f);
             }
