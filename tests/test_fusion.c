@@ -12,9 +12,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "internal.h"
+#include "testutil.h"
 
 static uint64_t seed;
 
@@ -276,9 +276,7 @@ END_TEST
 
 Suite *cf_test_suite(void)
 {
-    const char *s = getenv("CF_TEST_SEED");
-    seed = s ? strtoull(s, NULL, 10) : (uint64_t)time(NULL);
-    fprintf(stderr, "test_fusion: seed %llu (CF_TEST_SEED to repeat)\n", (unsigned long long)seed);
+    seed = tu_seed(); /* CF_TEST_SEED to repeat a run */
     Suite *su = suite_create("fusion");
     TCase *tc = tcase_create("inference");
     tcase_set_timeout(tc, 120);
