@@ -16,7 +16,6 @@
  * with "proposed" but no terminal event was in flight: it runs again, with
  * the same id and values, from scratch (a continued one from its parent's
  * checkpoint again). */
-#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -26,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "internal.h"
 #include "tune/tune.h"
 
 struct cf_study {
@@ -160,12 +160,6 @@ static cf_status inherit_curve(cf_study *s, cf_trial *t, cf_error *err)
     return CF_OK;
 }
 
-static int path_exists(const char *path)
-{
-    struct stat sb;
-    return stat(path, &sb) == 0;
-}
-
 /* Trial directory of a given attempt (re-runs after a crash get .rN). */
 static void trial_dir(const cf_study *s, int id, int attempt, char *buf, size_t n)
 {
@@ -179,7 +173,7 @@ static void finished_dir(const cf_study *s, const cf_trial *t, char *buf, size_t
 {
     for (int a = t->attempt > 16 ? t->attempt : 16; a > 1; a--) {
         trial_dir(s, t->id, a, buf, n);
-        if (path_exists(buf)) return;
+        if (cf_file_exists(buf)) return;
     }
     trial_dir(s, t->id, 1, buf, n);
 }
@@ -196,7 +190,7 @@ static int can_continue(const cf_study *s, const cf_trial *parent, int epochs)
     char d[CF_TUNE_PATH_MAX + 64], ck[CF_TUNE_PATH_MAX + 128];
     finished_dir(s, parent, d, sizeof d);
     snprintf(ck, sizeof ck, "%s/run/checkpoints/last.ckpt", d);
-    return path_exists(ck);
+    return cf_file_exists(ck);
 }
 
 static cf_status journal(cf_study *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -288,22 +282,6 @@ static cf_status replay_line(void *user, const char *line, int lineno, cf_error 
     return cf_error_set(err, CF_ERR_INVALID, "unknown event '%s'", ev);
 }
 
-static cf_status mkdir_p(const char *path, cf_error *err)
-{
-    char tmp[CF_TUNE_PATH_MAX];
-    snprintf(tmp, sizeof tmp, "%s", path);
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p != '/') continue;
-        *p = 0;
-        if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-            return cf_error_set(err, CF_ERR_IO, "%s: cannot create: %s", tmp, strerror(errno));
-        *p = '/';
-    }
-    if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-        return cf_error_set(err, CF_ERR_IO, "%s: cannot create: %s", tmp, strerror(errno));
-    return CF_OK;
-}
-
 cf_status cf_study_open(cf_study **out, const cf_tune_config *cfg, const cf_study_opts *o,
                         cf_error *err)
 {
@@ -326,7 +304,7 @@ cf_status cf_study_open(cf_study **out, const cf_tune_config *cfg, const cf_stud
                           "choose another directory",
                           jpath, s->dir);
     }
-    if (st == CF_OK) st = mkdir_p(s->dir, err);
+    if (st == CF_OK) st = cf_mkdir_p(s->dir, err);
     if (st == CF_OK && o->resume) {
         st = cf_journal_replay(jpath, replay_line, s, err);
         if (st == CF_OK) {
