@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "internal.h"
 #include "tune/tune.h"
 
 #define STOP_GRACE_S 10.0
@@ -59,24 +60,10 @@ static double now_s(void)
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-static int mkdirs(const char *path)
-{
-    char tmp[CF_TUNE_PATH_MAX];
-    snprintf(tmp, sizeof tmp, "%s", path);
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p != '/') continue;
-        *p = 0;
-        if (mkdir(tmp, 0755) != 0 && errno != EEXIST) return -1;
-        *p = '/';
-    }
-    return mkdir(tmp, 0755) != 0 && errno != EEXIST ? -1 : 0;
-}
-
 /* Copies the directory tree src to dst (regular files and directories). */
 static cf_status copy_tree(const char *src, const char *dst, cf_error *err)
 {
-    if (mkdir(dst, 0755) != 0 && errno != EEXIST)
-        return cf_error_set(err, CF_ERR_IO, "%s: cannot create: %s", dst, strerror(errno));
+    CF_TRY(cf_mkdir_p(dst, err));
     DIR *d = opendir(src);
     if (!d) return cf_error_set(err, CF_ERR_IO, "%s: %s", src, strerror(errno));
     cf_status st = CF_OK;
@@ -134,9 +121,7 @@ static int loc_capacity(void *ctx)
 static cf_status loc_launch(void *ctx, const cf_tune_job *job, cf_error *err)
 {
     local *L = ctx;
-    if (mkdirs(job->dir) != 0)
-        return cf_error_set(err, CF_ERR_IO, "%s: cannot create the trial directory: %s", job->dir,
-                            strerror(errno));
+    CF_TRY(cf_mkdir_p(job->dir, err));
     if (L->n == L->cap) {
         int nc = L->cap ? L->cap * 2 : 8;
         child *c = realloc(L->ch, sizeof *c * (size_t)nc);
