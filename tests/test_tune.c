@@ -613,6 +613,105 @@ START_TEST(test_hyperband_brackets)
 }
 END_TEST
 
+/* tune.max_total_epochs plans hyperband's brackets: they cycle s_max ... 0 and the
+ * first that does not fit keeps the largest n whose epochs fit (the bench's budget:
+ * a third of random search's 20 x 9 = 180 epochs is 21 + 21 + 2 x 9 = 60). */
+START_TEST(test_hyperband_budget)
+{
+    static const struct {
+        int budget, brackets;
+        const char *promotion;
+        int n0[5], epochs;
+    } cases[] = {
+        {60, 0, "continue", {9, 5, 2}, 21 + 21 + 18},
+        {60, 0, "restart", {9, 5, 1}, 27 + 24 + 9},
+        {100, 0, "continue", {9, 5, 3, 9}, 21 + 21 + 27 + 21}, /* 10 left: s = 1 needs 15 */
+        {60, 1, "continue", {9}, 21},                          /* brackets bounds it too */
+        {30, 0, "continue", {9}, 21},                          /* 9 left: s = 1 needs 15 */
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        make_tmp();
+        cf_tune_config cfg;
+        cf_error err = {0};
+        char text[1000], br[40] = "";
+        if (cases[c].brackets) snprintf(br, sizeof br, "brackets = %d;", cases[c].brackets);
+        snprintf(text, sizeof text,
+                 "tune = { strategy = \"hyperband\"; max_trials = 1000; max_parallel = 2; seed = 5;\n"
+                 "  min_epochs = 1; max_epochs = 9; eta = 3; max_total_epochs = %d; %s promotion = \"%s\";\n"
+                 "  objective = { function = \"branin\"; curve = 5.0; };\n%s};\n",
+                 cases[c].budget, br, cases[c].promotion, BRANIN_PARAMS);
+        cf_status st = load_cfg("hb.cfg", text, &cfg, &err);
+        ck_assert_msg(st == CF_OK, "%s", err.msg);
+        /* the plan */
+        long left = cfg.max_total_epochs;
+        int g = 0, trials = 0;
+        cf_hb_rung r[8];
+        for (int nr; (nr = cf_hyperband_planned(&cfg, g, &left, r, 8)) > 0; g++) {
+            ck_assert_int_lt(g, 5);
+            ck_assert_int_eq(r[0].n, cases[c].n0[g]);
+            ck_assert_int_ge(r[nr - 1].n, 1);
+            for (int i = 0; i < nr; i++) trials += r[i].n;
+        }
+        ck_assert_int_eq(g < 5 ? cases[c].n0[g] : 0, 0);
+        ck_assert_int_eq(cfg.max_total_epochs - left, cases[c].epochs);
+        /* the study spends exactly that */
+        cf_study *s = run_study(&cfg, "hb", NULL, 1, 0, &st, &err);
+        ck_assert_msg(st == CF_OK, "%s", err.msg);
+        ck_assert_int_eq(cf_study_count(s), trials);
+        ck_assert_int_eq(cf_study_total_epochs(s), cases[c].epochs);
+        ck_assert_str_eq(cf_study_stop_reason(s), cases[c].brackets ? "every hyperband bracket ran"
+                                                                   : "every hyperband bracket that fits in max_total_epochs ran");
+        cf_study_close(s);
+        cf_tune_config_free(&cfg);
+        rm_tmp();
+    }
+
+    /* too small for even the smallest first bracket: an error at the key */
+    make_tmp();
+    cf_tune_config cfg;
+    cf_error err = {0};
+    char text[1000];
+    snprintf(text, sizeof text,
+             "tune = { strategy = \"hyperband\"; min_epochs = 1; max_epochs = 9; eta = 3;\n"
+             "  max_total_epochs = 20;\n  objective = { function = \"branin\"; };\n%s};\n",
+             BRANIN_PARAMS);
+    cf_status st = load_cfg("small.cfg", text, &cfg, &err);
+    ck_assert_int_eq(st, CF_ERR_INVALID);
+    ck_assert_msg(strstr(err.msg, "small.cfg:2:") && strstr(err.msg, "needs 21 epochs"), "%s", err.msg);
+    rm_tmp();
+}
+END_TEST
+
+/* Any strategy: a trial that would take the study past max_total_epochs is not
+ * launched; trials pruned by the median rule only count the epochs they ran. */
+START_TEST(test_epoch_budget)
+{
+    make_tmp();
+    cf_tune_config cfg;
+    cf_error err = {0};
+    char text[1000];
+    snprintf(text, sizeof text,
+             "tune = { strategy = \"random\"; max_trials = 100; max_parallel = 2; seed = 4; epochs = 5;\n"
+             "  early_stopping = \"auto\"; early_stopping_min_epochs = 2; max_total_epochs = 47;\n"
+             "  objective = { function = \"branin\"; curve = 10.0; };\n%s};\n",
+             BRANIN_PARAMS);
+    cf_status st = load_cfg("b.cfg", text, &cfg, &err);
+    ck_assert_msg(st == CF_OK, "%s", err.msg);
+    cf_study *s = run_study(&cfg, "b", NULL, 1, 0, &st, &err);
+    ck_assert_msg(st == CF_OK, "%s", err.msg);
+    int e = cf_study_total_epochs(s), pruned = 0;
+    for (int i = 0; i < cf_study_count(s); i++) pruned += cf_study_trial(s, i)->state == CF_TRIAL_PRUNED;
+    ck_assert_int_gt(pruned, 0);
+    ck_assert_int_gt(cf_study_count(s), 47 / 5); /* pruning left room for more trials */
+    ck_assert_int_le(e, 47);
+    ck_assert_int_gt(e + 5, 47); /* the next trial did not fit */
+    ck_assert_str_eq(cf_study_stop_reason(s), "max_total_epochs reached");
+    cf_study_close(s);
+    cf_tune_config_free(&cfg);
+    rm_tmp();
+}
+END_TEST
+
 START_TEST(test_asha_study)
 {
     make_tmp();
@@ -963,6 +1062,8 @@ Suite *cf_test_suite(void)
     tcase_add_test(c, test_hyperband_table);
     tcase_add_test(c, test_hyperband_study);
     tcase_add_test(c, test_hyperband_brackets);
+    tcase_add_test(c, test_hyperband_budget);
+    tcase_add_test(c, test_epoch_budget);
     tcase_add_test(c, test_asha_study);
     suite_add_tcase(s, c);
     c = tcase_create("gp");

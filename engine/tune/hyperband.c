@@ -9,6 +9,10 @@
  * (R = 81, eta = 3: s=4: 81x1 27x3 9x9 3x27 1x81; s=3: 34x3 11x9 3x27 1x81;
  *  s=2: 15x9 5x27 1x81; s=1: 8x27 2x81; s=0: 5x81 — the paper's Table 1.)
  *
+ * Brackets cycle s_max..0 (tune.brackets of them). Under tune.max_total_epochs
+ * they cycle until the budget is spent, the last one cut to the largest n that
+ * fits (cf_hyperband_planned): the plan is a function of the config alone.
+ *
  * The strategy only says which configuration gets r_{i+1} epochs; whether
  * that continues the parent's run or retrains it (tune.promotion) is the
  * study's business (study.c: can_continue).
@@ -16,6 +20,7 @@
  * --resume continues a bracket exactly where the journal left it. Brackets
  * run in order; when one is waiting for its rung to finish and a worker is
  * free, the next bracket starts (brackets are independent). */
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 
@@ -33,14 +38,20 @@ int cf_hyperband_smax(int r_min, int R, int eta)
     return s;
 }
 
-int cf_hyperband_bracket(int r_min, int R, int eta, int b, cf_hb_rung *rungs, int max_rungs)
+/* Li et al.'s n for bracket index b (s = s_max - b). */
+static long li_n(int r_min, int R, int eta, int b)
 {
     int smax = cf_hyperband_smax(r_min, R, eta);
     int s = smax - b;
+    return (long)ceil((double)(smax + 1) * pow(eta, s) / (double)(s + 1) - 1e-9);
+}
+
+/* Rungs of bracket index b when its rung 0 has n configurations. */
+static int rungs_of(int r_min, int R, int eta, int b, long n, cf_hb_rung *rungs, int max_rungs)
+{
+    int s = cf_hyperband_smax(r_min, R, eta) - b;
     if (s < 0 || s + 1 > max_rungs) return 0;
-    double es = pow(eta, s);
-    long n = (long)ceil((double)(smax + 1) * es / (double)(s + 1) - 1e-9);
-    double r = (double)R / es;
+    double r = (double)R / pow(eta, s);
     for (int i = 0; i <= s; i++) {
         double ei = pow(eta, i);
         rungs[i].n = (int)floor((double)n / ei + 1e-9);
@@ -48,6 +59,38 @@ int cf_hyperband_bracket(int r_min, int R, int eta, int b, cf_hb_rung *rungs, in
         rungs[i].r = e < r_min ? r_min : e > R ? R : e;
     }
     return s + 1;
+}
+
+int cf_hyperband_bracket(int r_min, int R, int eta, int b, cf_hb_rung *rungs, int max_rungs)
+{
+    return rungs_of(r_min, R, eta, b, li_n(r_min, R, eta, b), rungs, max_rungs);
+}
+
+long cf_hyperband_cost(const cf_hb_rung *rungs, int nr, int continued)
+{
+    long c = 0;
+    for (int i = 0; i < nr; i++) c += (long)rungs[i].n * (rungs[i].r - (continued && i ? rungs[i - 1].r : 0));
+    return c;
+}
+
+int cf_hyperband_planned(const cf_tune_config *cfg, int g, long *left, cf_hb_rung *rungs, int max_rungs)
+{
+    int smax = cf_hyperband_smax(cfg->min_epochs, cfg->max_epochs, cfg->eta);
+    int limit = cfg->hb_brackets > 0 ? cfg->hb_brackets : cfg->max_total_epochs > 0 ? INT_MAX : smax + 1;
+    if (g >= limit) return 0;
+    int b = g % (smax + 1);
+    long n = li_n(cfg->min_epochs, cfg->max_epochs, cfg->eta, b);
+    for (; n > 0; n--) {
+        int nr = rungs_of(cfg->min_epochs, cfg->max_epochs, cfg->eta, b, n, rungs, max_rungs);
+        if (nr == 0 || rungs[nr - 1].n < 1) return 0; /* not even one configuration reaches R */
+        long c = cf_hyperband_cost(rungs, nr, cfg->promote_continue);
+        if (cfg->max_total_epochs <= 0) return nr;
+        if (c <= *left) {
+            *left -= c;
+            return nr;
+        }
+    }
+    return 0;
 }
 
 /* Lower is better; failed trials last. */
@@ -65,7 +108,6 @@ static int finished(const cf_trial *t)
 
 typedef struct hb {
     const cf_tune_config *cfg;
-    int n_brackets; /* total brackets to run */
 } hb;
 
 /* Ranks trials of (bracket, rung) by loss, ties by id, and returns the
@@ -110,10 +152,10 @@ static cf_next_result hb_next(void *ctx, const cf_study *s, cf_proposal *p, cf_e
     const cf_tune_config *cfg = h->cfg;
     int nt = cf_study_count(s);
     cf_hb_rung rungs[64];
-    int smax = cf_hyperband_smax(cfg->min_epochs, cfg->max_epochs, cfg->eta);
-    for (int g = 0; g < h->n_brackets; g++) {
-        int nr = cf_hyperband_bracket(cfg->min_epochs, cfg->max_epochs, cfg->eta, g % (smax + 1),
-                                      rungs, 64);
+    long left = cfg->max_total_epochs;
+    for (int g = 0;; g++) {
+        int nr = cf_hyperband_planned(cfg, g, &left, rungs, 64);
+        if (nr == 0) break; /* the plan ends here */
         int launched[64] = {0}, done[64] = {0};
         for (int i = 0; i < nt; i++) {
             const cf_trial *t = cf_study_trial(s, i);
@@ -166,7 +208,6 @@ cf_status cf_strategy_hyperband(cf_tune_strategy *out, const cf_tune_config *cfg
         free(h);
         return cf_error_set(err, CF_ERR_INVALID, "hyperband: too many rungs");
     }
-    h->n_brackets = cfg->hb_brackets > 0 ? cfg->hb_brackets : smax + 1;
     out->ctx = h;
     out->next = hb_next;
     out->destroy = hb_destroy;

@@ -42,6 +42,7 @@ struct cf_study {
     int live;               /* processes running (includes pruned ones still exiting) */
     int running;            /* trials in state RUNNING */
     char stop_reason[160];
+    int over_budget;        /* the last proposal did not fit in tune.max_total_epochs */
     int since_improve;      /* finished trials since the best last improved by >= 1 % */
     double best_for_stall;
     int have_best_for_stall;
@@ -107,6 +108,20 @@ int cf_study_total_epochs(const cf_study *s)
     int e = 0;
     for (int i = 0; i < s->n; i++)
         if (s->t[i].n_curve > s->t[i].start_epoch) e += s->t[i].n_curve - s->t[i].start_epoch;
+    return e;
+}
+
+/* Epochs trained so far plus those the running and re-run trials will still
+ * train: what tune.max_total_epochs is checked against. */
+static long committed_epochs(const cf_study *s)
+{
+    long e = cf_study_total_epochs(s);
+    for (int i = 0; i < s->n; i++) {
+        const cf_trial *t = &s->t[i];
+        if (t->state != CF_TRIAL_RUNNING && t->state != CF_TRIAL_PENDING) continue;
+        int done = t->n_curve > t->start_epoch ? t->n_curve - t->start_epoch : 0;
+        e += t->epochs - t->start_epoch - done;
+    }
     return e;
 }
 
@@ -425,6 +440,19 @@ static cf_status propose_and_launch(cf_study *s, int *launched, cf_next_result *
         free(x);
         return CF_OK;
     }
+    int start = p.parent >= 0 && p.parent < s->n && can_continue(s, &s->t[p.parent], p.epochs)
+                    ? s->t[p.parent].epochs
+                    : 0;
+    if (s->cfg.max_total_epochs > 0 && committed_epochs(s) + p.epochs - start > s->cfg.max_total_epochs) {
+        /* Not launched: the strategies propose from the trial table alone, so
+         * asking again after the running trials end (a pruned one frees
+         * epochs) gives the same or a better-informed proposal. */
+        free(x);
+        s->over_budget = 1;
+        *res = s->live > 0 ? CF_NEXT_WAIT : CF_NEXT_DONE;
+        return CF_OK;
+    }
+    s->over_budget = 0;
     cf_trial *t = new_trial(s, err);
     if (!t) {
         free(x);
@@ -437,8 +465,7 @@ static cf_status propose_and_launch(cf_study *s, int *launched, cf_next_result *
     t->rung = p.rung;
     t->parent = p.parent;
     t->config_id = p.config_id >= 0 ? p.config_id : t->id;
-    if (p.parent >= 0 && p.parent < t->id && can_continue(s, &s->t[p.parent], t->epochs))
-        t->start_epoch = s->t[p.parent].epochs;
+    t->start_epoch = start;
     char xs[8192];
     size_t o = 0;
     for (int i = 0; i < s->cfg.space.n && o + 32 < sizeof xs; i++) {
@@ -673,7 +700,11 @@ cf_status cf_study_run(cf_study *s, cf_error *err)
         else st = on_end(s, t, &ev, err);
         if (st != CF_OK) goto fail;
     }
-    if (!why && exhausted) why = "search space exhausted";
+    if (!why && exhausted)
+        why = s->over_budget                               ? "max_total_epochs reached"
+              : s->cfg.strategy != CF_STRAT_HYPERBAND      ? "search space exhausted"
+              : s->cfg.max_total_epochs > 0 && !s->cfg.hb_brackets ? "every hyperband bracket that fits in max_total_epochs ran"
+                                                           : "every hyperband bracket ran";
     snprintf(s->stop_reason, sizeof s->stop_reason, "%s", why ? why : "done");
     if (s->live > 0) {
         /* interrupted or out of wall time: stop the running trials. Interrupted

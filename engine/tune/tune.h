@@ -102,7 +102,9 @@ typedef struct cf_tune_config {
     int es_min_epochs, es_min_trials;
     int epochs;                /* epochs per trial for non-multi-fidelity strategies; 0 = config's */
     int min_epochs, max_epochs, eta; /* hyperband / asha resource, in epochs */
-    int hb_brackets;           /* hyperband: brackets per round (0 = s_max+1) */
+    int hb_brackets;           /* hyperband: brackets to run (0 = s_max+1, or as many as
+                                * max_total_epochs allows) */
+    long max_total_epochs;     /* 0 = none: no trial is launched past this many epochs */
     int promote_continue;      /* hyperband/asha: a promoted configuration continues from its
                                 * parent's checkpoint (1) or trains again from scratch (0) */
     int initial_trials;        /* bayesian: random start-up trials */
@@ -276,6 +278,14 @@ typedef struct cf_hb_rung {
 int cf_hyperband_smax(int r_min, int R, int eta);
 /* Fills rungs[0..s] of bracket index b (b = 0 is s = s_max); returns rung count. */
 int cf_hyperband_bracket(int r_min, int R, int eta, int b, cf_hb_rung *rungs, int max_rungs);
+/* Epochs a bracket trains: continued promotions train only r_i - r_{i-1}. */
+long cf_hyperband_cost(const cf_hb_rung *rungs, int nr, int continued);
+/* The study's g-th bracket (g = 0, 1, ...; s cycles s_max..0) under
+ * tune.brackets and tune.max_total_epochs: call with g = 0, 1, ... in order and
+ * *left = max_total_epochs, which each bracket's cost is taken from. A bracket
+ * that does not fit keeps the largest n whose cost fits (at least one
+ * configuration must reach R). Returns its rung count, 0 once the plan ends. */
+int cf_hyperband_planned(const cf_tune_config *cfg, int g, long *left, cf_hb_rung *rungs, int max_rungs);
 
 /* Median stopping rule (SageMaker "auto"): stop `t` after epoch `epoch` when
  * its objective then is worse than the median, over the finished trials in

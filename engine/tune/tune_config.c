@@ -232,7 +232,7 @@ static cf_status parse_tune(ctx *c, config_t *conf, config_setting_t *t, cf_tune
     cfg->use_log_ei = 1;
     cfg->initial_trials = -1;
     int have_strategy = 0, have_params = 0, promotion = -1; /* -1 auto, 0 restart, 1 continue */
-    config_setting_t *params = NULL, *promotion_at = NULL;
+    config_setting_t *params = NULL, *promotion_at = NULL, *budget_at = NULL;
     for (int i = 0; i < config_setting_length(t); i++) {
         config_setting_t *s = config_setting_get_elem(t, i);
         const char *k = config_setting_name(s), *v = NULL;
@@ -266,6 +266,11 @@ static cf_status parse_tune(ctx *c, config_t *conf, config_setting_t *t, cf_tune
         } else if (!strcmp(k, "target")) {
             CF_TRY(get_num(c, s, &cfg->target));
             cfg->has_target = 1;
+        } else if (!strcmp(k, "max_total_epochs")) {
+            int e;
+            CF_TRY(get_int(c, s, 1, &e));
+            cfg->max_total_epochs = e;
+            budget_at = s;
         } else if (!strcmp(k, "no_improvement_trials")) {
             CF_TRY(get_int(c, s, 1, &cfg->no_improvement_trials));
         } else if (!strcmp(k, "trial_timeout")) {
@@ -374,6 +379,20 @@ static cf_status parse_tune(ctx *c, config_t *conf, config_setting_t *t, cf_tune
             return bad(c, promotion_at, "tune.promotion 'continue': %s, so a continued run would not match "
                                         "one trained from scratch; use restart (or auto)%s", why, "");
         cfg->promote_continue = promotion == 1 || (promotion == -1 && !why);
+        cf_hb_rung rungs[64];
+        long left = cfg->max_total_epochs;
+        int smax = cf_hyperband_smax(cfg->min_epochs, cfg->max_epochs, cfg->eta);
+        if (cfg->strategy == CF_STRAT_HYPERBAND && budget_at && smax < 64 &&
+            !cf_hyperband_planned(cfg, 0, &left, rungs, 64)) {
+            int nr = cf_hyperband_bracket(cfg->min_epochs, cfg->max_epochs, cfg->eta, 0, rungs, 64);
+            for (int i = 0; i < nr; i++) rungs[i].n = (int)lround(pow(cfg->eta, nr - 1 - i));
+            char have[32], need[32];
+            snprintf(have, sizeof have, "%ld", cfg->max_total_epochs);
+            snprintf(need, sizeof need, "%ld", cf_hyperband_cost(rungs, nr, cfg->promote_continue));
+            return bad(c, budget_at, "tune.max_total_epochs = %s: too small for one hyperband bracket "
+                                     "(the first, with one configuration reaching max_epochs, needs %s epochs)",
+                       have, need);
+        }
     }
     if (cfg->initial_trials < 0) {
         /* Two space-filling points per encoded dimension (at least 5): with
