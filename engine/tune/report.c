@@ -428,7 +428,11 @@ cf_status cf_tune_write_html(const cf_study *s, const char *path, cf_error *err)
     /* 4. the trials */
     fputs("<h2>Trials</h2><table><tr><th>trial</th><th>state</th><th>", f);
     html_esc(f, c->objective.metric);
-    fputs("</th><th>epochs</th><th>run</th><th>s</th>", f);
+    /* multi-fidelity: where each run sits in the brackets, and whom it continues */
+    int mf = c->strategy == CF_STRAT_HYPERBAND || c->strategy == CF_STRAT_ASHA;
+    fputs("</th><th title='budget'>epochs</th><th title='epochs this trial trained itself'>run</th>", f);
+    if (mf) fputs("<th>bracket</th><th>rung</th><th title='promoted from trial'>from</th>", f);
+    fputs("<th>seconds</th>", f);
     for (int k = 0; k < c->space.n; k++) {
         fputs("<th>", f);
         html_esc(f, c->space.p[k].key);
@@ -440,7 +444,13 @@ cf_status cf_tune_write_html(const cf_study *s, const char *path, cf_error *err)
         fprintf(f, "<tr class='%s'><td>%d</td><td>%s</td><td>", i == best ? "best" : cf_trial_state_name(t->state),
                 t->id, cf_trial_state_name(t->state));
         if (isfinite(t->value) && t->state != CF_TRIAL_FAILED) fprintf(f, "%.6g", t->value);
-        fprintf(f, "</td><td>%d</td><td>%d</td><td>%.1f</td>", t->epochs, epochs_run(t), t->seconds);
+        fprintf(f, "</td><td>%d</td><td>%d</td>", t->epochs, epochs_run(t));
+        if (mf) {
+            fprintf(f, "<td>%d</td><td>%d</td><td>", t->bracket, t->rung);
+            if (t->parent >= 0) fprintf(f, "%d", t->parent);
+            fputs("</td>", f);
+        }
+        fprintf(f, "<td>%.1f</td>", t->seconds);
         for (int k = 0; k < c->space.n; k++) {
             char b[160];
             cf_tune_format_value(&c->space.p[k], t->x[k], b, sizeof b);
