@@ -42,7 +42,8 @@ struct cf_study {
     int live;               /* processes running (includes pruned ones still exiting) */
     int running;            /* trials in state RUNNING */
     char stop_reason[160];
-    int over_budget;        /* the last proposal did not fit in tune.max_total_epochs */
+    int over_budget;        /* the last proposal did not fit in tune.max_total_epochs ... */
+    int over_budget_ended;  /* ... when this many trials had ended */
     int since_improve;      /* finished trials since the best last improved by >= 1 % */
     double best_for_stall;
     int have_best_for_stall;
@@ -109,6 +110,13 @@ int cf_study_total_epochs(const cf_study *s)
     for (int i = 0; i < s->n; i++)
         if (s->t[i].n_curve > s->t[i].start_epoch) e += s->t[i].n_curve - s->t[i].start_epoch;
     return e;
+}
+
+static int count_state(const cf_study *s, cf_trial_state st)
+{
+    int n = 0;
+    for (int i = 0; i < s->n; i++) n += s->t[i].state == st;
+    return n;
 }
 
 /* Epochs trained so far plus those the running and re-run trials will still
@@ -428,6 +436,12 @@ static cf_status propose_and_launch(cf_study *s, int *launched, cf_next_result *
             *res = CF_NEXT_LAUNCH;
             return CF_OK;
         }
+    /* Over budget: only a trial's end (pruned ones free epochs) can change that. */
+    int ended = s->n - s->running - count_state(s, CF_TRIAL_PENDING);
+    if (s->over_budget && ended == s->over_budget_ended) {
+        *res = s->live > 0 ? CF_NEXT_WAIT : CF_NEXT_DONE;
+        return CF_OK;
+    }
     double *x = calloc((size_t)s->cfg.space.n + 1, sizeof(double));
     if (!x) return cf_error_set(err, CF_ERR_NOMEM, "study: out of memory");
     cf_proposal p = {x, s->cfg.epochs, -1, -1, -1, -1};
@@ -449,6 +463,7 @@ static cf_status propose_and_launch(cf_study *s, int *launched, cf_next_result *
          * epochs) gives the same or a better-informed proposal. */
         free(x);
         s->over_budget = 1;
+        s->over_budget_ended = ended;
         *res = s->live > 0 ? CF_NEXT_WAIT : CF_NEXT_DONE;
         return CF_OK;
     }
@@ -628,13 +643,6 @@ static cf_status on_end(cf_study *s, cf_trial *t, const cf_tune_event *ev, cf_er
     if (ev->kind == CF_TEV_STOPPED)
         return end_trial(s, t, CF_TRIAL_FAILED, "stopped", err);
     return end_trial(s, t, CF_TRIAL_FAILED, ev->reason[0] ? ev->reason : "failed", err);
-}
-
-static int count_state(const cf_study *s, cf_trial_state st)
-{
-    int n = 0;
-    for (int i = 0; i < s->n; i++) n += s->t[i].state == st;
-    return n;
 }
 
 /* Why the study should stop launching, or NULL. */
