@@ -9,10 +9,11 @@
 # the file, so the search space cannot drift) and the same data slice and split; only
 # the strategy lines differ:
 #   random:    20 trials x E epochs (E = the example's train.epochs), no early stopping
-#   hyperband: R = E, r_min = 1, eta = 3, max_total_epochs = a third of random's
-#              epochs (docs/tuning.md plans the brackets within it); for E = 9 that is
-#              60 of 180: s = 2 (9x1, 3x3, 1x9), s = 1 (5x3, 1x9) and s = 0 cut to 2x9,
-#              promotions continuing their parent's run: 21 + 21 + 18 = 60
+#   hyperband: R = E, r_min = 1, eta = 3, max_total_epochs = a third of the epochs
+#              random search spent (it runs first; docs/tuning.md plans the brackets
+#              within the budget); for E = 9 and 180 epochs that is 60: s = 2 (9x1, 3x3,
+#              1x9), s = 1 (5x3, 1x9) and s = 0 cut to 2x9, promotions continuing their
+#              parent's run: 21 + 21 + 18 = 60
 # max_parallel = 1 so that epochs and seconds are not distorted by two trials
 # sharing the cores. Environment:
 #   LIMIT_TRAIN=N   train on the first N training images (data.limit_train; the
@@ -22,7 +23,8 @@
 #                   accuracy near 0.9 is ~0.4 points rather than ~1 with 0.1 of it)
 #   THREADS=T       backend.threads of every trial (default: the example's)
 #   SEED=S          tune.seed of both studies (default 7, the example's)
-#   HB_BUDGET=N     hyperband's max_total_epochs (default RANDOM_TRIALS x E / 3)
+#   HB_BUDGET=N     hyperband's max_total_epochs (default: random's epochs / 3, rounded
+#                   down; a random trial that diverges in its first epoch spends none)
 #   HB_BRACKETS=B   also bound hyperband's brackets (tune.brackets; default: none)
 #   RANDOM_TRIALS=N random-search trials (default 20)
 #   HB_OPTS="..."   extra tune lines for the hyperband study, e.g.
@@ -45,7 +47,6 @@ OUT=$(cd "$OUT" && pwd)
 
 E=$(sed -n 's/^train = {.*epochs = \([0-9]*\);.*/\1/p' "$SRC")
 [ -n "$E" ] || { echo "cannot read train.epochs from $SRC" >&2; exit 1; }
-HB_BUDGET=${HB_BUDGET:-$((RANDOM_TRIALS * E / 3))}
 
 # $1 = study name, $2 = strategy lines; writes $OUT/$1.cfg.
 make_cfg() {
@@ -72,9 +73,14 @@ make_cfg() {
 }
 
 make_cfg random "  strategy = \"random\"; max_trials = $RANDOM_TRIALS; early_stopping = \"off\";"
-make_cfg hyperband "  strategy = \"hyperband\"; min_epochs = 1; max_epochs = $E; eta = 3; max_total_epochs = $HB_BUDGET; ${HB_BRACKETS:+brackets = $HB_BRACKETS; }max_trials = 1000; $HB_OPTS"
 
 for s in random hyperband; do
+    if [ $s = hyperband ]; then
+        # the budget: a third of what random search spent (trials.csv column 5)
+        spent=$(awk -F, 'NR > 1 { e += $5 } END { print e + 0 }' "$OUT/random/trials.csv")
+        budget=${HB_BUDGET:-$((spent / 3))}
+        make_cfg hyperband "  strategy = \"hyperband\"; min_epochs = 1; max_epochs = $E; eta = 3; max_total_epochs = $budget; ${HB_BRACKETS:+brackets = $HB_BRACKETS; }max_trials = 1000; $HB_OPTS"
+    fi
     if [ -f "$OUT/$s/trials.csv" ] && grep -q '"ev":"done"' "$OUT/$s/journal.jsonl" 2>/dev/null; then
         echo "== $s: already done in $OUT/$s (delete it to re-run)"
         continue
