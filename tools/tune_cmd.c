@@ -62,17 +62,15 @@ static void fmt_params(const cf_study *s, const cf_trial *t, char *out, size_t n
 static void status_line(ui *u, const cf_study *s)
 {
     const cf_tune_config *c = cf_study_config(s);
-    char line[400];
+    char best[64] = "-", epochs[48];
     int b = cf_study_best(s);
-    int o = snprintf(line, sizeof line, "  [%d running | %d trials | best %s | %.0fs]",
-                     cf_study_running(s), cf_study_count(s), "", cf_study_elapsed(s));
-    if (b >= 0)
-        o = snprintf(line, sizeof line, "  [%d running | %d trials | best #%d %.6g | %.0fs]",
-                     cf_study_running(s), cf_study_count(s), b, cf_study_trial(s, b)->value,
-                     cf_study_elapsed(s));
-    (void)c;
-    (void)o;
-    fprintf(stdout, "\r\033[K%s", line);
+    if (b >= 0) snprintf(best, sizeof best, "#%d %.6g", b, cf_study_trial(s, b)->value);
+    if (c->max_total_epochs > 0)
+        snprintf(epochs, sizeof epochs, "%d/%ld epochs", cf_study_total_epochs(s), c->max_total_epochs);
+    else
+        snprintf(epochs, sizeof epochs, "%d epochs", cf_study_total_epochs(s));
+    fprintf(stdout, "\r\033[K  [%d running | %d trials | %s | best %s | %.0fs]", cf_study_running(s),
+            cf_study_count(s), epochs, best, cf_study_elapsed(s));
     fflush(stdout);
     u->status = "";
 }
