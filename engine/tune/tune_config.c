@@ -45,9 +45,9 @@ static cf_status get_int(ctx *c, const config_setting_t *s, int lo, int *out)
         return bad(c, s, "tune: '%s' must be an integer%s", config_setting_name(s), "");
     long long v = config_setting_get_int64(s);
     if (v < lo || v > 1000000000LL) {
-        char m[32];
-        snprintf(m, sizeof m, "%d", lo);
-        return bad(c, s, "tune: '%s' must be an integer >= %s", config_setting_name(s), m);
+        char m[48];
+        snprintf(m, sizeof m, "%d and 1000000000", lo);
+        return bad(c, s, "tune: '%s' must be an integer between %s", config_setting_name(s), m);
     }
     *out = (int)v;
     return CF_OK;
