@@ -93,6 +93,15 @@ int cf_hyperband_planned(const cf_tune_config *cfg, int g, long *left, cf_hb_run
     return 0;
 }
 
+long cf_hyperband_min_cost(const cf_tune_config *cfg)
+{
+    cf_hb_rung rungs[64];
+    int smax = cf_hyperband_smax(cfg->min_epochs, cfg->max_epochs, cfg->eta);
+    long n = lround(pow(cfg->eta, smax)); /* the fewest that leave one configuration at R */
+    int nr = rungs_of(cfg->min_epochs, cfg->max_epochs, cfg->eta, 0, n, rungs, 64);
+    return cf_hyperband_cost(rungs, nr, cfg->promote_continue);
+}
+
 /* Lower is better; failed trials last. */
 static double loss_of(const cf_tune_config *cfg, const cf_trial *t)
 {

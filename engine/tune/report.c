@@ -41,13 +41,6 @@ static void csv_str(FILE *f, const char *s)
     fputc('"', f);
 }
 
-/* Epochs this trial trained itself (a continued promotion inherits its
- * parent's first start_epoch epochs). */
-static int epochs_run(const cf_trial *t)
-{
-    return t->n_curve > t->start_epoch ? t->n_curve - t->start_epoch : 0;
-}
-
 cf_status cf_tune_write_csv(const cf_study *s, const char *path, cf_error *err)
 {
     const cf_tune_config *c = cf_study_config(s);
@@ -69,7 +62,7 @@ cf_status cf_tune_write_csv(const cf_study *s, const char *path, cf_error *err)
         else
             v[0] = 0;
         fprintf(f, "%d,%s,%s,%d,%d,%d,%d,%d,%.3f", t->id, cf_trial_state_name(t->state), v, t->epochs,
-                epochs_run(t), t->bracket, t->rung, t->parent,
+                cf_trial_epochs_run(t), t->bracket, t->rung, t->parent,
                 t->state == CF_TRIAL_RUNNING || t->state == CF_TRIAL_PENDING ? 0.0 : t->seconds);
         for (int k = 0; k < c->space.n; k++) {
             char b[160];
@@ -444,7 +437,7 @@ cf_status cf_tune_write_html(const cf_study *s, const char *path, cf_error *err)
         fprintf(f, "<tr class='%s'><td>%d</td><td>%s</td><td>", i == best ? "best" : cf_trial_state_name(t->state),
                 t->id, cf_trial_state_name(t->state));
         if (isfinite(t->value) && t->state != CF_TRIAL_FAILED) fprintf(f, "%.6g", t->value);
-        fprintf(f, "</td><td>%d</td><td>%d</td>", t->epochs, epochs_run(t));
+        fprintf(f, "</td><td>%d</td><td>%d</td>", t->epochs, cf_trial_epochs_run(t));
         if (mf) {
             fprintf(f, "<td>%d</td><td>%d</td><td>", t->bracket, t->rung);
             if (t->parent >= 0) fprintf(f, "%d", t->parent);

@@ -104,11 +104,15 @@ int cf_study_best(const cf_study *s)
     return best;
 }
 
+int cf_trial_epochs_run(const cf_trial *t)
+{
+    return t->n_curve > t->start_epoch ? t->n_curve - t->start_epoch : 0;
+}
+
 int cf_study_total_epochs(const cf_study *s)
 {
     int e = 0;
-    for (int i = 0; i < s->n; i++)
-        if (s->t[i].n_curve > s->t[i].start_epoch) e += s->t[i].n_curve - s->t[i].start_epoch;
+    for (int i = 0; i < s->n; i++) e += cf_trial_epochs_run(&s->t[i]);
     return e;
 }
 
@@ -119,16 +123,15 @@ static int count_state(const cf_study *s, cf_trial_state st)
     return n;
 }
 
-/* Epochs trained so far plus those the running and re-run trials will still
- * train: what tune.max_total_epochs is checked against. */
+/* What tune.max_total_epochs is checked against: ended trials count the
+ * epochs they trained, running and re-run ones their whole budget. */
 static long committed_epochs(const cf_study *s)
 {
-    long e = cf_study_total_epochs(s);
+    long e = 0;
     for (int i = 0; i < s->n; i++) {
         const cf_trial *t = &s->t[i];
-        if (t->state != CF_TRIAL_RUNNING && t->state != CF_TRIAL_PENDING) continue;
-        int done = t->n_curve > t->start_epoch ? t->n_curve - t->start_epoch : 0;
-        e += t->epochs - t->start_epoch - done;
+        int open = t->state == CF_TRIAL_RUNNING || t->state == CF_TRIAL_PENDING;
+        e += open ? t->epochs - t->start_epoch : cf_trial_epochs_run(t);
     }
     return e;
 }
@@ -708,11 +711,13 @@ cf_status cf_study_run(cf_study *s, cf_error *err)
         else st = on_end(s, t, &ev, err);
         if (st != CF_OK) goto fail;
     }
-    if (!why && exhausted)
-        why = s->over_budget                               ? "max_total_epochs reached"
-              : s->cfg.strategy != CF_STRAT_HYPERBAND      ? "search space exhausted"
-              : s->cfg.max_total_epochs > 0 && !s->cfg.hb_brackets ? "every hyperband bracket that fits in max_total_epochs ran"
-                                                           : "every hyperband bracket ran";
+    if (!why && exhausted) {
+        if (s->over_budget) why = "max_total_epochs reached";
+        else if (s->cfg.strategy != CF_STRAT_HYPERBAND) why = "search space exhausted";
+        else if (s->cfg.max_total_epochs > 0 && !s->cfg.hb_brackets)
+            why = "every hyperband bracket that fits in max_total_epochs ran";
+        else why = "every hyperband bracket ran";
+    }
     snprintf(s->stop_reason, sizeof s->stop_reason, "%s", why ? why : "done");
     if (s->live > 0) {
         /* interrupted or out of wall time: stop the running trials. Interrupted

@@ -286,6 +286,8 @@ long cf_hyperband_cost(const cf_hb_rung *rungs, int nr, int continued);
  * that does not fit keeps the largest n whose cost fits (at least one
  * configuration must reach R). Returns its rung count, 0 once the plan ends. */
 int cf_hyperband_planned(const cf_tune_config *cfg, int g, long *left, cf_hb_rung *rungs, int max_rungs);
+/* Epochs of the smallest first bracket (eta^s_max configurations, one reaching R). */
+long cf_hyperband_min_cost(const cf_tune_config *cfg);
 
 /* Median stopping rule (SageMaker "auto"): stop `t` after epoch `epoch` when
  * its objective then is worse than the median, over the finished trials in
@@ -327,6 +329,9 @@ double cf_study_elapsed(const cf_study *s);
 const char *cf_study_stop_reason(const cf_study *s);
 const char *cf_study_dir(const cf_study *s);
 int cf_study_total_epochs(const cf_study *s);
+/* Epochs a trial trained itself (a continued promotion inherits its parent's
+ * first start_epoch epochs). */
+int cf_trial_epochs_run(const cf_trial *t);
 /* better(a, b): a strictly better than b for the objective's goal. */
 bool cf_tune_better(const cf_tune_config *cfg, double a, double b);
 

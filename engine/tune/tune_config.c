@@ -379,16 +379,11 @@ static cf_status parse_tune(ctx *c, config_t *conf, config_setting_t *t, cf_tune
             return bad(c, promotion_at, "tune.promotion 'continue': %s, so a continued run would not match "
                                         "one trained from scratch; use restart (or auto)%s", why, "");
         cfg->promote_continue = promotion == 1 || (promotion == -1 && !why);
-        cf_hb_rung rungs[64];
-        long left = cfg->max_total_epochs;
-        int smax = cf_hyperband_smax(cfg->min_epochs, cfg->max_epochs, cfg->eta);
-        if (cfg->strategy == CF_STRAT_HYPERBAND && budget_at && smax < 64 &&
-            !cf_hyperband_planned(cfg, 0, &left, rungs, 64)) {
-            int nr = cf_hyperband_bracket(cfg->min_epochs, cfg->max_epochs, cfg->eta, 0, rungs, 64);
-            for (int i = 0; i < nr; i++) rungs[i].n = (int)lround(pow(cfg->eta, nr - 1 - i));
+        if (cfg->strategy == CF_STRAT_HYPERBAND && budget_at &&
+            cf_hyperband_min_cost(cfg) > cfg->max_total_epochs) {
             char have[32], need[32];
             snprintf(have, sizeof have, "%ld", cfg->max_total_epochs);
-            snprintf(need, sizeof need, "%ld", cf_hyperband_cost(rungs, nr, cfg->promote_continue));
+            snprintf(need, sizeof need, "%ld", cf_hyperband_min_cost(cfg));
             return bad(c, budget_at, "tune.max_total_epochs = %s: too small for one hyperband bracket "
                                      "(the first, with one configuration reaching max_epochs, needs %s epochs)",
                        have, need);
