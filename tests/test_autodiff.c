@@ -8,7 +8,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "internal.h"
+#include "model/net.h"
 
 static uint64_t seed;
 

@@ -4,8 +4,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "internal.h"
-#include "trainer.h"
+#include "train/trainer.h"
+#include "core/util.h"
+#include "core/params.h"
+#include "core/config_file.h"
+#include "model/net.h"
+#include "data/dataset.h"
 
 /* Load text as a config file; the file is removed again (each Check test runs
  * in its own process, so a per-pid name would otherwise pile up in /tmp). */

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "model/net.h"
 #include "testutil.h"
 
 static uint64_t seed;

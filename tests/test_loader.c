@@ -2,7 +2,7 @@
 #include <check.h>
 #include <string.h>
 
-#include "internal.h"
+#include "core/util.h"
 
 START_TEST(missing_file)
 {

@@ -4,8 +4,8 @@
 #include <math.h>
 #include <string.h>
 
-#include "diagnosis.h"
-#include "metrics.h"
+#include "observe/diagnosis.h"
+#include "observe/metrics.h"
 
 #define EPS 1e-12
 

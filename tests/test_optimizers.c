@@ -15,7 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "core/params.h"
+#include "model/model.h"
 
 #define NW 7 /* weight elements */
 #define NB 3 /* bias elements */

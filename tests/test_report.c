@@ -10,8 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "json_parse.h"
-#include "report.h"
+#include "core/json_parse.h"
+#include "observe/report.h"
 
 /* ---- JSON reader ---- */
 

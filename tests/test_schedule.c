@@ -4,10 +4,10 @@
 #include <math.h>
 #include <string.h>
 
-#include "early_stop.h"
-#include "schedule.h"
+#include "train/early_stop.h"
+#include "train/schedule.h"
 
-/* From the lead's engine/internal.h (tests build a cf_params from pairs). */
+/* From engine/core/params.h (tests build a cf_params from pairs). */
 cf_status cf_params_from_kv(const cf_param_def *defs, const char *const *kv, int n_kv,
                             cf_params **out, cf_error *err);
 void cf_params_free(cf_params *p);

@@ -5,8 +5,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "internal.h"
-#include "trainer.h"
+#include "train/trainer.h"
+#include "core/util.h"
+#include "core/params.h"
+#include "core/config_file.h"
+#include "model/net.h"
+#include "data/dataset.h"
 
 static char tmpdir[256];
 

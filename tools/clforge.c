@@ -7,7 +7,10 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "trainer.h"
+#include "train/trainer.h"
+#include "core/util.h"
+#include "core/params.h"
+#include "model/model.h"
 
 /* tools/tune_cmd.c provides the real one; this weak fallback keeps the CLI
  * linkable in a build without the tuner and says so. */

@@ -25,7 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "core/util.h"
 #include "tune/tune.h"
 
 struct cf_study {

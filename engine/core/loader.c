@@ -1,0 +1,379 @@
+/* Plugin registry: find shared objects, validate their descriptors, and
+ * open backends. Every refusal says which check failed and for which file. */
+#include <dirent.h>
+#include <dlfcn.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/util.h"
+#include "core/params.h"
+#include "core/plugin_params.h"
+
+typedef struct cf_reg_entry {
+    const cf_plugin_desc *desc;
+    void *handle;
+    char *path;
+} cf_reg_entry;
+
+struct cf_registry {
+    int n, cap;
+    cf_reg_entry *e;
+    cf_sbuf warnings;
+};
+
+static size_t vtable_min_size(cf_plugin_kind k)
+{
+    switch (k) {
+    case CF_PLUGIN_BACKEND: return sizeof(cf_backend_vtable);
+    case CF_PLUGIN_OPTIMIZER: return sizeof(cf_optimizer_vtable);
+    case CF_PLUGIN_REGULARIZER: return sizeof(cf_regularizer_vtable);
+    case CF_PLUGIN_AUGMENTATION: return sizeof(cf_augmentation_vtable);
+    }
+    return 0;
+}
+
+cf_status cf_plugin_open(const char *path, const cf_plugin_desc **desc, void **handle,
+                         cf_error *err)
+{
+    if (access(path, R_OK) != 0)
+        return cf_error_set(err, CF_ERR_PLUGIN, "%s: plugin file not found or not readable", path);
+    void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (!h) {
+        const char *e = dlerror();
+        return cf_error_set(err, CF_ERR_PLUGIN, "%s: cannot load shared object: %s", path,
+                            e ? e : "unknown dlopen error");
+    }
+    const cf_plugin_desc *d = dlsym(h, CF_PLUGIN_SYMBOL);
+    if (!d) {
+        dlclose(h);
+        return cf_error_set(err, CF_ERR_PLUGIN,
+                            "%s: not a clforge plugin (no '%s' descriptor symbol)", path,
+                            CF_PLUGIN_SYMBOL);
+    }
+    if (d->abi_major != CF_ABI_MAJOR) {
+        unsigned got = d->abi_major;
+        dlclose(h);
+        return cf_error_set(err, CF_ERR_PLUGIN,
+                            "%s: plugin ABI version %u does not match this clforge (ABI %d); "
+                            "rebuild the plugin against this SDK",
+                            path, got, CF_ABI_MAJOR);
+    }
+    if (d->struct_size < sizeof(cf_plugin_desc)) {
+        unsigned got = d->struct_size;
+        dlclose(h);
+        return cf_error_set(err, CF_ERR_PLUGIN,
+                            "%s: descriptor size %u is smaller than expected %zu (built against an "
+                            "older SDK?)",
+                            path, got, sizeof(cf_plugin_desc));
+    }
+    size_t vmin = vtable_min_size(d->kind);
+    if (!vmin || !d->name || !*d->name) {
+        dlclose(h);
+        return cf_error_set(err, CF_ERR_PLUGIN, "%s: descriptor has an unknown kind (%d) or no name",
+                            path, (int)d->kind);
+    }
+    if (!d->vtable || *(const size_t *)d->vtable < vmin) {
+        dlclose(h);
+        return cf_error_set(err, CF_ERR_PLUGIN,
+                            "%s: %s vtable missing or too small for this clforge", path,
+                            cf_plugin_kind_name(d->kind));
+    }
+    *desc = d;
+    *handle = h;
+    return CF_OK;
+}
+
+static int find_index(const cf_registry *r, cf_plugin_kind kind, const char *name)
+{
+    for (int i = 0; i < r->n; i++) {
+        const cf_plugin_desc *d = r->e[i].desc;
+        if (d->kind != kind) continue;
+        if (!strcmp(d->name, name)) return i;
+    }
+    for (int i = 0; i < r->n; i++) { /* then aliases */
+        const cf_plugin_desc *d = r->e[i].desc;
+        if (d->kind != kind || !d->aliases) continue;
+        size_t n = strlen(name);
+        for (const char *a = d->aliases; *a;) {
+            const char *bar = strchr(a, '|');
+            size_t len = bar ? (size_t)(bar - a) : strlen(a);
+            if (len == n && !strncmp(a, name, n)) return i;
+            if (!bar) break;
+            a = bar + 1;
+        }
+    }
+    return -1;
+}
+
+static void scan_dir(cf_registry *r, const char *dir)
+{
+    DIR *dp = opendir(dir);
+    if (!dp) return;
+    struct dirent *de;
+    /* Sorted for a stable listing. */
+    char **names = NULL;
+    int n = 0, cap = 0;
+    while ((de = readdir(dp))) {
+        size_t len = strlen(de->d_name);
+        if (strncmp(de->d_name, "cf_", 3) || len < 4 || strcmp(de->d_name + len - 3, ".so")) continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 32;
+            char **nn = realloc(names, (size_t)cap * sizeof *names);
+            if (!nn) break;
+            names = nn;
+        }
+        names[n++] = cf_strdup(de->d_name);
+    }
+    closedir(dp);
+    for (int i = 1; i < n; i++)
+        for (int j = i; j > 0 && strcmp(names[j - 1], names[j]) > 0; j--) {
+            char *t = names[j];
+            names[j] = names[j - 1];
+            names[j - 1] = t;
+        }
+    for (int i = 0; i < n; i++) {
+        char path[PATH_MAX];
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        free(names[i]);
+        const cf_plugin_desc *d;
+        void *h;
+        cf_error err;
+        if (cf_plugin_open(path, &d, &h, &err) != CF_OK) {
+            cf_sbuf_printf(&r->warnings, "%s\n", err.msg);
+            continue;
+        }
+        if (find_index(r, d->kind, d->name) >= 0) { /* earlier directory wins */
+            dlclose(h);
+            continue;
+        }
+        if (r->n == r->cap) {
+            r->cap = r->cap ? r->cap * 2 : 64;
+            cf_reg_entry *ne = realloc(r->e, (size_t)r->cap * sizeof *ne);
+            if (!ne) {
+                dlclose(h);
+                break;
+            }
+            r->e = ne;
+        }
+        r->e[r->n++] = (cf_reg_entry){d, h, cf_strdup(path)};
+    }
+    free(names);
+}
+
+/* The build tree, when this process runs from it (uninstalled). */
+static int running_uninstalled(void)
+{
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0) return 0;
+    exe[n] = '\0';
+    size_t bl = strlen(CF_BUILDDIR);
+    return !strncmp(exe, CF_BUILDDIR, bl) && (exe[bl] == '/' || exe[bl] == '\0');
+}
+
+static void scan_tree(cf_registry *r, const char *top)
+{
+    static const char *const sub[] = {"backends", "plugins"};
+    for (int s = 0; s < 2; s++) {
+        char base[PATH_MAX];
+        snprintf(base, sizeof base, "%s/%s", top, sub[s]);
+        DIR *dp = opendir(base);
+        if (!dp) continue;
+        struct dirent *de;
+        char **dirs = NULL;
+        int n = 0;
+        while ((de = readdir(dp))) {
+            if (de->d_name[0] == '.') continue;
+            char **nd = realloc(dirs, (size_t)(n + 1) * sizeof *dirs);
+            if (!nd) break;
+            dirs = nd;
+            dirs[n++] = cf_strdup(de->d_name);
+        }
+        closedir(dp);
+        for (int i = 1; i < n; i++)
+            for (int j = i; j > 0 && strcmp(dirs[j - 1], dirs[j]) > 0; j--) {
+                char *t = dirs[j];
+                dirs[j] = dirs[j - 1];
+                dirs[j - 1] = t;
+            }
+        for (int i = 0; i < n; i++) {
+            char libs[PATH_MAX];
+            snprintf(libs, sizeof libs, "%s/%s/.libs", base, dirs[i]);
+            scan_dir(r, libs);
+            free(dirs[i]);
+        }
+        free(dirs);
+    }
+}
+
+cf_status cf_registry_create(cf_registry **out, const char *const *extra, int n_extra,
+                             cf_error *err)
+{
+    cf_registry *r = cf_calloc(1, sizeof *r);
+    if (!r) return cf_error_set(err, CF_ERR_NOMEM, "out of memory");
+    for (int i = 0; i < n_extra; i++)
+        if (extra[i]) scan_dir(r, extra[i]);
+    const char *env = getenv("CLFORGE_PLUGIN_PATH");
+    if (env && *env) {
+        char *copy = cf_strdup(env), *save = NULL;
+        for (char *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save)) scan_dir(r, d);
+        free(copy);
+    }
+    if (running_uninstalled()) scan_tree(r, CF_BUILDDIR);
+    scan_dir(r, CF_PLUGINDIR);
+    *out = r;
+    return CF_OK;
+}
+
+void cf_registry_destroy(cf_registry *r)
+{
+    if (!r) return;
+    /* Handles stay open: descriptors and vtables may still be referenced by
+     * objects the caller keeps (backends are closed first by convention). */
+    for (int i = 0; i < r->n; i++) free(r->e[i].path);
+    free(r->e);
+    cf_sbuf_free(&r->warnings);
+    free(r);
+}
+
+int cf_registry_count(const cf_registry *r) { return r ? r->n : 0; }
+const cf_plugin_desc *cf_registry_desc(const cf_registry *r, int i) { return r->e[i].desc; }
+const char *cf_registry_path(const cf_registry *r, int i) { return r->e[i].path; }
+const char *cf_registry_warnings(const cf_registry *r) { return r->warnings.s ? r->warnings.s : ""; }
+
+cf_status cf_registry_find(const cf_registry *r, cf_plugin_kind kind, const char *name,
+                           const cf_plugin_desc **desc, cf_error *err)
+{
+    int i = find_index(r, kind, name);
+    if (i >= 0) {
+        *desc = r->e[i].desc;
+        return CF_OK;
+    }
+    cf_sbuf known = {0};
+    for (int j = 0; j < r->n; j++)
+        if (r->e[j].desc->kind == kind)
+            cf_sbuf_printf(&known, "%s%s", known.len ? ", " : "", r->e[j].desc->name);
+    cf_error_set(err, CF_ERR_PLUGIN, "unknown %s '%s' (known: %s)", cf_plugin_kind_name(kind), name,
+                 known.s ? known.s : "none found — check CLFORGE_PLUGIN_PATH / plugin_path");
+    cf_sbuf_free(&known);
+    return CF_ERR_PLUGIN;
+}
+
+cf_status cf_backend_open(const cf_registry *r, const char *name, const cf_backend_config *cfg,
+                          cf_backend **out, cf_error *err)
+{
+    const cf_plugin_desc *d = NULL;
+    if (!name || !*name || !strcmp(name, "auto")) {
+        int best = 0;
+        for (int i = 0; i < r->n; i++) {
+            const cf_plugin_desc *c = r->e[i].desc;
+            if (c->kind != CF_PLUGIN_BACKEND) continue;
+            const cf_backend_vtable *vt = c->vtable;
+            int s = vt->auto_score ? vt->auto_score() : 1;
+            if (s > best) {
+                best = s;
+                d = c;
+            }
+        }
+        if (!d) return cf_error_set(err, CF_ERR_PLUGIN, "backend auto: no usable backend found");
+    } else {
+        CF_TRY(cf_registry_find(r, CF_PLUGIN_BACKEND, name, &d, err));
+    }
+    cf_backend *b = cf_calloc(1, sizeof *b);
+    if (!b) return cf_error_set(err, CF_ERR_NOMEM, "out of memory");
+    b->desc = d;
+    b->vt = d->vtable;
+    snprintf(b->name, sizeof b->name, "%s", d->name);
+    cf_backend_config def = {0};
+    cf_status s = b->vt->create(cfg ? cfg : &def, &b->ctx, err);
+    if (s) {
+        free(b);
+        return cf_error_prefix(err, "backend %s", d->name);
+    }
+    if (b->vt->device_info) b->vt->device_info(b->ctx, &b->info);
+    *out = b;
+    return CF_OK;
+}
+
+void cf_backend_close(cf_backend *b)
+{
+    if (!b) return;
+    if (b->ctx) b->vt->destroy(b->ctx);
+    free(b);
+}
+
+int cf_backend_supports(cf_backend *b, const cf_op *op)
+{
+    if ((int)op->kind <= 0 || op->kind >= CF_OP_COUNT) return 0;
+    unsigned char *chk = &b->op_checked[op->kind];
+    if (!*chk) *chk = (!b->vt->supports_op || b->vt->supports_op(b->ctx, op)) ? 1 : 2;
+    return *chk == 1;
+}
+
+cf_status cf_backend_exec(cf_backend *b, const cf_op *op, cf_error *err)
+{
+    if ((int)op->kind <= 0 || op->kind >= CF_OP_COUNT)
+        return cf_error_set(err, CF_ERR_INVALID, "invalid op kind %d", (int)op->kind);
+    if (!cf_backend_supports(b, op))
+        return cf_error_set(err, CF_ERR_UNSUPPORTED, "backend %s does not support op %s", b->name,
+                            cf_op_name(op->kind));
+    return b->vt->exec(b->ctx, op, err);
+}
+
+cf_status cf_backend_sync(cf_backend *b, cf_error *err)
+{
+    return b->vt->sync ? b->vt->sync(b->ctx, err) : CF_OK;
+}
+
+cf_status cf_tensor_alloc(cf_backend *b, cf_tensor *t, int ndim, const int *shape,
+                          const char *name, cf_error *err)
+{
+    memset(t, 0, sizeof *t);
+    if (ndim < 1 || ndim > CF_MAX_DIMS)
+        return cf_error_set(err, CF_ERR_INVALID, "tensor %s: bad rank %d", name, ndim);
+    t->ndim = ndim;
+    for (int i = 0; i < ndim; i++) {
+        if (shape[i] <= 0)
+            return cf_error_set(err, CF_ERR_INVALID, "tensor %s: bad dimension %d", name, shape[i]);
+        t->shape[i] = shape[i];
+    }
+    t->name = name;
+    return b->vt->buffer_alloc(b->ctx, cf_tensor_numel(t) * sizeof(float), name, &t->buf, err);
+}
+
+void cf_tensor_free(cf_backend *b, cf_tensor *t)
+{
+    if (t && t->buf) b->vt->buffer_free(b->ctx, t->buf);
+    if (t) t->buf = NULL;
+}
+
+cf_status cf_tensor_upload(cf_backend *b, cf_tensor *t, const float *src, cf_error *err)
+{
+    return b->vt->upload(b->ctx, t->buf, 0, src, cf_tensor_numel(t) * sizeof(float), err);
+}
+
+cf_status cf_tensor_download(cf_backend *b, const cf_tensor *t, float *dst, cf_error *err)
+{
+    return b->vt->download(b->ctx, t->buf, 0, dst, cf_tensor_numel(t) * sizeof(float), err);
+}
+
+static cf_status compute_exec(void *ctx, const cf_op *op, cf_error *err)
+{
+    return cf_backend_exec(ctx, op, err);
+}
+
+cf_compute cf_backend_compute(cf_backend *b)
+{
+    cf_compute c = {b, compute_exec};
+    return c;
+}
+
+cf_status cf_plugin_params(const cf_plugin_desc *d, const config_setting_t *group, FILE *warn,
+                           cf_params **out, cf_error *err)
+{
+    char section[128];
+    snprintf(section, sizeof section, "%s '%s'", cf_plugin_kind_name(d->kind), d->name);
+    return cf_params_from_setting(d->params, group, "plugin", section, warn, out, err);
+}

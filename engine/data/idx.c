@@ -1,0 +1,213 @@
+/* Datasets: IDX (MNIST format, optionally gzip'ed) reading with every
+ * malformation reported by path, stratified seeded splits, per-channel
+ * statistics and seeded shuffling. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "core/util.h"
+#include "data/dataset.h"
+
+static const char *const fashion_names[10] = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                                              "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"};
+const char *const *cf_fashion_mnist_classes(void) { return fashion_names; }
+
+/* Read an IDX file: dims and the raw ubyte payload (up to `limit` items). */
+static cf_status idx_read(const char *path, int want_dims, int limit, int *dims,
+                          unsigned char **data, size_t *count, cf_error *err)
+{
+    if (!cf_file_exists(path))
+        return cf_error_set(err, CF_ERR_IO, "%s: data file not found (install dataset-fashion-mnist "
+                                            "or set data.* paths)", path);
+    gzFile f = gzopen(path, "rb");
+    if (!f) return cf_error_set(err, CF_ERR_IO, "%s: cannot open", path);
+    unsigned char hdr[4];
+    cf_status s = CF_OK;
+    unsigned char *buf = NULL;
+    if (gzread(f, hdr, 4) != 4 || hdr[0] || hdr[1]) {
+        s = cf_error_set(err, CF_ERR_IO, "%s: not an IDX file (bad magic)", path);
+        goto out;
+    }
+    if (hdr[2] != 0x08) {
+        s = cf_error_set(err, CF_ERR_IO, "%s: IDX element type 0x%02x unsupported (need unsigned byte)",
+                         path, hdr[2]);
+        goto out;
+    }
+    if (hdr[3] != want_dims) {
+        s = cf_error_set(err, CF_ERR_IO, "%s: IDX has %d dimensions, expected %d", path, hdr[3], want_dims);
+        goto out;
+    }
+    size_t item = 1;
+    for (int i = 0; i < want_dims; i++) {
+        unsigned char d[4];
+        if (gzread(f, d, 4) != 4) {
+            s = cf_error_set(err, CF_ERR_IO, "%s: truncated IDX header", path);
+            goto out;
+        }
+        dims[i] = (int)((uint32_t)d[0] << 24 | (uint32_t)d[1] << 16 | (uint32_t)d[2] << 8 | d[3]);
+        if (dims[i] <= 0 || dims[i] > (1 << 28)) {
+            s = cf_error_set(err, CF_ERR_IO, "%s: implausible IDX dimension %d", path, dims[i]);
+            goto out;
+        }
+        if (i) item *= (size_t)dims[i];
+    }
+    size_t n = (size_t)dims[0];
+    if (limit > 0 && (size_t)limit < n) n = (size_t)limit;
+    size_t bytes = n * item;
+    buf = malloc(bytes ? bytes : 1);
+    if (!buf) {
+        s = cf_error_set(err, CF_ERR_NOMEM, "%s: out of memory for %zu bytes", path, n * item);
+        goto out;
+    }
+    size_t got = 0, want = n * item;
+    while (got < want) {
+        unsigned chunk = want - got > (1u << 30) ? (1u << 30) : (unsigned)(want - got);
+        int r = gzread(f, buf + got, chunk);
+        if (r <= 0) {
+            int zerr;
+            const char *m = gzerror(f, &zerr);
+            s = cf_error_set(err, CF_ERR_IO, "%s: truncated or corrupt data after %zu of %zu bytes%s%s",
+                             path, got, want, zerr ? ": " : "", zerr ? m : "");
+            free(buf);
+            buf = NULL;
+            goto out;
+        }
+        got += (size_t)r;
+    }
+    *data = buf;
+    *count = n;
+out:
+    gzclose(f);
+    return s;
+}
+
+cf_status cf_idx_load(const char *images, const char *labels, int limit, cf_dataset *out,
+                      cf_error *err)
+{
+    memset(out, 0, sizeof *out);
+    int idims[3], ldims[1];
+    unsigned char *img = NULL, *lab = NULL;
+    size_t ni, nl;
+    CF_TRY(idx_read(images, 3, limit, idims, &img, &ni, err));
+    cf_status s = idx_read(labels, 1, limit, ldims, &lab, &nl, err);
+    if (s) {
+        free(img);
+        return s;
+    }
+    if (idims[0] != ldims[0]) {
+        free(img);
+        free(lab);
+        return cf_error_set(err, CF_ERR_IO, "%s has %d images but %s has %d labels", images, idims[0],
+                            labels, ldims[0]);
+    }
+    int k = 0;
+    for (size_t i = 0; i < nl; i++)
+        if (lab[i] + 1 > k) k = lab[i] + 1;
+    size_t px = (size_t)idims[1] * (size_t)idims[2];
+    out->n = (int)ni;
+    out->c = 1;
+    out->h = idims[1];
+    out->w = idims[2];
+    out->k = k;
+    out->x = malloc(ni * px * sizeof(float));
+    out->y = malloc(ni * sizeof(int));
+    out->class_names = cf_calloc((size_t)k, sizeof(char *));
+    if (!out->x || !out->y || !out->class_names) {
+        free(img);
+        free(lab);
+        cf_dataset_free(out);
+        return cf_error_set(err, CF_ERR_NOMEM, "out of memory loading %s", images);
+    }
+    for (size_t i = 0; i < ni * px; i++) out->x[i] = img[i] * (1.0f / 255.0f);
+    for (size_t i = 0; i < ni; i++) out->y[i] = lab[i];
+    int fashion = strstr(images, "fashion") != NULL && k == 10;
+    for (int c = 0; c < k; c++) {
+        char nm[32];
+        snprintf(nm, sizeof nm, "%d", c);
+        out->class_names[c] = cf_strdup(fashion ? fashion_names[c] : nm);
+    }
+    free(img);
+    free(lab);
+    return CF_OK;
+}
+
+void cf_dataset_free(cf_dataset *d)
+{
+    free(d->x);
+    free(d->y);
+    for (int i = 0; d->class_names && i < d->k; i++) free(d->class_names[i]);
+    free(d->class_names);
+    memset(d, 0, sizeof *d);
+}
+
+void cf_shuffle(int *idx, int n, uint64_t seed, uint64_t epoch)
+{
+    cf_rng r = cf_rng_make(seed, CF_RNG_SHUFFLE, epoch, 0);
+    for (int i = n - 1; i > 0; i--) {
+        int j = (int)cf_rng_below(&r, (uint32_t)i + 1);
+        int t = idx[i];
+        idx[i] = idx[j];
+        idx[j] = t;
+    }
+}
+
+static int cmp(const void *a, const void *b)
+{
+    int x = *(const int *)a, y = *(const int *)b;
+    return (x > y) - (x < y);
+}
+
+cf_status cf_dataset_split(const cf_dataset *d, double ratio, uint64_t seed, int **train_idx,
+                           int *n_train, int **val_idx, int *n_val, cf_error *err)
+{
+    int *tr = malloc((size_t)d->n * sizeof *tr), *va = malloc((size_t)d->n * sizeof *va);
+    int *cls = malloc((size_t)d->n * sizeof *cls);
+    if (!tr || !va || !cls) {
+        free(tr);
+        free(va);
+        free(cls);
+        return cf_error_set(err, CF_ERR_NOMEM, "out of memory splitting the dataset");
+    }
+    int nt = 0, nv = 0;
+    /* Per class: shuffle its members, the first round(ratio * count) go to validation. */
+    for (int c = 0; c < d->k; c++) {
+        int m = 0;
+        for (int i = 0; i < d->n; i++)
+            if (d->y[i] == c) cls[m++] = i;
+        cf_shuffle(cls, m, seed ^ 0x5157u, (uint64_t)CF_RNG_SPLIT << 20 | (uint64_t)c);
+        int take = (int)lround(ratio * m);
+        for (int i = 0; i < m; i++) {
+            if (i < take) va[nv++] = cls[i];
+            else tr[nt++] = cls[i];
+        }
+    }
+    free(cls);
+    /* Keep dataset order inside each part (stable, readable). */
+    qsort(tr, (size_t)nt, sizeof *tr, cmp);
+    qsort(va, (size_t)nv, sizeof *va, cmp);
+    *train_idx = tr;
+    *n_train = nt;
+    *val_idx = va;
+    *n_val = nv;
+    return CF_OK;
+}
+
+void cf_dataset_stats(const cf_dataset *d, const int *idx, int n, double *mean, double *std)
+{
+    size_t px = (size_t)d->h * (size_t)d->w;
+    for (int c = 0; c < d->c; c++) {
+        double s = 0, s2 = 0;
+        for (int i = 0; i < n; i++) {
+            const float *p = d->x + ((size_t)idx[i] * d->c + c) * px;
+            for (size_t j = 0; j < px; j++) {
+                s += p[j];
+                s2 += (double)p[j] * p[j];
+            }
+        }
+        double cnt = (double)n * (double)px;
+        mean[c] = cnt ? s / cnt : 0;
+        double var = cnt ? s2 / cnt - mean[c] * mean[c] : 1;
+        std[c] = var > 1e-12 ? sqrt(var) : 1;
+    }
+}

@@ -1,0 +1,51 @@
+/* clforge — The built network: parameters, one training/inference step on a backend. */
+#ifndef CLFORGE_MODEL_NET_H
+#define CLFORGE_MODEL_NET_H
+
+#include <stdint.h>
+#include "clforge/clforge.h"
+#include "model/model.h"
+
+/* ---- graph.c: build, autodiff, execute ---------------------------------------- */
+typedef enum cf_loss_kind { CF_LOSS_XENT = 0, CF_LOSS_MSE, CF_LOSS_HINGE } cf_loss_kind;
+
+typedef struct cf_net cf_net;
+
+typedef struct cf_net_param {
+    cf_tensor value, grad;
+    cf_tensor *slots; /* n_slots */
+    char name[CF_NAME_MAX + 16];
+    int is_weight;
+    int trainable;    /* 0 for running statistics (saved, not optimized) */
+    int fan_in, fan_out;
+} cf_net_param;
+
+cf_status cf_net_build(cf_backend *b, const cf_model_spec *m, int max_batch, int n_classes,
+                       cf_loss_kind loss, cf_net **out, cf_error *err);
+void cf_net_free(cf_net *n);
+/* Seeded init of every parameter (he/xavier by spec; biases 0, BN gamma 1). */
+cf_status cf_net_init_params(cf_net *n, uint64_t seed, cf_error *err);
+int cf_net_n_params(const cf_net *n);
+cf_net_param *cf_net_param_at(cf_net *n, int i);
+long cf_net_param_count(const cf_net *n);
+/* One batch: upload x (n x C*H*W) and targets (n x K), optional weights (n).
+ * train=1 runs forward+loss+backward (grads ready); train=0 forward+loss only.
+ * loss_out/pred_out (n floats each) receive per-sample loss and argmax;
+ * probs_out (n x K, optional) the output probabilities. */
+cf_status cf_net_run(cf_net *net, const float *x, const float *target, const float *weight,
+                     int n, int train, uint64_t dropout_seed, uint64_t step, float *loss_out,
+                     float *pred_out, float *probs_out, cf_error *err);
+cf_backend *cf_net_backend(cf_net *n);
+int cf_net_classes(const cf_net *n);
+/* Parameters were written from outside a training step (weights loaded):
+ * inference recomputes what it derives from them (folded batch norms). */
+void cf_net_params_changed(cf_net *n);
+/* Convolutions that evaluation runs as conv2d_fwd_act (0: no fusion). */
+int cf_net_fused(const cf_net *n);
+/* Optimizer wiring: allocate n_slots zeroed state tensors per trainable param. */
+cf_status cf_net_alloc_slots(cf_net *n, int n_slots, cf_error *err);
+int cf_net_slots(const cf_net *n);
+/* Fill a cf_optim_step (params array owned by the net). */
+void cf_net_optim_step(cf_net *n, cf_optim_step *s, const cf_compute *cx, long step, double lr);
+
+#endif

@@ -1,0 +1,117 @@
+/* Evaluating a saved model on a test set, and printing a config's expanded model. */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "train/session.h"
+
+static void print_report(cf_session *s, const cf_eval_result *te, const cf_confusion *conf,
+                         const cf_metrics_report *mr, int json, FILE *out)
+{
+    if (json) {
+        fprintf(out, "{\"accuracy\":%.6f,\"loss\":%.6f,\"samples\":%ld,\"macro_f1\":%.6f,"
+                     "\"forward_seconds\":%.6f,\"forward_images_per_sec\":%.1f,\"per_class\":[",
+                te->acc, te->loss, te->n, mr->macro.f1, te->forward_s,
+                te->forward_s > 0 ? te->forward_n / te->forward_s : 0.0);
+        for (int c = 0; c < s->k; c++) {
+            cf_sbuf b = {0};
+            cf_json_str(&b, cf_session_class_name(s, c));
+            fprintf(out, "%s{\"class\":%s,\"precision\":%.6f,\"recall\":%.6f,\"f1\":%.6f,\"support\":%ld}",
+                    c ? "," : "", b.s, mr->per_class[c].precision, mr->per_class[c].recall,
+                    mr->per_class[c].f1, mr->per_class[c].support);
+            cf_sbuf_free(&b);
+        }
+        fprintf(out, "],\"confusion\":[");
+        for (int i = 0; i < s->k; i++) {
+            fprintf(out, "%s[", i ? "," : "");
+            for (int j = 0; j < s->k; j++) fprintf(out, "%s%ld", j ? "," : "", conf->m[i * s->k + j]);
+            fprintf(out, "]");
+        }
+        fprintf(out, "]}\n");
+        return;
+    }
+    fprintf(out, "test accuracy %.4f  loss %.4f  (%ld images, backend %s)\n", te->acc, te->loss,
+            te->n, s->be->name);
+    fprintf(out, "inference %.0f images/s in the forward passes (full batches of %d after the first)\n\n",
+            te->forward_s > 0 ? te->forward_n / te->forward_s : 0.0, s->eval_batch);
+    fprintf(out, "%-14s %9s %9s %9s %8s\n", "class", "precision", "recall", "f1", "support");
+    for (int c = 0; c < s->k; c++)
+        fprintf(out, "%-14s %9.4f %9.4f %9.4f %8ld\n", cf_session_class_name(s, c),
+                mr->per_class[c].precision, mr->per_class[c].recall, mr->per_class[c].f1,
+                mr->per_class[c].support);
+    fprintf(out, "%-14s %9.4f %9.4f %9.4f %8ld\n", "macro avg", mr->macro.precision,
+            mr->macro.recall, mr->macro.f1, mr->macro.support);
+    fprintf(out, "%-14s %9.4f %9.4f %9.4f %8ld\n", "weighted avg", mr->weighted.precision,
+            mr->weighted.recall, mr->weighted.f1, mr->weighted.support);
+    if (s->k == 2)
+        fprintf(out, "specificity    %9.4f (class %s as positive)\n", mr->per_class[1].specificity,
+                cf_session_class_name(s, 1));
+    fprintf(out, "\nconfusion matrix (rows = true class, columns = predicted):\n");
+    for (int i = 0; i < s->k; i++) {
+        fprintf(out, "%-14s", cf_session_class_name(s, i));
+        for (int j = 0; j < s->k; j++) fprintf(out, " %5ld", conf->m[i * s->k + j]);
+        fprintf(out, "\n");
+    }
+}
+
+cf_status cf_eval_model(const char *model_path, const char *images, const char *labels,
+                        const char *backend, int threads, int json, FILE *out, cf_error *err)
+{
+    cf_session s;
+    cf_train_opts o = {0};
+    cf_session_init(&s, &o, out);
+    cf_confusion conf = {0};
+    cf_eval_result te = {0};
+    cf_metrics_report mr = {0};
+    cf_status st = cf_session_open_model(&s, model_path, backend, threads, 256, err);
+    if (st) goto out;
+    s.eval_batch = 256;
+    const char *ti = images ? images : cf_params_str(s.pd, "test_images");
+    const char *tl = labels ? labels : cf_params_str(s.pd, "test_labels");
+    if ((st = cf_idx_load(ti, tl, images ? 0 : cf_params_int(s.pd, "limit_test"), &s.test, err))) goto out;
+    if (s.test.c != s.c || s.test.h != s.h || s.test.w != s.w) {
+        st = cf_error_set(err, CF_ERR_INVALID, "%s: images are [%d, %d, %d] but the model expects [%d, %d, %d]",
+                          ti, s.test.c, s.test.h, s.test.w, s.c, s.h, s.w);
+        goto out;
+    }
+    if (s.test.k > s.k) {
+        st = cf_error_set(err, CF_ERR_INVALID, "%s: labels go up to %d but the model knows %d classes", tl,
+                          s.test.k - 1, s.k);
+        goto out;
+    }
+    if ((st = cf_confusion_init(&conf, s.k, err))) goto out;
+    if ((st = cf_session_evaluate(&s, &s.test, NULL, s.test.n, &conf, &te, err))) goto out;
+    if ((st = cf_metrics_compute(&conf, &mr, err))) goto out;
+    print_report(&s, &te, &conf, &mr, json, out);
+    cf_metrics_report_free(&mr);
+out:
+    if (conf.m) cf_confusion_free(&conf);
+    cf_session_free(&s);
+    return st;
+}
+
+cf_status cf_print_model(const char *config_path, const char *const *sets, int n_sets, FILE *out,
+                         cf_error *err)
+{
+    cf_session s;
+    cf_train_opts o = {0};
+    o.sets = sets;
+    o.n_sets = n_sets;
+    cf_session_init(&s, &o, out);
+    cf_status st = cf_session_config(&s, config_path, err);
+    if (!st) {
+        /* Shapes come from the data files' headers; fall back to 1x28x28, 10 classes. */
+        s.c = 1; s.h = 28; s.w = 28; s.k = 10;
+        cf_dataset d;
+        if (cf_idx_load(cf_params_str(s.pd, "test_images"), cf_params_str(s.pd, "test_labels"), 1, &d, NULL) == CF_OK) {
+            s.c = d.c; s.h = d.h; s.w = d.w;
+            cf_dataset_free(&d);
+        }
+    }
+    if (!st) st = cf_session_plugins(&s, err);
+    if (!st) st = cf_session_model(&s, err);
+    long np;
+    if (!st) st = cf_model_summary(s.spec, out, &np, err);
+    cf_session_free(&s);
+    return st;
+}

@@ -1,0 +1,195 @@
+/* SageMaker image-classification compatibility: a hyperparameters JSON file
+ * (shared/reference/sagemaker-ic.md names and semantics) becomes config
+ * overrides, and augmentation_type presets expand into augmentation plugins.
+ * Names whose feature clforge lacks are refused by name, never ignored. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/json_parse.h"
+#include "train/sagemaker.h"
+#include "core/util.h"
+
+typedef struct sm_map {
+    const char *name;
+    const char *key; /* config key, NULL = handled specially */
+} sm_map;
+
+static const sm_map direct[] = {
+    {"epochs", "train.epochs"},
+    {"mini_batch_size", "train.mini_batch_size"},
+    {"learning_rate", "optimizer.learning_rate"},
+    {"beta_1", "optimizer.beta_1"},
+    {"beta_2", "optimizer.beta_2"},
+    {"eps", "optimizer.eps"},
+    {"gamma", "optimizer.gamma"},
+    {"top_k", "train.top_k"},
+    {"checkpoint_frequency", "train.checkpoint_frequency"},
+    {"early_stopping_min_epochs", "train.early_stopping.min_epochs"},
+    {"early_stopping_patience", "train.early_stopping.patience"},
+    {"early_stopping_tolerance", "train.early_stopping.tolerance"},
+    {"num_layers", "model.num_layers"},
+    {"augmentation_type", "augmentation_type"},
+    {NULL, NULL}};
+
+static const struct { const char *name, *why; } unsupported[] = {
+    {"use_pretrained_model", "pretrained networks are not shipped (no downloads here)"},
+    {"multi_label", "multi-label classification"},
+    {"use_weighted_loss", "multi-label weighted loss (use train.class_weights for single-label)"},
+    {"kv_store", "multi-machine training"},
+    {"resize", "resizing the shorter side before cropping"},
+    {NULL, NULL}};
+
+static void add(cf_sbuf *list, int *n, const char *key, const char *val)
+{
+    cf_sbuf_printf(list, "%s=%s%c", key, val, '\0');
+    (*n)++;
+}
+
+cf_status cf_sagemaker_overrides(const char *path, char ***sets, int *n_sets, cf_error *err)
+{
+    cf_jval *j;
+    CF_TRY(cf_jval_parse_file(path, &j, err));
+    cf_status st = CF_OK;
+    cf_sbuf list = {0};
+    int n = 0;
+    if (j->type != CF_JVAL_OBJECT) {
+        st = cf_error_set(err, CF_ERR_INVALID, "%s: hyperparameters must be a JSON object", path);
+        goto out;
+    }
+    const char *opt = NULL;
+    for (int i = 0; i < j->n; i++)
+        if (!strcmp(j->keys[i], "optimizer")) opt = cf_jval_str(j->items[i], NULL);
+    for (int i = 0; i < j->n && !st; i++) {
+        const char *k = j->keys[i];
+        const cf_jval *v = j->items[i];
+        char val[512];
+        /* SageMaker passes every value as a string; numbers and bools are accepted too. */
+        if (v->type == CF_JVAL_STRING) snprintf(val, sizeof val, "%s", v->str);
+        else if (v->type == CF_JVAL_NUMBER) snprintf(val, sizeof val, "%.17g", v->num);
+        else if (v->type == CF_JVAL_BOOL) snprintf(val, sizeof val, "%s", v->num ? "true" : "false");
+        else {
+            st = cf_error_set(err, CF_ERR_INVALID, "%s: '%s' must be a string or number", path, k);
+            break;
+        }
+        int done = 0;
+        for (const sm_map *m = direct; m->name && !done; m++)
+            if (!strcmp(k, m->name)) {
+                add(&list, &n, m->key, val);
+                if (!strcmp(k, "num_layers")) add(&list, &n, "model.preset", "resnet");
+                done = 1;
+            }
+        for (int u = 0; unsupported[u].name && !done; u++)
+            if (!strcmp(k, unsupported[u].name)) {
+                int harmless = !strcmp(val, "0") || !strcmp(val, "false") || !strcmp(val, "none");
+                if (!harmless) {
+                    st = cf_error_set(err, CF_ERR_UNSUPPORTED, "%s: hyperparameter '%s' = %s is not supported yet (%s)",
+                                      path, k, val, unsupported[u].why);
+                }
+                done = 1;
+            }
+        if (done) continue;
+        if (!strcmp(k, "optimizer")) {
+            if (strcmp(val, "sgd") && strcmp(val, "adam") && strcmp(val, "rmsprop") && strcmp(val, "nag"))
+                st = cf_error_set(err, CF_ERR_INVALID, "%s: optimizer '%s' (allowed: sgd, adam, rmsprop, nag)", path, val);
+            else add(&list, &n, "optimizer.plugin", val);
+        } else if (!strcmp(k, "momentum") || !strcmp(k, "weight_decay")) {
+            /* SageMaker applies these to sgd/nag only. */
+            if (!opt || !strcmp(opt, "sgd") || !strcmp(opt, "nag")) {
+                char key[64];
+                snprintf(key, sizeof key, "optimizer.%s", k);
+                add(&list, &n, key, val);
+            }
+        } else if (!strcmp(k, "image_shape")) {
+            int c, h, w;
+            if (sscanf(val, "%d,%d,%d", &c, &h, &w) != 3 || c <= 0 || h <= 0 || w <= 0) {
+                st = cf_error_set(err, CF_ERR_INVALID, "%s: image_shape '%s' must be \"C,H,W\"", path, val);
+            } else {
+                char a[64];
+                snprintf(a, sizeof a, "[%d,%d,%d]", c, h, w);
+                add(&list, &n, "model.input", a);
+            }
+        } else if (!strcmp(k, "lr_scheduler_step")) {
+            add(&list, &n, "train.lr_schedule.type", "step");
+            char q[520];
+            snprintf(q, sizeof q, "\"%s\"", val);
+            add(&list, &n, "train.lr_schedule.steps", q);
+        } else if (!strcmp(k, "lr_scheduler_factor")) {
+            add(&list, &n, "train.lr_schedule.factor", val);
+        } else if (!strcmp(k, "early_stopping")) {
+            add(&list, &n, "train.early_stopping.enabled", !strcmp(val, "true") || !strcmp(val, "1") || !strcmp(val, "True") ? "true" : "false");
+        } else if (!strcmp(k, "precision_dtype")) {
+            if (strcmp(val, "float32"))
+                st = cf_error_set(err, CF_ERR_UNSUPPORTED, "%s: precision_dtype '%s' is not supported yet (float32 only)", path, val);
+        } else if (!strcmp(k, "num_classes") || !strcmp(k, "num_training_samples")) {
+            char key[64];
+            snprintf(key, sizeof key, "data.expect_%s", k + 4);
+            add(&list, &n, key, val); /* checked against the data */
+        } else {
+            st = cf_error_set(err, CF_ERR_INVALID, "%s: unknown SageMaker hyperparameter '%s' (see shared/reference/sagemaker-ic.md)",
+                              path, k);
+        }
+    }
+    if (!st) {
+        char **arr = cf_calloc((size_t)n + 1, sizeof *arr);
+        const char *p = list.s;
+        for (int i = 0; i < n; i++) {
+            arr[i] = cf_strdup(p);
+            p += strlen(p) + 1;
+        }
+        *sets = arr;
+        *n_sets = n;
+    }
+out:
+    cf_sbuf_free(&list);
+    cf_jval_free(j);
+    return st;
+}
+
+static config_setting_t *add_plugin(config_setting_t *list, const char *name)
+{
+    config_setting_t *g = config_setting_add(list, NULL, CONFIG_TYPE_GROUP);
+    config_setting_set_string(config_setting_add(g, "plugin", CONFIG_TYPE_STRING), name);
+    return g;
+}
+
+static void set_f(config_setting_t *g, const char *k, double v)
+{
+    config_setting_set_float(config_setting_add(g, k, CONFIG_TYPE_FLOAT), v);
+}
+
+cf_status cf_augmentation_preset(config_t *cfg, const char *preset, int channels, FILE *warn,
+                                 cf_error *err)
+{
+    config_setting_t *root = config_root_setting(cfg);
+    if (config_setting_get_member(root, "augmentations"))
+        return cf_error_set(err, CF_ERR_INVALID,
+                            "augmentation_type = \"%s\" and an augmentations list: choose one", preset);
+    int color = !strcmp(preset, "crop_color") || !strcmp(preset, "crop_color_transform");
+    int transform = !strcmp(preset, "crop_color_transform");
+    if (strcmp(preset, "crop") && !color)
+        return cf_error_set(err, CF_ERR_INVALID, "augmentation_type '%s' (allowed: crop, crop_color, crop_color_transform)", preset);
+    config_setting_t *l = config_setting_add(root, "augmentations", CONFIG_TYPE_LIST);
+    /* A real crop of same-size images: pad 4, crop back (torchvision's CIFAR recipe). */
+    config_setting_t *g = add_plugin(l, "random_crop");
+    config_setting_set_int(config_setting_add(g, "padding", CONFIG_TYPE_INT), 4);
+    add_plugin(l, "hflip");
+    if (color) {
+        if (channels == 3) {
+            set_f(add_plugin(l, "hue"), "delta", 0.1);         /* ±36 degrees */
+            set_f(add_plugin(l, "saturation"), "factor", 0.2); /* ±50 of 255 */
+        } else if (warn) {
+            fprintf(warn, "warning: augmentation_type %s: hue and saturation skipped for %d-channel images\n",
+                    preset, channels);
+        }
+        set_f(add_plugin(l, "brightness"), "factor", 0.2);
+    }
+    if (transform) {
+        set_f(add_plugin(l, "rotate"), "degrees", 10);
+        set_f(add_plugin(l, "shear"), "degrees", 5.71); /* shear ratio 0.1 */
+        g = add_plugin(l, "scale");
+        set_f(g, "min", 1);
+        set_f(g, "max", 1);
+        set_f(g, "aspect", 0.25);
+    }
+    return CF_OK;
+}

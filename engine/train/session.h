@@ -1,0 +1,100 @@
+/* clforge — the session shared by train, eval, predict and lr-find. */
+#ifndef CLFORGE_SESSION_H
+#define CLFORGE_SESSION_H
+
+#include "observe/metrics.h"
+#include "train/schedule.h"
+#include "train/trainer.h"
+#include "core/util.h"
+#include "core/params.h"
+#include "core/plugin_params.h"
+#include "core/config_file.h"
+#include "model/net.h"
+#include "model/modelfile.h"
+#include "data/dataset.h"
+
+typedef struct cf_plugin_inst {
+    const cf_plugin_desc *d;
+    cf_params *p;
+    void *state;
+} cf_plugin_inst;
+
+typedef struct cf_session {
+    const cf_train_opts *o;
+    cf_config cfg;
+    int cfg_loaded;
+    FILE *warn, *out;
+    cf_params *root, *pb, *pd, *pt, *pes, *pout, *psched;
+    cf_registry *reg;
+    cf_backend *be;
+    cf_dataset train, test;
+    int *tr, n_tr, *va, n_va;
+    int c, h, w, k;
+    double mean[4], std[4];
+    cf_model_spec *spec;
+    cf_net *net;
+    cf_plugin_inst opt;
+    cf_plugin_inst *regs, *augs;
+    int n_regs, n_augs;
+    cf_loss_kind loss;
+    float smoothing;
+    float *class_w;
+    uint64_t seed;
+    int batch, eval_batch, epochs, top_k;
+    char name[256], run_dir[1024];
+    float *bx, *bt, *bw, *bl, *bp, *bprob, *aug_a, *aug_b;
+    cf_schedule *sched;
+} cf_session;
+
+/* Host buffers of one batch, with scratch for the augmentation chain. */
+typedef struct cf_batch {
+    float *x, *t, *w, *aug_a, *aug_b;
+} cf_batch;
+cf_status cf_batch_alloc(const cf_session *s, int max_batch, cf_batch *b, cf_error *err);
+void cf_batch_free(cf_batch *b);
+/* Assemble samples idx[0..n) of d: (augment) -> normalise; targets, weights. */
+cf_status cf_session_batch_into(cf_session *s, const cf_dataset *d, const int *idx, int n,
+                                int augment, uint64_t epoch, cf_batch *b, cf_error *err);
+
+typedef struct cf_eval_result {
+    double loss, acc, topk;
+    long n;
+    /* Seconds in the network's forward passes (upload, ops, download of the
+     * outputs) over forward_n images, without decoding or assembling batches:
+     * what "inference images/s" means next to a framework timing model(x).
+     * The first batch, and a last partial one, are left out when there are
+     * other full batches (they pay one-time JIT compilation of kernels for
+     * their shapes and first-touch page faults). */
+    double forward_s;
+    long forward_n;
+} cf_eval_result;
+
+/* An empty session reading options o, printing to out (NULL: stdout). */
+void cf_session_init(cf_session *s, const cf_train_opts *o, FILE *out);
+void cf_plugin_inst_free(cf_plugin_inst *pi, int kind);
+void cf_session_free(cf_session *s);
+config_setting_t *cf_session_member(cf_session *s, const char *path);
+cf_status cf_session_group(cf_session *s, const char *path, const cf_param_def *defs,
+                              const char *skip, cf_params **out, cf_error *err);
+cf_status cf_session_config(cf_session *s, const char *path, cf_error *err);
+cf_status cf_session_data(cf_session *s, int need_train, int need_test, cf_error *err);
+cf_status cf_session_plugin(cf_session *s, cf_plugin_kind kind, const config_setting_t *g,
+                             cf_plugin_inst *pi, cf_error *err);
+cf_status cf_session_plugins(cf_session *s, cf_error *err);
+cf_status cf_session_model(cf_session *s, cf_error *err);
+cf_status cf_session_backend(cf_session *s, int max_batch, cf_error *err);
+cf_status cf_session_batch(cf_session *s, const cf_dataset *d, const int *idx, int n, int augment,
+                            uint64_t epoch, cf_error *err);
+cf_status cf_session_evaluate(cf_session *s, const cf_dataset *d, const int *idx, int n, cf_confusion *conf,
+                          cf_eval_result *r, cf_error *err);
+cf_status cf_session_step(cf_session *s, long step, double lr, int batch, cf_error *err);
+cf_status cf_session_save_model(cf_session *s, const char *path, cf_error *err);
+cf_status cf_session_load_weights(cf_session *s, const cf_blob *bl, const char *path, cf_error *err);
+/* Rebuild a saved model (config, normalisation, classes, weights) on a backend
+ * (NULL = the one it was trained with) with `threads` compute threads (0 = as
+ * trained). Loads no data. */
+cf_status cf_session_open_model(cf_session *s, const char *model_path, const char *backend,
+                                int threads, int max_batch, cf_error *err);
+const char *cf_session_class_name(const cf_session *s, int c);
+
+#endif
