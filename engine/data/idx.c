@@ -13,6 +13,14 @@ static const char *const fashion_names[10] = {"T-shirt/top", "Trouser", "Pullove
                                               "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"};
 const char *const *cf_fashion_mnist_classes(void) { return fashion_names; }
 
+/* zlib's message for f, without the path it prefixes (ours names it). */
+static const char *gz_msg(gzFile f, const char *path, int *zerr)
+{
+    const char *m = gzerror(f, zerr);
+    size_t n = strlen(path);
+    return strncmp(m, path, n) == 0 && m[n] == ':' && m[n + 1] == ' ' ? m + n + 2 : m;
+}
+
 /* Read an IDX file: dims and the raw ubyte payload (up to `limit` items). */
 static cf_status idx_read(const char *path, int want_dims, int limit, int *dims,
                           unsigned char **data, size_t *count, cf_error *err)
@@ -46,39 +54,87 @@ static cf_status idx_read(const char *path, int want_dims, int limit, int *dims,
             goto out;
         }
         dims[i] = (int)((uint32_t)d[0] << 24 | (uint32_t)d[1] << 16 | (uint32_t)d[2] << 8 | d[3]);
-        if (dims[i] <= 0 || dims[i] > (1 << 28)) {
-            s = cf_error_set(err, CF_ERR_IO, "%s: implausible IDX dimension %d", path, dims[i]);
+        /* An image side over 65,536 px or an item over 256 MiB is no dataset
+         * clforge can train on; the bounds also keep n * item from wrapping. */
+        long lim = i ? 65536 : (1L << 28);
+        if (dims[i] <= 0 || dims[i] > lim) {
+            s = cf_error_set(err, CF_ERR_IO, "%s: implausible IDX dimension %d = %d (at most %ld)", path,
+                             i, dims[i], lim);
             goto out;
         }
         if (i) item *= (size_t)dims[i];
+        if (item > ((size_t)1 << 28)) {
+            s = cf_error_set(err, CF_ERR_IO, "%s: implausible IDX item of more than 2^28 bytes", path);
+            goto out;
+        }
     }
     size_t n = (size_t)dims[0];
     if (limit > 0 && (size_t)limit < n) n = (size_t)limit;
-    size_t bytes = n * item;
-    buf = malloc(bytes ? bytes : 1);
-    if (!buf) {
-        s = cf_error_set(err, CF_ERR_NOMEM, "%s: out of memory for %zu bytes", path, n * item);
+    if (n > SIZE_MAX / sizeof(float) / item) { /* the caller converts to float */
+        s = cf_error_set(err, CF_ERR_IO, "%s: %zu items of %zu bytes do not fit in memory", path, n, item);
         goto out;
     }
-    size_t got = 0, want = n * item;
+    /* Grow the buffer as data arrives: a header that promises more than the
+     * file holds costs no more memory than the file. */
+    size_t got = 0, want = n * item, cap = 0;
     while (got < want) {
-        unsigned chunk = want - got > (1u << 30) ? (1u << 30) : (unsigned)(want - got);
+        if (got == cap) {
+            size_t nc = cap ? cap * 2 : (size_t)1 << 20;
+            if (nc > want) nc = want;
+            unsigned char *nb = realloc(buf, nc);
+            if (!nb) {
+                s = cf_error_set(err, CF_ERR_NOMEM, "%s: out of memory for %zu bytes", path, nc);
+                goto out;
+            }
+            buf = nb;
+            cap = nc;
+        }
+        size_t room = cap - got;
+        unsigned chunk = room > (1u << 30) ? (1u << 30) : (unsigned)room;
         int r = gzread(f, buf + got, chunk);
         if (r <= 0) {
             int zerr;
-            const char *m = gzerror(f, &zerr);
+            const char *m = gz_msg(f, path, &zerr);
             s = cf_error_set(err, CF_ERR_IO, "%s: truncated or corrupt data after %zu of %zu bytes%s%s",
                              path, got, want, zerr ? ": " : "", zerr ? m : "");
-            free(buf);
-            buf = NULL;
             goto out;
         }
         got += (size_t)r;
     }
+    /* Read to the end even under a limit: zlib checks the gzip CRC and length
+     * only there, and bytes past the header's dims mean a corrupt header. */
+    size_t extra = 0, expect_extra = ((size_t)dims[0] - n) * item;
+    for (;;) {
+        unsigned char scratch[65536];
+        int r = gzread(f, scratch, sizeof scratch);
+        if (r == 0) break;
+        if (r < 0) {
+            int zerr;
+            s = cf_error_set(err, CF_ERR_IO, "%s: corrupt data: %s", path, gz_msg(f, path, &zerr));
+            goto out;
+        }
+        extra += (size_t)r;
+    }
+    if (extra != expect_extra) {
+        s = cf_error_set(err, CF_ERR_IO, "%s: %s than its header's %d items of %zu bytes", path,
+                         extra < expect_extra ? "truncated: less data" : "more data", dims[0], item);
+        goto out;
+    }
     *data = buf;
     *count = n;
+    buf = NULL;
 out:
-    gzclose(f);
+    free(buf);
+    {
+        int zr = gzclose(f);
+        /* gzclose reports a gzip stream cut before its CRC trailer. */
+        if (zr != Z_OK && s == CF_OK) {
+            free(*data);
+            *data = NULL;
+            s = cf_error_set(err, CF_ERR_IO, "%s: corrupt or truncated gzip stream (%s)", path,
+                             zr == Z_BUF_ERROR ? "unexpected end of file" : "gzclose failed");
+        }
+    }
     return s;
 }
 

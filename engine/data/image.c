@@ -24,6 +24,13 @@ static void jerr_exit(j_common_ptr c)
     longjmp(e->jb, 1);
 }
 
+/* libjpeg only warns about a truncated or corrupt stream and fills the rest
+ * with grey; for us a damaged input is an error, so warnings end decoding. */
+static void jerr_emit(j_common_ptr c, int level)
+{
+    if (level < 0) jerr_exit(c);
+}
+
 static cf_status read_jpeg(const char *path, const unsigned char *data, size_t len, cf_image_u8 *out,
                            cf_error *err)
 {
@@ -32,6 +39,8 @@ static cf_status read_jpeg(const char *path, const unsigned char *data, size_t l
     unsigned char *volatile pix = NULL;
     c.err = jpeg_std_error(&e.mgr);
     e.mgr.error_exit = jerr_exit;
+    e.mgr.emit_message = jerr_emit;
+    snprintf(e.msg, sizeof e.msg, "unknown error");
     if (setjmp(e.jb)) {
         jpeg_destroy_decompress(&c);
         free(pix);
@@ -43,7 +52,10 @@ static cf_status read_jpeg(const char *path, const unsigned char *data, size_t l
     c.out_color_space = c.num_components == 1 ? JCS_GRAYSCALE : JCS_RGB;
     jpeg_start_decompress(&c);
     int w = (int)c.output_width, h = (int)c.output_height, ch = c.output_components;
-    if (w <= 0 || h <= 0 || w > 16384 || h > 16384) longjmp(e.jb, 1);
+    if (w <= 0 || h <= 0 || w > 16384 || h > 16384) {
+        snprintf(e.msg, sizeof e.msg, "%d x %d pixels (at most 16384 a side)", w, h);
+        longjmp(e.jb, 1);
+    }
     pix = malloc((size_t)w * h * ch);
     if (!pix) {
         jpeg_destroy_decompress(&c);
@@ -74,7 +86,10 @@ static int pnm_int(const unsigned char **p, const unsigned char *end)
     }
     if (*p >= end || **p < '0' || **p > '9') return -1;
     long v = 0;
-    while (*p < end && **p >= '0' && **p <= '9' && v < 1000000) v = v * 10 + (*(*p)++ - '0');
+    while (*p < end && **p >= '0' && **p <= '9') {
+        v = v * 10 + (*(*p)++ - '0');
+        if (v > 1000000) return -1; /* no PNM field is this large */
+    }
     return (int)v;
 }
 
@@ -91,7 +106,12 @@ static cf_status read_pnm(const char *path, const unsigned char *data, size_t le
     unsigned char *pix = malloc(n);
     if (!pix) return cf_error_set(err, CF_ERR_NOMEM, "%s: out of memory", path);
     if (kind == 5 || kind == 6) {
-        p++; /* single whitespace after maxval */
+        /* exactly one whitespace byte after maxval, then the pixels */
+        if (p >= end || (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r')) {
+            free(pix);
+            return cf_error_set(err, CF_ERR_IO, "%s: truncated PGM/PPM header (no pixel data)", path);
+        }
+        p++;
         if ((size_t)(end - p) < n) {
             free(pix);
             return cf_error_set(err, CF_ERR_IO, "%s: truncated image data", path);
@@ -103,6 +123,11 @@ static cf_status read_pnm(const char *path, const unsigned char *data, size_t le
             if (v < 0) {
                 free(pix);
                 return cf_error_set(err, CF_ERR_IO, "%s: truncated image data", path);
+            }
+            if (v > maxv) {
+                free(pix);
+                return cf_error_set(err, CF_ERR_IO, "%s: pixel %zu is %d, above the maxval %d", path, i, v,
+                                    maxv);
             }
             pix[i] = (unsigned char)v;
         }

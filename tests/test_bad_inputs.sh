@@ -1,0 +1,73 @@
+#!/bin/sh
+# Damaged input files are refused with a message naming the file, never a
+# crash or a silent success (issue 17's IDX and image items): gzip'ed IDX
+# with a flipped bit, a cut CRC trailer, a header that promises more than the
+# file holds or sizes that overflow; PGM headers with no pixel data, ASCII
+# values above maxval; truncated JPEGs.
+set -u
+CLF=./clforge
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+D=/usr/share/datasets/fashion-mnist
+[ -r "$D/t10k-images-idx3-ubyte.gz" ] || { echo "no Fashion-MNIST: skip"; exit 77; }
+command -v python3 >/dev/null || { echo "no python3: skip"; exit 77; }
+fails=0
+ok() { echo "ok: $1"; }
+bad() { echo "FAIL: $1"; fails=$((fails + 1)); }
+cp "$D/t10k-images-idx3-ubyte.gz" "$T/img.gz"
+python3 - "$T" <<'PY'
+import gzip, struct, sys
+t = sys.argv[1]
+good = open(t + '/img.gz', 'rb').read()
+raw = gzip.decompress(good)
+b = bytearray(good); b[len(b) // 2] ^= 0x10; open(t + '/flip.gz', 'wb').write(b)
+open(t + '/cut.gz', 'wb').write(good[:-4])                       # CRC trailer cut
+c = bytearray(gzip.compress(raw)); c[-5] ^= 1; open(t + '/crc.gz', 'wb').write(c)
+hdr = lambda n, h, w: bytes([0, 0, 8, 3]) + struct.pack('>III', n, h, w)
+open(t + '/huge', 'wb').write(hdr(256, 1 << 28, 1 << 28) + bytes(100))   # n*h*w wraps
+open(t + '/promise', 'wb').write(hdr(1 << 28, 28, 28) + bytes(1000))     # 2^28 images promised
+open(t + '/extra', 'wb').write(raw + bytes(784))                          # one image too many
+PY
+for f in flip.gz cut.gz crc.gz huge promise extra; do
+    cat > "$T/$f.cfg" <<CFG
+backend = { name = "reference"; };
+data = { train_images = "$T/$f"; train_labels = "$D/t10k-labels-idx1-ubyte.gz";
+         test_images = "$D/t10k-images-idx3-ubyte.gz"; test_labels = "$D/t10k-labels-idx1-ubyte.gz";
+         limit_train = 200; limit_test = 50; };
+model = { layers = ( { type = "dense"; units = 10; } ); };
+train = { epochs = 1; };
+CFG
+    $CLF train "$T/$f.cfg" --quiet --run-dir "$T/run_$f" >"$T/out" 2>&1; rc=$?
+    if [ "$rc" -eq 1 ] && grep -q "error: $T/$f: " "$T/out" && [ ! -e "$T/run_$f/model.clf" ]; then
+        ok "$f refused: $(head -1 "$T/out" | sed "s|$T/||")"
+    else bad "$f: exit $rc, $(head -2 "$T/out")"; fi
+done
+# A model to predict with.
+cat > "$T/m.cfg" <<'CFG'
+backend = { name = "reference"; };
+data = { limit_train = 300; limit_test = 50; };
+model = { layers = ( { type = "dense"; units = 10; } ); };
+train = { epochs = 1; };
+CFG
+$CLF train "$T/m.cfg" --quiet --run-dir "$T/m" >/dev/null || { echo "FAIL: training"; exit 1; }
+pred() { # file expected-message-part
+    $CLF predict "$T/m/model.clf" "$T/$1" >"$T/out" 2>&1; rc=$?
+    if [ "$rc" -eq 1 ] && grep -q "$T/$1: .*$2" "$T/out"; then ok "$1 refused: $(sed "s|$T/||" "$T/out")"
+    else bad "$1: exit $rc, $(head -2 "$T/out")"; fi
+}
+printf 'P5 16384 16384 255' > "$T/nodata.pgm";   pred nodata.pgm "no pixel data"
+printf 'P5 1000 1000 255' > "$T/nodata2.pgm";    pred nodata2.pgm "no pixel data"
+printf 'P5 4 4 255\nabc' > "$T/short.pgm";       pred short.pgm "truncated image data"
+printf 'P2 2 1 15\n3 200\n' > "$T/maxval.pgm";   pred maxval.pgm "above the maxval 15"
+printf 'P2 2 1 12345678901\n3 2\n' > "$T/big.pgm"; pred big.pgm "bad or unsupported PGM/PPM header"
+{ printf 'P5\n28 28\n255\n'; zcat "$D/t10k-images-idx3-ubyte.gz" | tail -c +17 | head -c 784; } > "$T/good.pgm"
+$CLF predict "$T/m/model.clf" "$T/good.pgm" >/dev/null 2>&1 && ok "a good PGM predicts" || bad "good PGM"
+if command -v cjpeg >/dev/null; then
+    cjpeg -quality 95 "$T/good.pgm" > "$T/good.jpg"
+    size=$(wc -c < "$T/good.jpg")
+    head -c $((size - 40)) "$T/good.jpg" > "$T/cut.jpg"   # scan data cut: libjpeg only warns
+    pred cut.jpg "corrupt JPEG"
+    $CLF predict "$T/m/model.clf" "$T/good.jpg" >/dev/null 2>&1 && ok "the uncut JPEG predicts" || bad "good JPEG"
+fi
+echo "$fails failed"
+[ "$fails" -eq 0 ]
