@@ -996,6 +996,56 @@ START_TEST(test_journal_torn_line)
 }
 END_TEST
 
+/* Two tuners on one study directory: the second is refused, naming the
+ * holder; once the first closes, --resume works (issue 17, item 13). */
+START_TEST(test_study_lock)
+{
+    make_tmp();
+    cf_tune_config cfg;
+    cf_error err = {0};
+    char text[1000];
+    snprintf(text, sizeof text,
+             "tune = { strategy = \"random\"; max_trials = 3; seed = 1;\n"
+             "  objective = { function = \"branin\"; };\n%s};\n",
+             BRANIN_PARAMS);
+    cf_status st = load_cfg("t.cfg", text, &cfg, &err);
+    ck_assert_int_eq(st, CF_OK);
+    cf_study *s = run_study(&cfg, "t", NULL, 1, 0, &st, &err);
+    ck_assert_int_eq(st, CF_OK);
+    /* record locks belong to a process: the second tuner is a child */
+    int fd[2];
+    ck_assert_int_eq(pipe(fd), 0);
+    pid_t child = fork();
+    ck_assert_int_ge(child, 0);
+    if (child == 0) {
+        cf_error e2 = {0};
+        cf_status st2;
+        cf_study *s2 = run_study(&cfg, "t", NULL, 1, 1, &st2, &e2);
+        ssize_t w = write(fd[1], e2.msg, strlen(e2.msg) + 1);
+        _exit(s2 == NULL && st2 == CF_ERR_INVALID && w > 0 ? 0 : 1);
+    }
+    close(fd[1]);
+    char msg[600] = "";
+    ssize_t got = read(fd[0], msg, sizeof msg - 1);
+    msg[got > 0 ? got : 0] = 0;
+    close(fd[0]);
+    int wst;
+    waitpid(child, &wst, 0);
+    char pid[32];
+    snprintf(pid, sizeof pid, "pid %ld on ", (long)getpid());
+    ck_assert_msg(WIFEXITED(wst) && WEXITSTATUS(wst) == 0, "second tuner was not refused: %s", msg);
+    ck_assert_msg(strstr(msg, "in use by another clforge tune") && strstr(msg, pid), "%s", msg);
+    cf_study_close(s);
+    cfg.max_trials = 4;
+    s = run_study(&cfg, "t", NULL, 1, 1, &st, &err);
+    ck_assert_msg(st == CF_OK, "%s", err.msg);
+    ck_assert_int_eq(cf_study_count(s), 4);
+    cf_study_close(s);
+    cf_tune_config_free(&cfg);
+    rm_tmp();
+}
+END_TEST
+
 START_TEST(test_best_cfg)
 {
     make_tmp();
@@ -1080,6 +1130,7 @@ Suite *cf_test_suite(void)
     tcase_add_test(c, test_failing_trials);
     tcase_add_test(c, test_resume_after_sigkill);
     tcase_add_test(c, test_journal_torn_line);
+    tcase_add_test(c, test_study_lock);
     tcase_add_test(c, test_best_cfg);
     suite_add_tcase(s, c);
     return s;

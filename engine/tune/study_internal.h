@@ -28,6 +28,7 @@ struct cf_study {
     double best_for_stall;
     int have_best_for_stall;
     char header_checked;
+    int lock_fd;            /* <dir>/.lock, write-locked; -1 if none */
     cf_error *jerr;         /* where journal() reports (the caller's err) */
 };
 

@@ -20,7 +20,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/util.h"
 #include "tune/study_internal.h"
@@ -114,11 +117,46 @@ static cf_status replay_line(void *user, const char *line, int lineno, cf_error 
     return cf_error_set(err, CF_ERR_INVALID, "unknown event '%s'", ev);
 }
 
+/* One process at a time per study directory: two tuners appending to one
+ * journal interleave events and leave a study that no longer replays. A
+ * POSIX record lock on <dir>/.lock is released by the kernel however the
+ * holder dies, and, unlike flock, is not inherited by forked trial processes
+ * that may outlive a killed tuner; the file names the holder. */
+static cf_status lock_dir(cf_study *s, cf_error *err)
+{
+    char path[CF_TUNE_PATH_MAX + 16];
+    snprintf(path, sizeof path, "%s/.lock", s->dir);
+    s->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (s->lock_fd < 0) return cf_error_set(err, CF_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+    if (fcntl(s->lock_fd, F_SETLK, &fl) != 0) {
+        int e = errno;
+        char who[256] = "";
+        ssize_t n = pread(s->lock_fd, who, sizeof who - 1, 0);
+        who[n > 0 ? n : 0] = 0;
+        who[strcspn(who, "\n")] = 0;
+        close(s->lock_fd);
+        s->lock_fd = -1;
+        if (e == EAGAIN || e == EACCES)
+            return cf_error_set(err, CF_ERR_INVALID,
+                                "%s: the study is in use by another clforge tune (%s); wait for it or stop it first",
+                                s->dir, who[0] ? who : "holder unknown");
+        return cf_error_set(err, CF_ERR_IO, "%s: cannot lock: %s", path, strerror(e));
+    }
+    char host[128] = "?", line[256];
+    gethostname(host, sizeof host - 1);
+    int n = snprintf(line, sizeof line, "pid %ld on %s\n", (long)getpid(), host);
+    if (ftruncate(s->lock_fd, 0) != 0 || pwrite(s->lock_fd, line, (size_t)n, 0) != n)
+        return cf_error_set(err, CF_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
+    return CF_OK;
+}
+
 cf_status cf_study_open(cf_study **out, const cf_tune_config *cfg, const cf_study_opts *o,
                         cf_error *err)
 {
     cf_study *s = calloc(1, sizeof *s);
     if (!s) return cf_error_set(err, CF_ERR_NOMEM, "study: out of memory");
+    s->lock_fd = -1;
     s->cfg = *cfg;
     s->o = *o;
     s->t0 = study_mono();
@@ -137,6 +175,7 @@ cf_status cf_study_open(cf_study **out, const cf_tune_config *cfg, const cf_stud
                           jpath, s->dir);
     }
     if (st == CF_OK) st = cf_mkdir_p(s->dir, err);
+    if (st == CF_OK) st = lock_dir(s, err);
     if (st == CF_OK && o->resume) {
         st = cf_journal_replay(jpath, replay_line, s, err);
         if (st == CF_OK) {
@@ -188,6 +227,7 @@ void cf_study_close(cf_study *s)
     if (s->own_runner && s->runner.destroy) s->runner.destroy(s->runner.ctx);
     if (s->strat.destroy) s->strat.destroy(s->strat.ctx);
     cf_journal_close(s->j);
+    if (s->lock_fd >= 0) close(s->lock_fd); /* releases the lock */
     for (int i = 0; i < s->n; i++) {
         free(s->t[i].x);
         free(s->t[i].curve);
