@@ -3,7 +3,7 @@
 # crash or a silent success (issue 17's IDX and image items): gzip'ed IDX
 # with a flipped bit, a cut CRC trailer, a header that promises more than the
 # file holds or sizes that overflow; PGM headers with no pixel data, ASCII
-# values above maxval; truncated JPEGs.
+# values above maxval; truncated JPEGs; NaN weights behind a valid checksum.
 set -u
 CLF=./clforge
 T=$(mktemp -d)
@@ -69,5 +69,27 @@ if command -v cjpeg >/dev/null; then
     pred cut.jpg "corrupt JPEG"
     $CLF predict "$T/m/model.clf" "$T/good.jpg" >/dev/null 2>&1 && ok "the uncut JPEG predicts" || bad "good JPEG"
 fi
+# Weights that are NaN/Inf behind a valid checksum: eval, predict and resume refuse them.
+cat > "$T/nan.py" <<'PY'
+import struct, sys, zlib
+b = bytearray(open(sys.argv[1], 'rb').read())
+tl, = struct.unpack_from('<I', b, 8)
+p = 12 + tl + 4                                   # first tensor
+nl, = struct.unpack_from('<I', b, p); p += 4 + nl
+nd, = struct.unpack_from('<I', b, p); p += 4 + 4 * nd
+struct.pack_into('<f', b, p + 8, float('nan'))    # its third element
+struct.pack_into('<I', b, len(b) - 4, zlib.crc32(bytes(b[8:-4])))
+open(sys.argv[2], 'wb').write(b)
+PY
+python3 "$T/nan.py" "$T/m/model.clf" "$T/nan.clf"
+$CLF eval "$T/nan.clf" >"$T/out" 2>&1; rc=$?
+[ "$rc" -eq 1 ] && grep -q "nan.clf: tensor '.*' holds NaN at element 2" "$T/out" && ok "NaN weights refused by eval" \
+    || bad "NaN weights: exit $rc, $(head -2 "$T/out")"
+$CLF predict "$T/nan.clf" "$T/good.pgm" >"$T/out" 2>&1; rc=$?
+[ "$rc" -eq 1 ] && grep -q "holds NaN" "$T/out" && ok "NaN weights refused by predict" || bad "NaN predict: exit $rc"
+cp -r "$T/m" "$T/m2" && python3 "$T/nan.py" "$T/m/checkpoints/last.ckpt" "$T/m2/checkpoints/last.ckpt"
+$CLF train --resume "$T/m2" --epochs 2 --quiet >"$T/out" 2>&1; rc=$?
+[ "$rc" -eq 1 ] && grep -q "last.ckpt: tensor '.*' holds NaN" "$T/out" && ok "NaN checkpoint refused by resume" \
+    || bad "NaN checkpoint: exit $rc, $(head -2 "$T/out")"
 echo "$fails failed"
 [ "$fails" -eq 0 ]

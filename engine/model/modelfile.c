@@ -1,6 +1,7 @@
 /* One file format for models and checkpoints: a text block (config and
  * metadata) plus named float tensors, with a CRC-32 so a truncated or corrupt
  * file is refused instead of silently loaded. Written atomically. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
@@ -106,6 +107,7 @@ cf_status cf_blob_read(const char *path, cf_blob *bl, cf_error *err)
         for (uint32_t d = 0; d < nd; d++) {
             uint32_t v;
             if (!get(&r, &v, 4) || v == 0 || v > (1u << 30)) goto corrupt;
+            if (cnt > SIZE_MAX / sizeof(float) / v) goto corrupt; /* cnt * 4 must not wrap */
             t->shape[d] = (int)v;
             cnt *= v;
         }
@@ -114,6 +116,15 @@ cf_status cf_blob_read(const char *path, cf_blob *bl, cf_error *err)
         if (!t->data) goto nomem;
         get(&r, t->data, cnt * sizeof(float));
         bl->n++;
+        /* A valid CRC only says the bytes are as written: weights that went
+         * NaN/Inf before the save would evaluate to uniform probabilities. */
+        for (size_t k = 0; k < cnt; k++)
+            if (!isfinite(t->data[k])) {
+                s = cf_error_set(err, CF_ERR_INVALID, "%s: tensor '%s' holds %s at element %zu: the file is unusable",
+                                 path, t->name, isnan(t->data[k]) ? "NaN" : "an infinite value", k);
+                cf_blob_free(bl);
+                goto out;
+            }
     }
     goto out;
 corrupt:
