@@ -226,6 +226,35 @@ cf_status cf_config_set(cf_config *c, const char *assignment, cf_error *err)
     return CF_OK;
 }
 
+cf_status cf_config_put_numbers(cf_config *c, const char *group, const char *name, const double *v,
+                                int n, cf_error *err)
+{
+    config_setting_t *root = config_root_setting(&c->cfg);
+    config_setting_t *g = config_setting_get_member(root, group);
+    if (!g) g = config_setting_add(root, group, CONFIG_TYPE_GROUP);
+    if (!g || config_setting_type(g) != CONFIG_TYPE_GROUP)
+        return cf_error_set(err, CF_ERR_INVALID, "%s: '%s' is not a group", c->path, group);
+    if (config_setting_get_member(g, name)) config_setting_remove(g, name);
+    config_setting_t *a = config_setting_add(g, name, CONFIG_TYPE_ARRAY);
+    if (!a) return cf_error_set(err, CF_ERR_INVALID, "%s: cannot set %s.%s", c->path, group, name);
+    /* Nine significant digits, as written; whole numbers as ints (an array
+     * holds one type, so any fraction makes them all floats). */
+    char txt[64];
+    int all_int = 1;
+    for (int i = 0; i < n; i++) {
+        snprintf(txt, sizeof txt, "%.9g", v[i]);
+        all_int &= value_type(txt) == CONFIG_TYPE_INT;
+    }
+    for (int i = 0; i < n; i++) {
+        snprintf(txt, sizeof txt, "%.9g", v[i]);
+        config_setting_t *e = config_setting_add(a, NULL, all_int ? CONFIG_TYPE_INT : CONFIG_TYPE_FLOAT);
+        if (!e) return cf_error_set(err, CF_ERR_NOMEM, "out of memory");
+        if (all_int) config_setting_set_int(e, (int)strtol(txt, NULL, 10));
+        else config_setting_set_float(e, strtod(txt, NULL));
+    }
+    return CF_OK;
+}
+
 char *cf_config_to_string(cf_config *c)
 {
     char *buf = NULL;

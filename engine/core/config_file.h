@@ -18,6 +18,10 @@ cf_status cf_config_load_string(cf_config *c, const char *text, const char *name
 /* Apply "a.b.c=value" (creates groups as needed; lists indexed by number or
  * by an element's plugin/name). */
 cf_status cf_config_set(cf_config *c, const char *assignment, cf_error *err);
+/* Replace (or add) group.name with the numeric array v[0..n) — how the
+ * engine records values it computed (normalisation, input shape). */
+cf_status cf_config_put_numbers(cf_config *c, const char *group, const char *name, const double *v,
+                                int n, cf_error *err);
 void cf_config_free(cf_config *c);
 /* The resolved config as libconfig text (malloc'ed). */
 char *cf_config_to_string(cf_config *c);

@@ -325,6 +325,7 @@ cf_status cf_params_from_setting(const cf_param_def *defs, const config_setting_
                                  const char *skip, const char *section, FILE *warn,
                                  cf_params **out, cf_error *err)
 {
+    (void)warn;
     cf_params *p;
     CF_TRY(params_alloc(defs, &p, err));
     const char *file = group ? config_setting_source_file(group) : NULL;
@@ -346,14 +347,7 @@ cf_status cf_params_from_setting(const cf_param_def *defs, const config_setting_
         else
             snprintf(where, sizeof where, "%s (--set)", section);
         cf_param_value *pv = find_value(p, name);
-        if (!pv) {
-            if (warn) {
-                fprintf(warn, "warning: %s: unknown key '%s' in %s (known:", where, name, section);
-                for (const cf_param_def *d = defs; d && d->name; d++) fprintf(warn, " %s", d->name);
-                fprintf(warn, ")\n");
-            }
-            continue;
-        }
+        if (!pv) continue; /* undeclared keys are the schema's to report (core/schema.c) */
         cf_status st = set_from_setting(pv, s, where, err);
         if (st) {
             cf_params_free(p);

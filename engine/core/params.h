@@ -23,11 +23,13 @@ struct cf_params {
     char where[256]; /* "file.cfg:12 (optimizer)" for messages */
 };
 
-/* Build from name/value text pairs (tests, --hyperparameters). */
+/* Build from name/value text pairs (tests); an unknown name is an error. */
 cf_status cf_params_from_kv(const cf_param_def *defs, const char *const *kv, int n_kv,
                             cf_params **out, cf_error *err);
-/* Validate a libconfig group against defs. Keys in `skip` ("plugin|name")
- * are ignored; unknown keys are warned about on `warn` (file:line). */
+/* Validate the values of a libconfig group against defs. Keys in `skip`
+ * ("plugin|name") are the caller's; keys defs lacks are skipped here: the
+ * schema (core/schema.c) reports them, as errors or warnings, before any
+ * section is read. `warn` is kept for callers' compatibility (unused). */
 cf_status cf_params_from_setting(const cf_param_def *defs, const config_setting_t *group,
                                  const char *skip, const char *section, FILE *warn,
                                  cf_params **out, cf_error *err);

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "train/session.h"
+#include "train/trainer.h"
 
 static void print_report(cf_session *s, const cf_eval_result *te, const cf_confusion *conf,
                          const cf_metrics_report *mr, int json, FILE *out)

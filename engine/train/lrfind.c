@@ -8,6 +8,7 @@
 
 #include "observe/report.h"
 #include "train/session.h"
+#include "train/trainer.h"
 
 cf_status cf_lr_find(const cf_lr_find_opts *lo, cf_error *err)
 {

@@ -5,6 +5,7 @@
 
 #include "data/image.h"
 #include "train/session.h"
+#include "train/trainer.h"
 
 cf_status cf_predict(const char *model_path, const char *const *images, int n, int top_k,
                      const char *backend, int threads, int json, FILE *out, cf_error *err)

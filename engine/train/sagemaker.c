@@ -8,6 +8,7 @@
 #include "core/json_parse.h"
 #include "train/sagemaker.h"
 #include "core/util.h"
+#include "core/schema.h"
 
 typedef struct sm_map {
     const char *name;
@@ -18,10 +19,6 @@ static const sm_map direct[] = {
     {"epochs", "train.epochs"},
     {"mini_batch_size", "train.mini_batch_size"},
     {"learning_rate", "optimizer.learning_rate"},
-    {"beta_1", "optimizer.beta_1"},
-    {"beta_2", "optimizer.beta_2"},
-    {"eps", "optimizer.eps"},
-    {"gamma", "optimizer.gamma"},
     {"top_k", "train.top_k"},
     {"checkpoint_frequency", "train.checkpoint_frequency"},
     {"early_stopping_min_epochs", "train.early_stopping.min_epochs"},
@@ -38,6 +35,43 @@ static const struct { const char *name, *why; } unsupported[] = {
     {"kv_store", "multi-machine training"},
     {"resize", "resizing the shorter side before cropping"},
     {NULL, NULL}};
+
+/* Optimizer-specific names and the optimizers SageMaker applies them to;
+ * for any other optimizer SageMaker ignores them, and so does clforge. */
+static const struct { const char *name, *optimizers; } per_optimizer[] = {
+    {"momentum", "|sgd|nag|"}, {"weight_decay", "|sgd|nag|"}, {"beta_1", "|adam|"},
+    {"beta_2", "|adam|"},      {"eps", "|adam|rmsprop|"},     {"gamma", "|rmsprop|"},
+    {NULL, NULL}};
+
+static int applies(const char *optimizers, const char *opt)
+{
+    char w[64];
+    snprintf(w, sizeof w, "|%s|", opt);
+    return strstr(optimizers, w) != NULL;
+}
+
+/* Every name this file accepts, for "did you mean". */
+static const char *const special[] = {"optimizer", "image_shape", "lr_scheduler_step", "lr_scheduler_factor",
+                                      "early_stopping", "precision_dtype", "num_classes",
+                                      "num_training_samples"};
+
+static const char *suggest_name(const char *k)
+{
+    const char *names[64];
+    int n = 0;
+    for (const sm_map *m = direct; m->name; m++) names[n++] = m->name;
+    for (int i = 0; unsupported[i].name; i++) names[n++] = unsupported[i].name;
+    for (int i = 0; per_optimizer[i].name; i++) names[n++] = per_optimizer[i].name;
+    for (size_t i = 0; i < sizeof special / sizeof special[0]; i++) names[n++] = special[i];
+    return cf_schema_suggest_names(names, n, k);
+}
+
+static const char *per_opt(const char *k)
+{
+    for (int i = 0; per_optimizer[i].name; i++)
+        if (!strcmp(per_optimizer[i].name, k)) return per_optimizer[i].optimizers;
+    return NULL;
+}
 
 static void add(cf_sbuf *list, int *n, const char *key, const char *val)
 {
@@ -92,9 +126,9 @@ cf_status cf_sagemaker_overrides(const char *path, char ***sets, int *n_sets, cf
             if (strcmp(val, "sgd") && strcmp(val, "adam") && strcmp(val, "rmsprop") && strcmp(val, "nag"))
                 st = cf_error_set(err, CF_ERR_INVALID, "%s: optimizer '%s' (allowed: sgd, adam, rmsprop, nag)", path, val);
             else add(&list, &n, "optimizer.plugin", val);
-        } else if (!strcmp(k, "momentum") || !strcmp(k, "weight_decay")) {
-            /* SageMaker applies these to sgd/nag only. */
-            if (!opt || !strcmp(opt, "sgd") || !strcmp(opt, "nag")) {
+        } else if (per_opt(k)) {
+            /* SageMaker applies these to some optimizers only (per_optimizer). */
+            if (!opt || applies(per_opt(k), opt)) {
                 char key[64];
                 snprintf(key, sizeof key, "optimizer.%s", k);
                 add(&list, &n, key, val);
@@ -125,8 +159,12 @@ cf_status cf_sagemaker_overrides(const char *path, char ***sets, int *n_sets, cf
             snprintf(key, sizeof key, "data.expect_%s", k + 4);
             add(&list, &n, key, val); /* checked against the data */
         } else {
-            st = cf_error_set(err, CF_ERR_INVALID, "%s: unknown SageMaker hyperparameter '%s' (see shared/reference/sagemaker-ic.md)",
-                              path, k);
+            const char *sug = suggest_name(k);
+            char hint[128] = "";
+            if (sug) snprintf(hint, sizeof hint, "; did you mean '%s'?", sug);
+            st = cf_error_set(err, CF_ERR_INVALID,
+                              "%s: unknown SageMaker hyperparameter '%s'%s (see shared/reference/sagemaker-ic.md)",
+                              path, k, hint);
         }
     }
     if (!st) {
@@ -141,6 +179,52 @@ cf_status cf_sagemaker_overrides(const char *path, char ***sets, int *n_sets, cf
     }
 out:
     cf_sbuf_free(&list);
+    cf_jval_free(j);
+    return st;
+}
+
+/* SageMaker's documented defaults (shared/reference/sagemaker-ic.md) for
+ * names the JSON leaves out. Precedence, lowest first: clforge's defaults,
+ * these, the config file, the JSON, --set — so a default fills only a key the
+ * config file leaves unset. Names that describe the data (image_shape,
+ * num_classes, num_training_samples) or the model (num_layers) are not
+ * defaulted: the data and the config's model say them. */
+static const struct { const char *name, *key, *value, *optimizers; } defaults[] = {
+    {"epochs", "train.epochs", "30", NULL},
+    {"mini_batch_size", "train.mini_batch_size", "32", NULL},
+    {"learning_rate", "optimizer.learning_rate", "0.1", NULL},
+    {"momentum", "optimizer.momentum", "0.9", "|sgd|nag|"},
+    {"weight_decay", "optimizer.weight_decay", "0.0001", "|sgd|nag|"}, /* L2, as sgd's weight_decay */
+    {"beta_1", "optimizer.beta_1", "0.9", "|adam|"},
+    {"beta_2", "optimizer.beta_2", "0.999", "|adam|"},
+    {"eps", "optimizer.eps", "1e-8", "|adam|rmsprop|"},
+    {"gamma", "optimizer.gamma", "0.9", "|rmsprop|"},
+    {NULL, NULL, NULL, NULL}};
+
+cf_status cf_sagemaker_defaults(cf_config *c, const char *path, cf_error *err)
+{
+    cf_jval *j;
+    CF_TRY(cf_jval_parse_file(path, &j, err));
+    if (j->type != CF_JVAL_OBJECT) {
+        cf_jval_free(j);
+        return CF_OK; /* cf_sagemaker_overrides names the problem */
+    }
+    const char *opt = NULL;
+    for (int i = 0; i < j->n; i++)
+        if (!strcmp(j->keys[i], "optimizer")) opt = cf_jval_str(j->items[i], NULL);
+    if (!opt && !config_lookup_string(&c->cfg, "optimizer.plugin", &opt)) opt = "sgd";
+    char optname[64];
+    snprintf(optname, sizeof optname, "%s", opt ? opt : "sgd");
+    cf_status st = CF_OK;
+    for (int d = 0; defaults[d].name && !st; d++) {
+        int given = 0;
+        for (int i = 0; i < j->n; i++) given |= !strcmp(j->keys[i], defaults[d].name);
+        if (given || config_lookup(&c->cfg, defaults[d].key)) continue;
+        if (defaults[d].optimizers && !applies(defaults[d].optimizers, optname)) continue;
+        char kv[128];
+        snprintf(kv, sizeof kv, "%s=%s", defaults[d].key, defaults[d].value);
+        st = cf_config_set(c, kv, err);
+    }
     cf_jval_free(j);
     return st;
 }
@@ -191,5 +275,8 @@ cf_status cf_augmentation_preset(config_t *cfg, const char *preset, int channels
         set_f(g, "max", 1);
         set_f(g, "aspect", 0.25);
     }
+    /* Expanded once: the saved config holds the list, not the preset, so it
+     * reloads (eval, predict, resume, retrain) without "choose one". */
+    config_setting_remove(root, "augmentation_type");
     return CF_OK;
 }

@@ -4,7 +4,7 @@
 
 #include "observe/metrics.h"
 #include "train/schedule.h"
-#include "train/trainer.h"
+#include "train/train_opts.h"
 #include "core/util.h"
 #include "core/params.h"
 #include "core/plugin_params.h"
@@ -12,6 +12,7 @@
 #include "model/net.h"
 #include "model/modelfile.h"
 #include "data/dataset.h"
+#include "data/batch.h"
 
 typedef struct cf_plugin_inst {
     const cf_plugin_desc *d;
@@ -23,6 +24,7 @@ typedef struct cf_session {
     const cf_train_opts *o;
     cf_config cfg;
     int cfg_loaded;
+    int lenient_keys; /* a saved model's config: keys were checked when it was trained */
     FILE *warn, *out;
     cf_params *root, *pb, *pd, *pt, *pes, *pout, *psched;
     cf_registry *reg;
@@ -46,16 +48,6 @@ typedef struct cf_session {
     cf_schedule *sched;
 } cf_session;
 
-/* Host buffers of one batch, with scratch for the augmentation chain. */
-typedef struct cf_batch {
-    float *x, *t, *w, *aug_a, *aug_b;
-} cf_batch;
-cf_status cf_batch_alloc(const cf_session *s, int max_batch, cf_batch *b, cf_error *err);
-void cf_batch_free(cf_batch *b);
-/* Assemble samples idx[0..n) of d: (augment) -> normalise; targets, weights. */
-cf_status cf_session_batch_into(cf_session *s, const cf_dataset *d, const int *idx, int n,
-                                int augment, uint64_t epoch, cf_batch *b, cf_error *err);
-
 typedef struct cf_eval_result {
     double loss, acc, topk;
     long n;
@@ -76,15 +68,17 @@ void cf_session_free(cf_session *s);
 config_setting_t *cf_session_member(cf_session *s, const char *path);
 cf_status cf_session_group(cf_session *s, const char *path, const cf_param_def *defs,
                               const char *skip, cf_params **out, cf_error *err);
+/* Load a config file (or text, for a saved model), apply o->sets (after the
+ * SageMaker defaults of o->hyperparameters), check every key against the
+ * schema and validate the engine sections. */
 cf_status cf_session_config(cf_session *s, const char *path, cf_error *err);
+cf_status cf_session_config_text(cf_session *s, const char *text, const char *name, cf_error *err);
 cf_status cf_session_data(cf_session *s, int need_train, int need_test, cf_error *err);
 cf_status cf_session_plugin(cf_session *s, cf_plugin_kind kind, const config_setting_t *g,
                              cf_plugin_inst *pi, cf_error *err);
 cf_status cf_session_plugins(cf_session *s, cf_error *err);
 cf_status cf_session_model(cf_session *s, cf_error *err);
 cf_status cf_session_backend(cf_session *s, int max_batch, cf_error *err);
-cf_status cf_session_batch(cf_session *s, const cf_dataset *d, const int *idx, int n, int augment,
-                            uint64_t epoch, cf_error *err);
 cf_status cf_session_evaluate(cf_session *s, const cf_dataset *d, const int *idx, int n, cf_confusion *conf,
                           cf_eval_result *r, cf_error *err);
 cf_status cf_session_step(cf_session *s, long step, double lr, int batch, cf_error *err);

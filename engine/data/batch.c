@@ -1,0 +1,76 @@
+/* Batch assembly: samples -> (augmentation chain) -> normalised inputs,
+ * smoothed one-hot targets and class weights, into host buffers. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "data/batch.h"
+#include "train/session.h"
+
+/* Assemble a batch: (augment) → normalise; targets (smoothed), weights. */
+cf_status cf_session_batch_into(cf_session *s, const cf_dataset *d, const int *idx, int n,
+                                int augment, uint64_t epoch, cf_batch *bt, cf_error *err)
+{
+    size_t px = (size_t)s->c * s->h * s->w, plane = (size_t)s->h * s->w;
+    float off = s->smoothing / (float)s->k, on = 1.0f - s->smoothing + off;
+    for (int i = 0; i < n; i++) {
+        int si = idx[i];
+        const float *src = d->x + (size_t)si * px;
+        if (augment && s->n_augs) {
+            memcpy(bt->aug_a, src, px * sizeof(float));
+            cf_image a = {bt->aug_a, s->c, s->h, s->w}, b = {bt->aug_b, s->c, s->h, s->w};
+            for (int k = 0; k < s->n_augs; k++) {
+                cf_rng r = cf_rng_make(s->seed, CF_RNG_AUGMENT, epoch, ((uint64_t)si << 4) | (uint64_t)k);
+                const cf_augmentation_vtable *v = s->augs[k].d->vtable;
+                b.c = s->c; b.h = s->h; b.w = s->w;
+                if (v->apply(s->augs[k].state, &a, &b, &r, err))
+                    return cf_error_prefix(err, "augmentation %s (sample %d)", s->augs[k].d->name, si);
+                cf_image t = a; a = b; b = t;
+            }
+            src = a.data;
+        }
+        float *dst = bt->x + (size_t)i * px;
+        for (int c = 0; c < s->c; c++) {
+            float m = (float)s->mean[c], is = (float)(1.0 / s->std[c]);
+            for (size_t j = 0; j < plane; j++) dst[c * plane + j] = (src[c * plane + j] - m) * is;
+        }
+        int y = d->y[si];
+        float *t = bt->t + (size_t)i * s->k;
+        for (int k = 0; k < s->k; k++) t[k] = k == y ? on : off;
+        bt->w[i] = s->class_w ? s->class_w[y] : 1.0f;
+    }
+    return CF_OK;
+}
+
+cf_status cf_session_batch(cf_session *s, const cf_dataset *d, const int *idx, int n, int augment,
+                           uint64_t epoch, cf_error *err)
+{
+    cf_batch b = {s->bx, s->bt, s->bw, s->aug_a, s->aug_b};
+    return cf_session_batch_into(s, d, idx, n, augment, epoch, &b, err);
+}
+
+cf_status cf_batch_alloc(const cf_session *s, int max_batch, cf_batch *b, cf_error *err)
+{
+    size_t px = (size_t)s->c * s->h * s->w;
+    b->x = malloc((size_t)max_batch * px * sizeof(float));
+    b->t = malloc((size_t)max_batch * s->k * sizeof(float));
+    b->w = malloc((size_t)max_batch * sizeof(float));
+    /* Augmentations may pass through larger intermediate images. */
+    b->aug_a = malloc(px * 4 * sizeof(float));
+    b->aug_b = malloc(px * 4 * sizeof(float));
+    if (!b->x || !b->t || !b->w || !b->aug_a || !b->aug_b) {
+        cf_batch_free(b);
+        return cf_error_set(err, CF_ERR_NOMEM, "out of memory for batch buffers (%d samples)", max_batch);
+    }
+    return CF_OK;
+}
+
+void cf_batch_free(cf_batch *b)
+{
+    free(b->x);
+    free(b->t);
+    free(b->w);
+    free(b->aug_a);
+    free(b->aug_b);
+    memset(b, 0, sizeof *b);
+}
