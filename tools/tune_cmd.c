@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/util.h"
 #include "tune/tune.h"
 
 int cf_cmd_tune(int argc, char **argv);
@@ -32,6 +33,10 @@ static void usage(FILE *f)
           "  --max-trials N     override tune.max_trials\n"
           "  --max-parallel N   override tune.max_parallel\n"
           "  --seed N           override tune.seed\n"
+          "  --set KEY=VALUE    override any key, tune.* or training (repeatable), e.g.\n"
+          "                     --set tune.max_trials=12 --set train.mini_batch_size=32;\n"
+          "                     the trials train DIR/base.cfg, the config with these applied\n"
+          "  --allow-unknown    unknown keys are warnings, not errors (as strict_keys = false;)\n"
           "  --trial-program P  program run as `P train ...` (default: this clforge)\n"
           "  --in-process       synthetic objectives: evaluate in this process (no isolation)\n"
           "  --quiet            print only the summary\n"
@@ -166,11 +171,12 @@ static int final_test(const cf_tune_config *cfg, const char *dir, const char *ex
     return rc;
 }
 
-int cf_cmd_tune(int argc, char **argv)
+static int tune_main(int argc, char **argv, const char **sets)
 {
     const char *config = NULL, *dir = NULL, *program = NULL;
     int resume = 0, do_final = 0, quiet = 0, in_process = 0;
     long max_trials = -1, max_parallel = -1, seed = -1;
+    int n_sets = 0, allow_unknown = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         int has_val = i + 1 < argc;
@@ -196,6 +202,12 @@ int cf_cmd_tune(int argc, char **argv)
             seed = strtol(argv[++i], NULL, 10);
         } else if (!strcmp(a, "--trial-program") && has_val) {
             program = argv[++i];
+        } else if (!strcmp(a, "--set") && has_val) {
+            sets[n_sets++] = argv[++i];
+        } else if (!strncmp(a, "--set=", 6)) {
+            sets[n_sets++] = a + 6;
+        } else if (!strcmp(a, "--allow-unknown")) {
+            allow_unknown = 1;
         } else if (a[0] == '-' || config) {
             fprintf(stderr, "clforge tune: unexpected argument '%s'\n", a);
             usage(stderr);
@@ -219,7 +231,11 @@ int cf_cmd_tune(int argc, char **argv)
      * but the path ends up in journals and best.cfg headers too */
     char abs_config[CF_TUNE_PATH_MAX];
     if (!realpath(config, abs_config)) snprintf(abs_config, sizeof abs_config, "%s", config);
-    if (cf_tune_config_load(abs_config, &cfg, &err) != CF_OK) {
+    /* Trials must be as lenient as the study: they train base.cfg with it. */
+    if (allow_unknown) sets[n_sets++] = "strict_keys=false";
+    char *resolved = NULL;
+    cf_tune_load_opts lo = {sets, n_sets, allow_unknown, stderr, n_sets ? &resolved : NULL};
+    if (cf_tune_config_load_opts(abs_config, &lo, &cfg, &err) != CF_OK) {
         /* name the file as the user typed it */
         const char *m = err.msg;
         size_t al = strlen(abs_config);
@@ -252,12 +268,39 @@ int cf_cmd_tune(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
 
+    /* With --set the trials train DIR/base.cfg: the config as overridden
+     * (written once the study directory is known to be ours). */
+    if (resolved) {
+        char base[CF_TUNE_PATH_MAX + 16], abs_dir[CF_TUNE_PATH_MAX];
+        char cwd[CF_TUNE_PATH_MAX / 2];
+        if (realpath(dir, abs_dir)) {
+        } else if (dir[0] != '/' && getcwd(cwd, sizeof cwd)) {
+            snprintf(abs_dir, sizeof abs_dir, "%s/%.*s", cwd, (int)(sizeof abs_dir / 2 - 2), dir);
+        } else {
+            snprintf(abs_dir, sizeof abs_dir, "%s", dir);
+        }
+        snprintf(base, sizeof base, "%.*s/base.cfg", (int)(sizeof cfg.config_path - 10), abs_dir);
+        snprintf(cfg.config_path, sizeof cfg.config_path, "%s", base);
+    }
     cf_study_opts o = {dir, resume, exe, on_event, &u, NULL, in_process, &g_stop};
     cf_study *s = NULL;
     if (cf_study_open(&s, &cfg, &o, &err) != CF_OK) {
         fprintf(stderr, "clforge tune: %s\n", err.msg);
         cf_tune_config_free(&cfg);
+        free(resolved);
         return 1;
+    }
+    if (resolved) {
+        char base[CF_TUNE_PATH_MAX + 16];
+        snprintf(base, sizeof base, "%s/base.cfg", dir);
+        cf_status ws = cf_write_file_atomic(base, resolved, strlen(resolved), &err);
+        free(resolved);
+        if (ws != CF_OK) {
+            fprintf(stderr, "clforge tune: %s\n", err.msg);
+            cf_study_close(s);
+            cf_tune_config_free(&cfg);
+            return 1;
+        }
     }
     if (!quiet) {
         printf("clforge tune: study '%s', %s search over %d parameter%s, objective %s (%s), up to %d parallel%s\n",
@@ -303,5 +346,17 @@ int cf_cmd_tune(int argc, char **argv)
     }
     cf_study_close(s);
     cf_tune_config_free(&cfg);
+    return rc;
+}
+
+int cf_cmd_tune(int argc, char **argv)
+{
+    const char **sets = calloc((size_t)argc + 1, sizeof *sets);
+    if (!sets) {
+        fprintf(stderr, "clforge tune: out of memory\n");
+        return 1;
+    }
+    int rc = tune_main(argc, argv, sets);
+    free(sets);
     return rc;
 }

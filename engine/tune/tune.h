@@ -111,7 +111,21 @@ typedef struct cf_tune_config {
     int use_log_ei;            /* bayesian: optimise log EI (default) or EI */
 } cf_tune_config;
 
+/* Parse the tune group alone: search-space keys stay abstract (unchecked). */
 cf_status cf_tune_config_load(const char *path, cf_tune_config *cfg, cf_error *err);
+/* How `clforge tune` loads it: --set overrides (tune.* and training keys)
+ * applied first, then every key of the file, every --set key and every
+ * search-space key checked by the schema (core/schema.c); `resolved` (if not NULL) gets
+ * the config text after the overrides (malloc'ed), the trials' base config. */
+typedef struct cf_tune_load_opts {
+    const char *const *sets;
+    int n_sets;
+    int allow_unknown; /* unknown keys are warnings on warn (as strict_keys = false) */
+    FILE *warn;
+    char **resolved;
+} cf_tune_load_opts;
+cf_status cf_tune_config_load_opts(const char *path, const cf_tune_load_opts *lo, cf_tune_config *cfg,
+                                   cf_error *err);
 void cf_tune_config_free(cf_tune_config *cfg);
 const char *cf_tune_strategy_name(cf_tune_strategy_kind k);
 

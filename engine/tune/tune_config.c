@@ -7,11 +7,15 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/config_file.h"
+#include "core/params.h"
+#include "core/schema.h"
 #include "tune/tune.h"
 
 typedef struct ctx {
     const char *file;
     cf_error *err;
+    int strict; /* 0: unknown keys were warned about by the schema; skip them */
 } ctx;
 
 static int line_of(const config_setting_t *s) { return s ? (int)config_setting_source_line(s) : 0; }
@@ -109,9 +113,10 @@ static cf_status parse_objective(ctx *c, const config_setting_t *g, cf_tune_conf
             CF_TRY(get_num(c, s, &o->fail_nan));
         } else if (!strcmp(k, "fail_hang")) {
             CF_TRY(get_num(c, s, &o->fail_hang));
-        } else {
-            return bad(c, s, "tune.objective: unknown key '%s' (known: metric, goal, function, "
-                             "noise, curve, epoch_seconds, fail_crash, fail_nan, fail_hang)%s", k, "");
+        } else if (c->strict) {
+            char hint[512];
+            cf_schema_hint(cf_tune_objective_params, k, hint, sizeof hint);
+            return bad(c, s, "unknown key '%s' in tune.objective%s", k, hint);
         }
     }
     if (o->function) {
@@ -156,9 +161,10 @@ static cf_status parse_param(ctx *c, const config_setting_t *g, cf_tune_param *p
             CF_TRY(get_int(c, s, 1, &p->steps));
         } else if (!strcmp(k, "values")) {
             vals = s;
-        } else {
-            return bad(c, s, "tune.parameters: unknown key '%s' (known: key, type, min, max, scale, "
-                             "steps, values)%s", k, "");
+        } else if (c->strict) {
+            char hint[512];
+            cf_schema_hint(cf_tune_param_params, k, hint, sizeof hint);
+            return bad(c, s, "unknown key '%s' in tune.parameters%s", k, hint);
         }
     }
     if (!p->key[0]) return bad(c, g, "tune.parameters: entry without 'key'%s%s", "", "");
@@ -313,8 +319,10 @@ static cf_status parse_tune(ctx *c, config_t *conf, config_setting_t *t, cf_tune
                 return bad(c, s, "tune.parameters must be a non-empty list ( { ... }, ... )%s%s", "", "");
             params = s;
             have_params = 1;
-        } else {
-            return bad(c, s, "tune: unknown key '%s' (see docs/tuning.md)%s", k, "");
+        } else if (c->strict) {
+            char hint[1024];
+            cf_schema_hint(cf_tune_params, k, hint, sizeof hint);
+            return bad(c, s, "unknown key '%s' in tune%s", k, hint);
         }
         (void)d;
     }
@@ -399,33 +407,92 @@ static cf_status parse_tune(ctx *c, config_t *conf, config_setting_t *t, cf_tune
     return CF_OK;
 }
 
+/* Search-space keys must be config keys the schema knows (plugin keys for
+ * the base config's plugin, or any plugin the space itself tries). */
+static cf_status check_space_keys(ctx *c, config_t *conf, const cf_registry *reg,
+                                  const config_setting_t *params, cf_tune_config *cfg, FILE *warn)
+{
+    if (cfg->objective.function) return CF_OK; /* x1, x2, ...: not config keys */
+    char alts[512] = "";
+    size_t al = 0;
+    for (int i = 0; i < cfg->space.n; i++) {
+        const char *k = cfg->space.p[i].key;
+        if (!strcmp(k, "optimizer.plugin") && cfg->space.p[i].type == CF_TP_CATEGORICAL)
+            for (int v = 0; v < cfg->space.p[i].n_values && al + 64 < sizeof alts; v++)
+                al += (size_t)snprintf(alts + al, sizeof alts - al, "%s|", cfg->space.p[i].values[v]);
+    }
+    for (int i = 0; i < cfg->space.n; i++) {
+        cf_error e = {0};
+        if (!cf_schema_check_key(conf, reg, cfg->space.p[i].key, alts, &e)) continue;
+        const config_setting_t *g = config_setting_get_elem(params, (unsigned)i);
+        if (!c->strict) {
+            if (warn) fprintf(warn, "warning: %s:%d: tune.parameters key '%s': %s; ignored (strict_keys is off)\n",
+                              c->file, line_of(g), cfg->space.p[i].key, e.msg);
+            continue;
+        }
+        return bad(c, g, "tune.parameters key '%s': %s", cfg->space.p[i].key, e.msg);
+    }
+    return CF_OK;
+}
+
 cf_status cf_tune_config_load(const char *path, cf_tune_config *cfg, cf_error *err)
 {
+    return cf_tune_config_load_opts(path, NULL, cfg, err);
+}
+
+cf_status cf_tune_config_load_opts(const char *path, const cf_tune_load_opts *lo, cf_tune_config *cfg,
+                                   cf_error *err)
+{
+    /* Without options (the library's plain load) the space stays abstract:
+     * its keys and the training keys are not checked against the schema. */
+    static const cf_tune_load_opts none = {NULL, 0, 0, NULL, NULL};
+    int check = lo != NULL;
+    if (!lo) lo = &none;
     memset(cfg, 0, sizeof *cfg);
     if (strlen(path) >= sizeof cfg->config_path)
         return cf_error_set(err, CF_ERR_INVALID, "%s: path too long", path);
     snprintf(cfg->config_path, sizeof cfg->config_path, "%s", path);
-    config_t conf;
-    config_init(&conf);
-    cf_status st = CF_OK;
-    if (config_read_file(&conf, path) != CONFIG_TRUE) {
-        if (config_error_type(&conf) == CONFIG_ERR_FILE_IO)
-            st = cf_error_set(err, CF_ERR_IO, "%s: cannot read the file", path);
-        else
-            st = cf_error_set(err, CF_ERR_INVALID, "%s:%d: %s",
-                              config_error_file(&conf) ? config_error_file(&conf) : path,
-                              config_error_line(&conf), config_error_text(&conf));
-        config_destroy(&conf);
+    cf_config cc;
+    cf_status st = cf_config_load(&cc, path, err);
+    if (st) {
+        if (st == CF_ERR_IO) cf_error_set(err, CF_ERR_IO, "%s: cannot read the file", path);
         return st;
     }
-    ctx c = {path, err};
-    config_setting_t *t = config_lookup(&conf, "tune");
-    if (!t) {
+    config_t *conf = &cc.cfg;
+    for (int i = 0; i < lo->n_sets && !st; i++) {
+        st = cf_config_set(&cc, lo->sets[i], err);
+        if (st && !strstr(err->msg, "--set")) cf_error_prefix(err, "--set %s", lo->sets[i]);
+    }
+    /* The whole file is a training config too (trials train it): every key,
+     * tune's and training's, is checked against the schema. */
+    int strict = 1;
+    config_lookup_bool(conf, "strict_keys", &strict);
+    strict = strict && !lo->allow_unknown;
+    cf_registry *reg = NULL;
+    if (!st && check) {
+        const char *pp[16];
+        int np = 0;
+        config_setting_t *pl = config_lookup(conf, "plugin_path");
+        for (int i = 0; pl && i < config_setting_length(pl) && np < 16; i++) {
+            const char *v = config_setting_get_string_elem(pl, i);
+            if (v) pp[np++] = v;
+        }
+        cf_error re = {0};
+        if (cf_registry_create(&reg, pp, np, &re)) reg = NULL; /* plugin keys then go unchecked */
+        cf_schema_opts so = {reg, strict, lo->warn, lo->sets, lo->n_sets};
+        st = cf_schema_check_config(&cc, &so, err);
+    }
+    ctx c = {path, err, strict};
+    config_setting_t *t = st ? NULL : config_lookup(conf, "tune");
+    if (st) {
+    } else if (!t) {
         st = cf_error_set(err, CF_ERR_INVALID, "%s: no 'tune = { ... }' group: nothing to tune", path);
     } else if (!config_setting_is_group(t)) {
         st = bad(&c, t, "'tune' must be a group { ... }%s%s", "", "");
     } else {
-        st = parse_tune(&c, &conf, t, cfg);
+        st = parse_tune(&c, conf, t, cfg);
+        if (st == CF_OK && check)
+            st = check_space_keys(&c, conf, reg, config_setting_get_member(t, "parameters"), cfg, lo->warn);
     }
     if (st == CF_OK && !cfg->name[0]) {
         /* Default study name: the config file's base name without .cfg. */
@@ -435,7 +502,9 @@ cf_status cf_tune_config_load(const char *path, cf_tune_config *cfg, cf_error *e
         char *dot = strrchr(cfg->name, '.');
         if (dot && dot != cfg->name) *dot = 0;
     }
-    config_destroy(&conf);
+    if (st == CF_OK && lo->resolved) *lo->resolved = cf_config_to_string(&cc);
+    cf_registry_destroy(reg);
+    cf_config_free(&cc);
     if (st != CF_OK) cf_tune_config_free(cfg);
     return st;
 }
