@@ -8,6 +8,7 @@
 #include "core/util.h"
 #include "core/params.h"
 #include "core/config_file.h"
+#include "core/schema.h"
 #include "model/net.h"
 #include "data/dataset.h"
 
@@ -44,14 +45,137 @@ static cf_status validate_train(const char *text, cf_error *err, char **warn)
     return s;
 }
 
-START_TEST(unknown_key_warns_with_line)
+/* The schema check of text (strict or not), with --set assignments applied
+ * and the plugin registry when reg is given; warnings in *warn. */
+static cf_status schema_text(const char *text, int strict, const char *const *sets, int n_sets,
+                             cf_registry *reg, cf_error *err, char **warn)
+{
+    cf_config c;
+    cf_status s = load_text(&c, text, err);
+    if (s) return s;
+    for (int i = 0; i < n_sets && !s; i++) s = cf_config_set(&c, sets[i], err);
+    size_t len;
+    FILE *w = open_memstream(warn, &len);
+    cf_schema_opts o = {reg, strict, w, sets, n_sets};
+    if (!s) s = cf_schema_check_config(&c, &o, err);
+    fclose(w);
+    cf_config_free(&c);
+    return s;
+}
+
+START_TEST(unknown_key_is_error_with_line_and_suggestion)
 {
     cf_error e = {0};
     char *warn = NULL;
-    ck_assert_int_eq(validate_train("train = {\n  epochs = 3;\n  epochz = 4;\n};\n", &e, &warn), CF_OK);
-    ck_assert_msg(strstr(warn, ".cfg:3: unknown key 'epochz' in train"), "warning was: %s", warn);
-    ck_assert_msg(strstr(warn, "epochs"), "warning lists known keys: %s", warn);
+    const char *text = "train = {\n  epochs = 3;\n  epochz = 4;\n};\n";
+    ck_assert_int_eq(schema_text(text, 1, NULL, 0, NULL, &e, &warn), CF_ERR_INVALID);
+    ck_assert_msg(strstr(e.msg, ".cfg:3: unknown key 'epochz' in train; did you mean 'epochs'?"), "got: %s", e.msg);
     free(warn);
+    /* downgraded: a warning with the same text, and success */
+    ck_assert_int_eq(schema_text(text, 0, NULL, 0, NULL, &e, &warn), CF_OK);
+    ck_assert_msg(strstr(warn, ".cfg:3: unknown key 'epochz' in train; did you mean 'epochs'?"), "warning: %s", warn);
+    free(warn);
+    /* nothing close: the known keys are listed */
+    ck_assert_int_eq(schema_text("data = { zzzzzzzz = 1; };\n", 1, NULL, 0, NULL, &e, &warn), CF_ERR_INVALID);
+    ck_assert_msg(strstr(e.msg, "unknown key 'zzzzzzzz' in data (known: dataset, "), "got: %s", e.msg);
+    free(warn);
+    /* nested sections and layers */
+    ck_assert_int_eq(schema_text("train = { early_stopping = { patiense = 3; }; };\n", 1, NULL, 0, NULL, &e, &warn),
+                     CF_ERR_INVALID);
+    ck_assert_msg(strstr(e.msg, "did you mean 'patience'?"), "got: %s", e.msg);
+    free(warn);
+    ck_assert_int_eq(schema_text("model = { layers = ( { type = \"dense\"; unit = 3; } ); };\n", 1, NULL, 0, NULL,
+                                 &e, &warn), CF_ERR_INVALID);
+    ck_assert_msg(strstr(e.msg, ".cfg:1: unknown key 'unit' in model.layers[0]; did you mean 'units'?"), "got: %s", e.msg);
+    free(warn);
+    /* the values check no longer reports unknown keys itself */
+    ck_assert_int_eq(validate_train(text, &e, &warn), CF_OK);
+    ck_assert_str_eq(warn, "");
+    free(warn);
+}
+END_TEST
+
+START_TEST(unknown_set_key_is_error_naming_the_set)
+{
+    cf_error e = {0};
+    char *warn = NULL;
+    const char *sets[] = {"train.mini_batch_sise=32"};
+    ck_assert_int_eq(schema_text("train = { epochs = 3; };\n", 1, sets, 1, NULL, &e, &warn), CF_ERR_INVALID);
+    ck_assert_msg(strstr(e.msg, "--set train.mini_batch_sise=32: unknown key 'mini_batch_sise' in train; "
+                                "did you mean 'mini_batch_size'?"), "got: %s", e.msg);
+    free(warn);
+    const char *ok[] = {"train.epochs=4", "model.layers.0.units=3", "train.lr_schedule.type=step"};
+    ck_assert_int_eq(schema_text("model = { layers = ( { type = \"dense\"; } ); };\n", 1, ok, 3, NULL, &e, &warn),
+                     CF_OK);
+    free(warn);
+    ck_assert_int_eq(cf_schema_check_key(NULL, NULL, "seed.x", NULL, &e), CF_ERR_INVALID);
+    ck_assert_int_eq(cf_schema_check_key(NULL, NULL, "tune.objective.metrik", NULL, &e), CF_ERR_INVALID);
+    ck_assert_msg(strstr(e.msg, "did you mean 'metric'?"), "got: %s", e.msg);
+}
+END_TEST
+
+START_TEST(plugin_keys_checked_against_the_chosen_plugin)
+{
+    cf_registry *reg = NULL;
+    cf_error e = {0};
+    ck_assert_int_eq(cf_registry_create(&reg, NULL, 0, &e), CF_OK);
+    char *warn = NULL;
+    ck_assert_int_eq(schema_text("optimizer = { plugin = \"adam\"; lr = 0.1; };\n", 1, NULL, 0, reg, &e, &warn),
+                     CF_ERR_INVALID);
+    ck_assert_msg(strstr(e.msg, ".cfg:1: unknown key 'lr' in optimizer (plugin adam); did you mean 'learning_rate'?"),
+                  "got: %s", e.msg);
+    free(warn);
+    /* momentum is sgd's, not adam's */
+    ck_assert_int_eq(schema_text("optimizer = { plugin = \"sgd\"; momentum = 0.9; };\n", 1, NULL, 0, reg, &e, &warn),
+                     CF_OK);
+    free(warn);
+    ck_assert_int_eq(schema_text("optimizer = { plugin = \"adam\"; momentum = 0.9; };\n", 1, NULL, 0, reg, &e, &warn),
+                     CF_ERR_INVALID);
+    free(warn);
+    const char *sets[] = {"optimizer.lr=0.5"};
+    ck_assert_int_eq(schema_text("optimizer = { plugin = \"sgd\"; };\n", 1, sets, 1, reg, &e, &warn), CF_ERR_INVALID);
+    ck_assert_msg(strstr(e.msg, "--set optimizer.lr=0.5: unknown key 'lr' in optimizer (plugin sgd); did you mean "
+                                "'learning_rate'?"), "got: %s", e.msg);
+    free(warn);
+    ck_assert_int_eq(schema_text("regularizers = ( { plugin = \"dropout\"; rat = 0.5; } );\n", 1, NULL, 0, reg, &e,
+                                 &warn), CF_ERR_INVALID);
+    ck_assert_msg(strstr(e.msg, "regularizers[0] (plugin dropout); did you mean 'rate'?"), "got: %s", e.msg);
+    free(warn);
+    /* a tuned optimizer.plugin lets a key of any of its values through */
+    cf_config c;
+    ck_assert_int_eq(load_text(&c, "optimizer = { plugin = \"adam\"; };\n", &e), CF_OK);
+    ck_assert_int_eq(cf_schema_check_key(&c.cfg, reg, "optimizer.momentum", NULL, &e), CF_ERR_INVALID);
+    ck_assert_int_eq(cf_schema_check_key(&c.cfg, reg, "optimizer.momentum", "adam|sgd|", &e), CF_OK);
+    cf_config_free(&c);
+    cf_registry_destroy(reg);
+}
+END_TEST
+
+START_TEST(suggestions)
+{
+    ck_assert_str_eq(cf_schema_suggest(cf_train_params, "mini_batch_sise"), "mini_batch_size");
+    ck_assert_str_eq(cf_schema_suggest(cf_train_params, "epoch"), "epochs");
+    ck_assert_ptr_null(cf_schema_suggest(cf_train_params, "zebra"));
+    const char *names[] = {"learning_rate", "momentum"};
+    ck_assert_str_eq(cf_schema_suggest_names(names, 2, "lr"), "learning_rate");
+    ck_assert_str_eq(cf_schema_suggest_names(names, 2, "momen"), "momentum");
+}
+END_TEST
+
+START_TEST(put_numbers_replaces_arrays)
+{
+    cf_config c;
+    cf_error e = {0};
+    ck_assert_int_eq(load_text(&c, "data = { mean = [9.0]; };\n", &e), CF_OK);
+    double m[2] = {0.25, 1}, one[1] = {1};
+    ck_assert_int_eq(cf_config_put_numbers(&c, "data", "mean", m, 2, &e), CF_OK);
+    ck_assert_int_eq(cf_config_put_numbers(&c, "model", "input", one, 1, &e), CF_OK);
+    config_setting_t *a = config_lookup(&c.cfg, "data.mean");
+    ck_assert_int_eq(config_setting_length(a), 2);
+    ck_assert(config_setting_get_float_elem(a, 0) == 0.25 && config_setting_get_float_elem(a, 1) == 1.0);
+    ck_assert_int_eq(config_setting_type(config_setting_get_elem(config_lookup(&c.cfg, "model.input"), 0)),
+                     CONFIG_TYPE_INT);
+    cf_config_free(&c);
 }
 END_TEST
 
@@ -188,7 +312,11 @@ Suite *cf_test_suite(void)
 {
     Suite *s = suite_create("config");
     TCase *t = tcase_create("config");
-    tcase_add_test(t, unknown_key_warns_with_line);
+    tcase_add_test(t, unknown_key_is_error_with_line_and_suggestion);
+    tcase_add_test(t, unknown_set_key_is_error_naming_the_set);
+    tcase_add_test(t, plugin_keys_checked_against_the_chosen_plugin);
+    tcase_add_test(t, suggestions);
+    tcase_add_test(t, put_numbers_replaces_arrays);
     tcase_add_test(t, wrong_type_is_error_with_line);
     tcase_add_test(t, out_of_range_is_error_with_range);
     tcase_add_test(t, syntax_error_names_line);

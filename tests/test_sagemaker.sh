@@ -21,12 +21,34 @@ grep -q 'plugin = "nag"' "$c" && grep -q "momentum = 0.8" "$c" && echo "ok: opti
 grep -q 'steps = "1"' "$c" && grep -q 'type = "step"' "$c" && echo "ok: step schedule" || { echo "FAIL: schedule"; fails=$((fails + 1)); }
 grep -q '"lr":0.01[,}]' "$T/run/metrics.jsonl" && echo "ok: rate halved after epoch 1" || { echo "FAIL: lr: $(cat "$T/run/metrics.jsonl")"; fails=$((fails + 1)); }
 grep -q 'plugin = "random_crop"' "$c" && grep -q 'plugin = "hflip"' "$c" && echo "ok: crop preset" || { echo "FAIL: preset"; fails=$((fails + 1)); }
+$CLF eval "$T/run/model.clf" >/dev/null 2>"$T/err" && echo "ok: eval of the augmentation_type run" || { echo "FAIL: eval: $(cat "$T/err")"; fails=$((fails + 1)); }
 grep -q '"top3":' "$T/run/summary.json" && echo "ok: top_k" || { echo "FAIL: top_k"; fails=$((fails + 1)); }
+# SageMaker's defaults fill the names the JSON leaves out, under the config
+# file: a key the config sets wins over the default.
+grep -q "weight_decay = 0.0001" "$c" && echo "ok: default weight_decay for nag" || { echo "FAIL: weight_decay default"; fails=$((fails + 1)); }
+grep -v '^optimizer\|mini_batch_size' "$SRC/examples/fashion_mlp.cfg" > "$T/noopt.cfg"
+printf '{"num_classes": "10", "epochs": "1"}' > "$T/hp1.json"
+$CLF train "$T/noopt.cfg" --hyperparameters "$T/hp1.json" --run-dir "$T/d1" --quiet \
+    --set backend.name=reference --set data.limit_train=300 --set data.limit_test=50 2>"$T/err" \
+    || { echo "FAIL: defaults run: $(cat "$T/err")"; fails=$((fails + 1)); }
+c1="$T/d1/config.cfg"
+grep -q 'plugin = "sgd"' "$c1" && grep -q "learning_rate = 0.1;" "$c1" && grep -q "momentum = 0.9;" "$c1" \
+    && grep -q "weight_decay = 0.0001;" "$c1" && grep -q "mini_batch_size = 32;" "$c1" && grep -q "epochs = 1;" "$c1" \
+    && echo "ok: sgd defaults (lr 0.1, momentum 0.9, weight_decay 1e-4, batch 32)" || { echo "FAIL: defaults: $(cat "$c1")"; fails=$((fails + 1)); }
+printf '{"optimizer": "rmsprop", "learning_rate": "0.01", "epochs": "1"}' > "$T/hp2.json"
+$CLF train "$SRC/examples/fashion_mlp.cfg" --hyperparameters "$T/hp2.json" --run-dir "$T/d2" --quiet \
+    --set backend.name=reference --set data.limit_train=300 --set data.limit_test=50 2>"$T/err" \
+    || { echo "FAIL: rmsprop run: $(cat "$T/err")"; fails=$((fails + 1)); }
+c2="$T/d2/config.cfg"
+grep -q 'plugin = "rmsprop"' "$c2" && grep -q "gamma = 0.9;" "$c2" && ! grep -q "momentum" "$c2" \
+    && grep -q "mini_batch_size = 64;" "$c2" \
+    && echo "ok: rmsprop gamma default; the config's batch size wins" || { echo "FAIL: rmsprop: $(cat "$c2")"; fails=$((fails + 1)); }
 for bad in '{"use_pretrained_model": "1"}|use_pretrained_model. = 1 is not supported yet' \
            '{"kv_store": "dist_sync"}|kv_store. = dist_sync is not supported yet' \
            '{"optimizer": "lamb"}|optimizer .lamb. (allowed: sgd, adam, rmsprop, nag)' \
            '{"num_classes": "7"}|num_classes is 7 but' \
-           '{"epochz": "3"}|unknown SageMaker hyperparameter .epochz.'; do
+           '{"epochz": "3"}|bad.json: unknown SageMaker hyperparameter .epochz.; did you mean .epochs.?' \
+           '{"mini_batch_sise": "3"}|bad.json: unknown SageMaker hyperparameter .mini_batch_sise.; did you mean .mini_batch_size.?'; do
     printf '%s' "${bad%%|*}" > "$T/bad.json"
     if $CLF train "$SRC/examples/fashion_mlp.cfg" --hyperparameters "$T/bad.json" --run-dir "$T/bad" \
         --set data.limit_train=100 2>"$T/err"; then echo "FAIL: accepted ${bad%%|*}"; fails=$((fails + 1));

@@ -212,10 +212,23 @@ cf_status cf_sagemaker_defaults(cf_config *c, const char *path, cf_error *err)
     const char *opt = NULL;
     for (int i = 0; i < j->n; i++)
         if (!strcmp(j->keys[i], "optimizer")) opt = cf_jval_str(j->items[i], NULL);
-    if (!opt && !config_lookup_string(&c->cfg, "optimizer.plugin", &opt)) opt = "sgd";
+    const char *cfg_opt = NULL;
+    config_lookup_string(&c->cfg, "optimizer.plugin", &cfg_opt);
+    if (opt && config_lookup(&c->cfg, "optimizer") && (!cfg_opt || strcmp(cfg_opt, opt))) {
+        /* The JSON picks another optimizer: the config's optimizer group (its
+         * rate, momentum...) belongs to the old one, so SageMaker's values and
+         * defaults replace it whole. */
+        config_setting_remove(config_root_setting(&c->cfg), "optimizer");
+    }
+    if (!opt) opt = cfg_opt ? cfg_opt : "sgd";
     char optname[64];
     snprintf(optname, sizeof optname, "%s", opt ? opt : "sgd");
     cf_status st = CF_OK;
+    if (!config_lookup(&c->cfg, "optimizer.plugin")) {
+        char kv[96];
+        snprintf(kv, sizeof kv, "optimizer.plugin=%s", optname);
+        st = cf_config_set(c, kv, err);
+    }
     for (int d = 0; defaults[d].name && !st; d++) {
         int given = 0;
         for (int i = 0; i < j->n; i++) given |= !strcmp(j->keys[i], defaults[d].name);
