@@ -48,7 +48,8 @@ for bad in '{"use_pretrained_model": "1"}|use_pretrained_model. = 1 is not suppo
            '{"optimizer": "lamb"}|optimizer .lamb. (allowed: sgd, adam, rmsprop, nag)' \
            '{"num_classes": "7"}|num_classes is 7 but' \
            '{"epochz": "3"}|bad.json: unknown SageMaker hyperparameter .epochz.; did you mean .epochs.?' \
-           '{"mini_batch_sise": "3"}|bad.json: unknown SageMaker hyperparameter .mini_batch_sise.; did you mean .mini_batch_size.?'; do
+           '{"mini_batch_sise": "3"}|bad.json: unknown SageMaker hyperparameter .mini_batch_sise.; did you mean .mini_batch_size.?' \
+           '{"beta_1": "0.8"}|bad.json: SageMaker hyperparameter as optimizer.beta_1=0.8: unknown key .beta_1. in optimizer (plugin sgd)'; do
     printf '%s' "${bad%%|*}" > "$T/bad.json"
     if $CLF train "$SRC/examples/fashion_mlp.cfg" --hyperparameters "$T/bad.json" --run-dir "$T/bad" \
         --set data.limit_train=100 2>"$T/err"; then echo "FAIL: accepted ${bad%%|*}"; fails=$((fails + 1));

@@ -357,11 +357,16 @@ cf_status cf_schema_check_config(const cf_config *c, const cf_schema_opts *o, cf
         key_of(o->sets[i], key, sizeof key);
         cf_status st = cf_schema_check_key(cfg, o->reg, key, NULL, err);
         if (!st) continue;
+        char src[1200];
+        if (i < o->n_json)
+            snprintf(src, sizeof src, "%s: SageMaker hyperparameter as %s", o->json, o->sets[i]);
+        else
+            snprintf(src, sizeof src, "--set %s", o->sets[i]);
         if (!o->strict) {
-            if (o->warn) fprintf(o->warn, "warning: --set %s: %s; ignored (strict_keys is off)\n", o->sets[i], err->msg);
+            if (o->warn) fprintf(o->warn, "warning: %s: %s; ignored (strict_keys is off)\n", src, err->msg);
             continue;
         }
-        return cf_error_prefix(err, "--set %s", o->sets[i]);
+        return cf_error_prefix(err, "%s", src);
     }
     return CF_OK;
 }

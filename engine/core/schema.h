@@ -42,6 +42,8 @@ typedef struct cf_schema_opts {
     FILE *warn;
     const char *const *sets; /* the --set assignments applied to the tree */
     int n_sets;
+    const char *json;        /* sets[0..n_json) came from this SageMaker JSON file */
+    int n_json;
 } cf_schema_opts;
 
 /* Every key of the tree that came from a file (named file:line) and every

@@ -59,6 +59,24 @@ cf_status cf_session_group(cf_session *s, const char *path, const cf_param_def *
     return cf_params_from_setting(defs, g, skip, path, s->warn, out, err);
 }
 
+/* How many of o->sets lead with the SageMaker JSON's overrides (the trainer
+ * puts them first), so that a refused key names the JSON file, not --set. */
+static int json_prefix(const cf_train_opts *o)
+{
+    if (!o->hyperparameters) return 0;
+    char **hp = NULL;
+    int n = 0;
+    cf_error e = {0};
+    if (cf_sagemaker_overrides(o->hyperparameters, &hp, &n, &e)) return 0;
+    int same = n <= o->n_sets;
+    for (int i = 0; i < n; i++) {
+        same = same && !strcmp(hp[i], o->sets[i]);
+        free(hp[i]);
+    }
+    free(hp);
+    return same ? n : 0;
+}
+
 /* Overrides, then the schema: unknown keys anywhere (file:line or --set) are
  * errors unless strict_keys = false or --allow-unknown; then every section's
  * values are validated. The registry is opened here because plugin groups
@@ -79,7 +97,8 @@ static cf_status settle(cf_session *s, const char *path, cf_error *err)
         CF_TRY(st);
     }
     cf_schema_opts so = {s->reg, cf_params_bool(s->root, "strict_keys") && !s->o->allow_unknown && !s->lenient_keys,
-                         s->warn, s->o->sets, s->o->n_sets};
+                         s->warn, s->o->sets, s->o->n_sets, s->o->hyperparameters,
+                         json_prefix(s->o)};
     CF_TRY(cf_schema_check_config(&s->cfg, &so, err));
     CF_TRY(cf_session_group(s, "backend", cf_backend_params, NULL, &s->pb, err));
     CF_TRY(cf_session_group(s, "data", cf_data_params, NULL, &s->pd, err));
