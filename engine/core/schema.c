@@ -263,7 +263,7 @@ static const cf_param_def *plugin_table(const cf_registry *reg, cf_plugin_kind k
 }
 
 /* Keys of group g against defs; settings made by --set (no line) are the
- * --set check's business. `skip` names keys handled by the caller. */
+ * --set check's business. `skip` is a key the caller handles ("plugin"). */
 static cf_status check_group(walk *w, const config_setting_t *g, const char *section,
                              const cf_param_def *defs, const char *skip)
 {
@@ -333,18 +333,18 @@ cf_status cf_schema_check_config(const cf_config *c, const cf_schema_opts *o, cf
     walk w = {c, o, err};
     const config_t *cfg = &c->cfg;
     CF_TRY(check_group(&w, config_root_setting(cfg), "the config", cf_root_params, NULL));
-    static const struct { const char *path, *section; const cf_param_def *defs; const char *skip; } g[] = {
-        {"backend", "backend", cf_backend_params, NULL},
-        {"data", "data", cf_data_params, NULL},
-        {"train", "train", cf_train_params, NULL},
-        {"train.early_stopping", "train.early_stopping", cf_early_stop_params, NULL},
-        {"train.lr_schedule", "train.lr_schedule", cf_schedule_params, NULL},
-        {"output", "output", cf_output_params, NULL},
-        {"model", "model", cf_model_params, NULL},
-        {"tune", "tune", cf_tune_params, NULL},
-        {"tune.objective", "tune.objective", cf_tune_objective_params, NULL}};
+    static const struct { const char *path; const cf_param_def *defs; } g[] = {
+        {"backend", cf_backend_params},
+        {"data", cf_data_params},
+        {"train", cf_train_params},
+        {"train.early_stopping", cf_early_stop_params},
+        {"train.lr_schedule", cf_schedule_params},
+        {"output", cf_output_params},
+        {"model", cf_model_params},
+        {"tune", cf_tune_params},
+        {"tune.objective", cf_tune_objective_params}};
     for (size_t i = 0; i < sizeof g / sizeof g[0]; i++)
-        CF_TRY(check_group(&w, config_lookup(cfg, g[i].path), g[i].section, g[i].defs, g[i].skip));
+        CF_TRY(check_group(&w, config_lookup(cfg, g[i].path), g[i].path, g[i].defs, NULL));
     CF_TRY(check_list(&w, config_lookup(cfg, "model.layers"), "model.layers", each_layer));
     CF_TRY(check_list(&w, config_lookup(cfg, "tune.parameters"), "tune.parameters", each_tune_param));
     if (o->reg) {
