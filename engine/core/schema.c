@@ -94,6 +94,7 @@ const cf_param_def cf_early_stop_params[] = {
 const cf_param_def cf_output_params[] = {
     {"dir", CF_PT_STRING, "runs", CF_PARAM_NO_RANGE, NULL, "parent directory of run directories"},
     {"report", CF_PT_BOOL, "true", CF_PARAM_NO_RANGE, NULL, "write report.html"},
+    {"tensorboard", CF_PT_BOOL, "true", CF_PARAM_NO_RANGE, NULL, "write TensorBoard event files to tb/"},
     CF_PARAM_TABLE_END};
 
 const cf_param_def cf_tune_params[] = {
