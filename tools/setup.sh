@@ -1,13 +1,15 @@
 #!/bin/sh
 # Installs every Debian package clforge's build, tests and examples need
-# (Debian 12, as root; chromium renders report.html in a test). --bench adds
-# the peers the benchmarks compare against. Safe to run again.
+# (Debian 12, as root; chromium renders report.html in a test), and a Python
+# virtualenv .venv with TensorBoard, whose EventAccumulator reads the event
+# files in a test (made once; kept while it imports). --bench adds the peers
+# the benchmarks compare against. Safe to run again.
 set -eu
 PKGS="build-essential autoconf automake libtool pkg-config
   libconfig-dev zlib1g-dev check libopenblas-dev liblapacke-dev libdnnl-dev
   ocl-icd-opencl-dev opencl-headers pocl-opencl-icd libclblast-dev clinfo
   libjpeg-dev libjpeg-turbo-progs libopenmpi-dev openmpi-bin dataset-fashion-mnist python3
-  chromium fonts-dejavu-core"
+  python3-venv chromium fonts-dejavu-core"
 if [ "${1:-}" = "--bench" ]; then PKGS="$PKGS python3-torch python3-optuna time"; fi
 export DEBIAN_FRONTEND=noninteractive
 SUDO=""
@@ -15,3 +17,13 @@ SUDO=""
 $SUDO apt-get update -qq
 # shellcheck disable=SC2086
 $SUDO apt-get install -y -qq --no-install-recommends $PKGS
+VENV="$(cd "$(dirname "$0")/.." && pwd)/.venv"
+if ! "$VENV/bin/python" -c 'import tensorboard' >/dev/null 2>&1; then
+    rm -rf "$VENV"
+    python3 -m venv "$VENV"
+    # Without PyPI the build still works; the test then skips (and .ci/run lists it).
+    "$VENV/bin/pip" install -q --disable-pip-version-check tensorboard || {
+        echo "tools/setup.sh: warning: pip install tensorboard failed; tests/test_tensorboard.sh will skip" >&2
+        rm -rf "$VENV"
+    }
+fi
