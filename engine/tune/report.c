@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "observe/svg.h"
 #include "tune/tune.h"
 
 static cf_status commit(FILE *f, const char *tmp, const char *path, cf_error *err)
@@ -209,82 +210,6 @@ cf_status cf_tune_write_best_cfg(const cf_study *s, const char *path, cf_error *
 
 /* ---- tune_report.html ------------------------------------------------------- */
 
-static void html_esc(FILE *f, const char *s)
-{
-    for (; *s; s++) {
-        if (*s == '<') fputs("&lt;", f);
-        else if (*s == '>') fputs("&gt;", f);
-        else if (*s == '&') fputs("&amp;", f);
-        else if (*s == '"') fputs("&quot;", f);
-        else fputc(*s, f);
-    }
-}
-
-typedef struct plot {
-    FILE *f;
-    double x0, x1, y0, y1;
-    int logx, W, H, L, R, T, B;
-    int logy; /* objective spanning orders of magnitude (e.g. Branin, losses) */
-    int categorical; /* x is a category index: names are drawn by the caller, no end ticks */
-} plot;
-
-static double px(const plot *p, double x)
-{
-    double a = p->logx ? log(p->x0) : p->x0, b = p->logx ? log(p->x1) : p->x1;
-    double v = p->logx ? log(x) : x;
-    return p->L + (b > a ? (v - a) / (b - a) : 0.5) * (p->W - p->L - p->R);
-}
-static double py(const plot *p, double y)
-{
-    double a = p->y0, b = p->y1, v = y;
-    if (p->logy) {
-        a = log(a);
-        b = log(b);
-        v = log(y > p->y0 ? y : p->y0);
-    }
-    return p->T + (b > a ? (b - v) / (b - a) : 0.5) * (p->H - p->T - p->B);
-}
-
-static void plot_begin(plot *p, FILE *f, const char *title, const char *xl, const char *yl)
-{
-    p->f = f;
-    if (p->y1 <= p->y0) {
-        p->y0 -= 0.5;
-        p->y1 += 0.5;
-    }
-    double pad = 0.05 * (p->y1 - p->y0), ys[2] = {p->y0, p->y1};
-    if (p->logy) { /* the same 5 % margin, in log space */
-        double k = pow(p->y1 / p->y0, 0.05);
-        p->y0 /= k;
-        p->y1 *= k;
-    } else {
-        p->y0 -= pad;
-        p->y1 += pad;
-    }
-    fprintf(f, "<svg xmlns='http://www.w3.org/2000/svg' width='%d' height='%d' class='plot'>", p->W, p->H);
-    fprintf(f, "<rect x='%d' y='%d' width='%d' height='%d' fill='#fff' stroke='#999'/>", p->L, p->T,
-            p->W - p->L - p->R, p->H - p->T - p->B);
-    fprintf(f, "<text x='%d' y='14' font-size='13' font-weight='bold'>", p->L);
-    html_esc(f, title);
-    fprintf(f, "</text><text x='%d' y='%d' font-size='11' text-anchor='middle'>", (p->W + p->L - p->R) / 2,
-            p->H - 4);
-    html_esc(f, xl);
-    fprintf(f, "</text><text x='12' y='%d' font-size='11' transform='rotate(-90 12 %d)' text-anchor='middle'>",
-            (p->H + p->T - p->B) / 2, (p->H + p->T - p->B) / 2);
-    html_esc(f, yl);
-    fputs("</text>", f);
-    /* end-point tick labels (and "log" when the axis is logarithmic) */
-    if (p->logy)
-        fprintf(f, "<text x='%d' y='%d' font-size='10' fill='#666'>log scale</text>", p->L + 4, p->T + 12);
-    for (int i = 0; i < 2; i++)
-        fprintf(f, "<text x='%d' y='%.1f' font-size='10' text-anchor='end'>%.4g</text>", p->L - 3,
-                py(p, ys[i]) + 3, ys[i]);
-    if (p->categorical) return;
-    fprintf(f, "<text x='%d' y='%d' font-size='10'>%.4g</text>", p->L, p->H - p->B + 12, p->x0);
-    fprintf(f, "<text x='%d' y='%d' font-size='10' text-anchor='end'>%.4g</text>", p->W - p->R,
-            p->H - p->B + 12, p->x1);
-}
-
 static const char *state_color(cf_trial_state st)
 {
     return st == CF_TRIAL_DONE ? "#1f77b4" : st == CF_TRIAL_PRUNED ? "#d62728" : "#7f7f7f";
@@ -319,21 +244,21 @@ cf_status cf_tune_write_html(const cf_study *s, const char *path, cf_error *err)
     }
     if (!isfinite(vmin)) vmin = 0, vmax = 1;
     fputs("<!DOCTYPE html><html><head><meta charset='utf-8'><title>clforge tune: ", f);
-    html_esc(f, c->name);
+    cf_svg_esc_file(f, c->name);
     fputs("</title><style>body{font-family:sans-serif;margin:20px;color:#222}"
           "table{border-collapse:collapse;font-size:12px}td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}"
           "th{background:#eee}.plot{margin:6px;vertical-align:top}.pruned{color:#d62728}.failed{color:#7f7f7f}"
           ".best{background:#e6f4e6}</style></head><body>",
           f);
     fputs("<h1>Tuning study: ", f);
-    html_esc(f, c->name);
+    cf_svg_esc_file(f, c->name);
     fprintf(f, "</h1><p>Strategy <b>%s</b>, objective <b>", cf_tune_strategy_name(c->strategy));
-    html_esc(f, c->objective.metric);
+    cf_svg_esc_file(f, c->objective.metric);
     fprintf(f, "</b> (%s)%s%s. %d trials: %d finished, %d pruned, %d failed; %d epochs in all; %.1f s. Stopped: ",
             c->objective.maximize ? "maximize" : "minimize", c->objective.function ? ", synthetic function " : "",
             c->objective.function ? cf_tune_synthetic_name(c->objective.function) : "", n, nd, np, nf,
             cf_study_total_epochs(s), cf_study_elapsed(s));
-    html_esc(f, cf_study_stop_reason(s)[0] ? cf_study_stop_reason(s) : "running");
+    cf_svg_esc_file(f, cf_study_stop_reason(s)[0] ? cf_study_stop_reason(s) : "running");
     fputs(".</p>", f);
     if (best >= 0) {
         const cf_trial *t = cf_study_trial(s, best);
@@ -342,9 +267,9 @@ cf_status cf_tune_write_html(const cf_study *s, const char *path, cf_error *err)
             char b[160];
             cf_tune_format_value(&c->space.p[k], t->x[k], b, sizeof b);
             fputs(k ? ", " : "", f);
-            html_esc(f, c->space.p[k].key);
+            cf_svg_esc_file(f, c->space.p[k].key);
             fputs(" = ", f);
-            html_esc(f, b);
+            cf_svg_esc_file(f, b);
         }
         fputs(" (best.cfg).</p>", f);
     }
@@ -355,39 +280,39 @@ cf_status cf_tune_write_html(const cf_study *s, const char *path, cf_error *err)
     for (int i = 0; i < n; i++) any_curve |= cf_study_trial(s, i)->n_curve > 1;
 
     /* 1. objective per trial and best so far */
-    plot p = {f, 0, n > 1 ? n - 1 : 1, vmin, vmax, 0, 560, 300, 60, 15, 24, 30, logy};
-    plot_begin(&p, f, "Objective per trial and best so far", "trial", c->objective.metric);
+    cf_svg_plot p = {f, 0, n > 1 ? n - 1 : 1, vmin, vmax, 0, 560, 300, 60, 15, 24, 30, logy};
+    cf_svg_plot_begin(&p, f, "Objective per trial and best so far", "trial", c->objective.metric);
     double bs = NAN;
     fputs("<polyline fill='none' stroke='#2ca02c' stroke-width='2' points='", f);
     for (int i = 0; i < n; i++) {
         const cf_trial *t = cf_study_trial(s, i);
         if (t->state == CF_TRIAL_DONE && cf_tune_better(c, t->value, bs)) bs = t->value;
-        if (isfinite(bs)) fprintf(f, "%.1f,%.1f ", px(&p, i), py(&p, bs));
+        if (isfinite(bs)) fprintf(f, "%.1f,%.1f ", cf_svg_plot_x(&p, i), cf_svg_plot_y(&p, bs));
     }
     fputs("'/>", f);
     for (int i = 0; i < n; i++) {
         const cf_trial *t = cf_study_trial(s, i);
         if (!isfinite(t->value) || t->state == CF_TRIAL_FAILED) continue;
         fprintf(f, "<circle cx='%.1f' cy='%.1f' r='3' fill='%s'><title>trial %d: %.6g (%s)</title></circle>",
-                px(&p, i), py(&p, t->value), state_color(t->state), t->id, t->value,
+                cf_svg_plot_x(&p, i), cf_svg_plot_y(&p, t->value), state_color(t->state), t->id, t->value,
                 cf_trial_state_name(t->state));
     }
     fputs("</svg>", f);
 
     /* 2. learning curves, pruned trials marked where they were stopped (only
      *    when some trial ran more than one epoch) */
-    plot lc = {f, 1, emax > 1 ? emax : 2, vmin, vmax, 0, 560, 300, 60, 15, 24, 30, logy};
-    if (any_curve) plot_begin(&lc, f, "Learning curves (red: pruned, x = where)", "epoch", c->objective.metric);
+    cf_svg_plot lc = {f, 1, emax > 1 ? emax : 2, vmin, vmax, 0, 560, 300, 60, 15, 24, 30, logy};
+    if (any_curve) cf_svg_plot_begin(&lc, f, "Learning curves (red: pruned, x = where)", "epoch", c->objective.metric);
     for (int i = 0; any_curve && i < n; i++) {
         const cf_trial *t = cf_study_trial(s, i);
         if (t->n_curve < 1) continue;
         fprintf(f, "<polyline fill='none' stroke='%s' stroke-opacity='%s' stroke-width='%s' points='",
                 i == best ? "#2ca02c" : state_color(t->state), i == best ? "1" : "0.5", i == best ? "2.5" : "1");
         for (int e = 0; e < t->n_curve; e++)
-            if (isfinite(t->curve[e])) fprintf(f, "%.1f,%.1f ", px(&lc, e + 1), py(&lc, t->curve[e]));
+            if (isfinite(t->curve[e])) fprintf(f, "%.1f,%.1f ", cf_svg_plot_x(&lc, e + 1), cf_svg_plot_y(&lc, t->curve[e]));
         fprintf(f, "'><title>trial %d</title></polyline>", t->id);
         if (t->state == CF_TRIAL_PRUNED && t->pruned_epoch >= 1 && t->pruned_epoch <= t->n_curve) {
-            double x = px(&lc, t->pruned_epoch), y = py(&lc, t->curve[t->pruned_epoch - 1]);
+            double x = cf_svg_plot_x(&lc, t->pruned_epoch), y = cf_svg_plot_y(&lc, t->curve[t->pruned_epoch - 1]);
             fprintf(f, "<path d='M%.1f %.1fl6 6m0 -6l-6 6' stroke='#d62728' stroke-width='2'/>", x - 3, y - 3);
         }
     }
@@ -398,13 +323,13 @@ cf_status cf_tune_write_html(const cf_study *s, const char *path, cf_error *err)
     for (int k = 0; k < c->space.n; k++) {
         const cf_tune_param *q = &c->space.p[k];
         int cat = q->type == CF_TP_CATEGORICAL;
-        plot pp = {f, cat ? -0.5 : q->min, cat ? q->n_values - 0.5 : q->max, vmin, vmax,
+        cf_svg_plot pp = {f, cat ? -0.5 : q->min, cat ? q->n_values - 0.5 : q->max, vmin, vmax,
                    q->scale == CF_TS_LOG && !cat, 360, 240, 60, 15, 24, 30, logy, cat};
-        plot_begin(&pp, f, q->key, cat ? "" : q->scale == CF_TS_LOG ? "log scale" : "", c->objective.metric);
+        cf_svg_plot_begin(&pp, f, q->key, cat ? "" : q->scale == CF_TS_LOG ? "log scale" : "", c->objective.metric);
         if (cat)
             for (int v = 0; v < q->n_values; v++) {
-                fprintf(f, "<text x='%.1f' y='%d' font-size='10' text-anchor='middle'>", px(&pp, v), pp.H - pp.B + 12);
-                html_esc(f, q->values[v]);
+                fprintf(f, "<text x='%.1f' y='%d' font-size='10' text-anchor='middle'>", cf_svg_plot_x(&pp, v), pp.H - pp.B + 12);
+                cf_svg_esc_file(f, q->values[v]);
                 fputs("</text>", f);
             }
         for (int i = 0; i < n; i++) {
@@ -412,15 +337,15 @@ cf_status cf_tune_write_html(const cf_study *s, const char *path, cf_error *err)
             if (!isfinite(t->value) || t->state == CF_TRIAL_FAILED) continue;
             double xv = t->x[k];
             if (cat) xv += 0.3 * (((t->id * 37) % 11) / 10.0 - 0.5); /* jitter */
-            fprintf(f, "<circle cx='%.1f' cy='%.1f' r='3' fill='%s' fill-opacity='0.7'/>", px(&pp, xv),
-                    py(&pp, t->value), i == best ? "#2ca02c" : state_color(t->state));
+            fprintf(f, "<circle cx='%.1f' cy='%.1f' r='3' fill='%s' fill-opacity='0.7'/>", cf_svg_plot_x(&pp, xv),
+                    cf_svg_plot_y(&pp, t->value), i == best ? "#2ca02c" : state_color(t->state));
         }
         fputs("</svg>", f);
     }
 
     /* 4. the trials */
     fputs("<h2>Trials</h2><table><tr><th>trial</th><th>state</th><th>", f);
-    html_esc(f, c->objective.metric);
+    cf_svg_esc_file(f, c->objective.metric);
     /* multi-fidelity: where each run sits in the brackets, and whom it continues */
     int mf = c->strategy == CF_STRAT_HYPERBAND || c->strategy == CF_STRAT_ASHA;
     fputs("</th><th title='budget'>epochs</th><th title='epochs this trial trained itself'>run</th>", f);
@@ -428,7 +353,7 @@ cf_status cf_tune_write_html(const cf_study *s, const char *path, cf_error *err)
     fputs("<th>seconds</th>", f);
     for (int k = 0; k < c->space.n; k++) {
         fputs("<th>", f);
-        html_esc(f, c->space.p[k].key);
+        cf_svg_esc_file(f, c->space.p[k].key);
         fputs("</th>", f);
     }
     fputs("<th>reason</th></tr>", f);
@@ -448,11 +373,11 @@ cf_status cf_tune_write_html(const cf_study *s, const char *path, cf_error *err)
             char b[160];
             cf_tune_format_value(&c->space.p[k], t->x[k], b, sizeof b);
             fputs("<td>", f);
-            html_esc(f, b);
+            cf_svg_esc_file(f, b);
             fputs("</td>", f);
         }
         fputs("<td style='text-align:left'>", f);
-        html_esc(f, t->reason);
+        cf_svg_esc_file(f, t->reason);
         fputs("</td></tr>", f);
     }
     fputs("</table></body></html>\n", f);
