@@ -165,6 +165,65 @@ START_TEST(test_disk_full)
 }
 END_TEST
 
+/* ---- the stdout formats, byte for byte (scripts parse them) ---- */
+
+static char *slurp(FILE *f)
+{
+    static char buf[4096];
+    rewind(f);
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = '\0';
+    return buf;
+}
+
+START_TEST(test_stdout_formats)
+{
+    cf_error err;
+    FILE *f = tmpfile();
+    cf_sinks l = {0};
+    ck_assert_int_eq(cf_sink_console_add(&l, f, &err), CF_OK);
+    ck_assert_int_eq(cf_sink_sagemaker_add(&l, f, &err), CF_OK);
+    cf_ev_start st = {"n", "runs/n", "reference", "dev", "0.1.0", 240, 60, 2, 1, 12730, 8};
+    cf_ev_epoch ep = {2, 2, 16, 0.002, 1.5678, 0.4125, 1, 1.5136, 0.41666, 0.7, 3, 0.0123, 51000.4};
+    cf_ev_end end = {.status = CF_OK, .outcome = "completed", .run_dir = "runs/n", .have_test = 1,
+                     .test_accuracy = 0.44, .test_loss = 1.5268, .test_samples = 100, .diagnosis_text = "fine"};
+    ck_assert_int_eq(cf_sinks_start(&l, &st, &err), CF_OK);
+    ck_assert_int_eq(cf_sinks_epoch(&l, &ep, &err), CF_OK);
+    ck_assert_int_eq(cf_sinks_note(&l, "early stopping: why", &err), CF_OK);
+    ck_assert_int_eq(cf_sinks_end(&l, &end, &err), CF_OK);
+    ck_assert_str_eq(slurp(f),
+                     "clforge 0.1.0: run runs/n on backend reference (dev); 240 train / 60 validation samples; 12730 parameters\n"
+                     "resuming after epoch 1 (step 8)\n"
+                     "epoch 2/2  train loss 1.5678 acc 0.4125  val loss 1.5136 acc 0.4167  lr 0.002  0.0s  51000 img/s\n"
+                     "Epoch[1] Train-accuracy=0.412500\nEpoch[1] Validation-accuracy=0.416660\nEpoch[1] Time cost=0.012\n"
+                     "early stopping: why\n"
+                     "test accuracy 0.4400 (loss 1.5268, 100 images)\ndiagnosis: fine\n"
+                     "wrote runs/n (summary.json, metrics.jsonl, model.clf, report.html)\n");
+    cf_sinks_free(&l);
+    fclose(f);
+    f = tmpfile();
+    ck_assert_int_eq(cf_sink_json_add(&l, f, &err), CF_OK);
+    ck_assert_int_eq(cf_sinks_start(&l, &st, &err), CF_OK);
+    ck_assert_int_eq(cf_sinks_epoch(&l, &ep, &err), CF_OK);
+    end.status = CF_ERR_INTERRUPTED;
+    end.message = "interrupted in epoch 3";
+    end.epochs_run = 2;
+    end.wall_seconds = 1.23456;
+    ck_assert_int_eq(cf_sinks_end(&l, &end, &err), CF_OK);
+    ck_assert_str_eq(slurp(f),
+                     "{\"event\":\"start\",\"name\":\"n\",\"run_dir\":\"runs/n\",\"backend\":\"reference\","
+                     "\"train_samples\":240,\"validation_samples\":60,\"parameters\":12730,\"epochs\":2}\n"
+                     "{\"event\":\"epoch\",\"epoch\":2,\"lr\":0.002,\"train_loss\":1.5678,\"train_accuracy\":0.4125,"
+                     "\"validation_loss\":1.5136,\"validation_accuracy\":0.41666,\"validation_top3\":0.7,"
+                     "\"seconds\":0.012,\"images_per_sec\":51000.4}\n"
+                     "{\"event\":\"end\",\"status\":\"interrupted\",\"message\":\"interrupted in epoch 3\","
+                     "\"run_dir\":\"runs/n\",\"epochs_run\":2,\"validation_accuracy\":0,\"validation_loss\":0,"
+                     "\"test_accuracy\":0.44,\"wall_seconds\":1.235}\n");
+    cf_sinks_free(&l);
+    fclose(f);
+}
+END_TEST
+
 Suite *cf_test_suite(void)
 {
     Suite *s = suite_create("sinks");
@@ -176,6 +235,7 @@ Suite *cf_test_suite(void)
     TCase *d = tcase_create("sinks");
     tcase_add_test(d, test_dispatch);
     tcase_add_test(d, test_disk_full);
+    tcase_add_test(d, test_stdout_formats);
     suite_add_tcase(s, d);
     return s;
 }
