@@ -8,8 +8,8 @@
 #include <unistd.h>
 
 #include "core/util.h"
-#include "observe/crc32c.h"
-#include "observe/protobuf.h"
+#include "core/crc32c.h"
+#include "core/protobuf.h"
 #include "observe/sink.h"
 #include "observe/tfevents.h"
 

@@ -9,8 +9,8 @@
 #include <unistd.h>
 
 #include "core/util.h"
-#include "observe/crc32c.h"
-#include "observe/protobuf.h"
+#include "core/crc32c.h"
+#include "core/protobuf.h"
 
 enum { EV_WALL = 1, EV_STEP = 2, EV_VERSION = 3, EV_SUMMARY = 5, EV_SESSION_LOG = 7 };
 enum { SUM_VALUE = 1 };

@@ -1,5 +1,5 @@
 /* clforge — CRC-32C, table-driven (see crc32c.h). */
-#include "observe/crc32c.h"
+#include "core/crc32c.h"
 
 #include <pthread.h>
 

@@ -1,5 +1,5 @@
 /* clforge — protocol-buffers wire format, little-endian fixed fields (see protobuf.h). */
-#include "observe/protobuf.h"
+#include "core/protobuf.h"
 
 #include <stdlib.h>
 #include <string.h>
