@@ -30,6 +30,9 @@ fails=0
 for f in checkpoints/last.ckpt model.clf metrics.jsonl; do
     if cmp -s "$T/a/$f" "$T/b/$f"; then echo "ok: $f identical"; else echo "FAIL: $f differs"; fails=$((fails + 1)); fi
 done
+# The diagnosis of the resumed run reads all its epochs, as the uninterrupted one does.
+da=$(grep -o '"diagnosis":{[^}]*}' "$T/a/summary.json"); db=$(grep -o '"diagnosis":{[^}]*}' "$T/b/summary.json")
+if [ -n "$da" ] && [ "$da" = "$db" ]; then echo "ok: diagnosis identical"; else echo "FAIL: diagnosis differs: $da / $db"; fails=$((fails + 1)); fi
 # Stopped before the first epoch completed (no checkpoint yet): resume starts at epoch 1.
 mkdir -p "$T/c" && cp "$T/a/config.cfg" "$T/c/"
 $CLF train --resume "$T/c" > "$T/c.out" 2>&1 || { echo "FAIL: resume without checkpoint: $(tail -2 "$T/c.out")"; fails=$((fails + 1)); }

@@ -1,5 +1,7 @@
 /* clforge — learning-curve diagnosis; the rules are listed in diagnosis.h. */
 #include "observe/diagnosis.h"
+#include "core/json_parse.h"
+#include "core/util.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -235,4 +237,34 @@ cf_status cf_diagnose(const cf_epoch_record *h, int n, char *text, size_t cap, c
     put(text, cap, msg);
     put(code, code_cap, cd);
     return CF_OK;
+}
+
+cf_status cf_epoch_records_read(const char *path, int max, cf_epoch_record *out, int *n, cf_error *err)
+{
+    *n = 0;
+    char *txt;
+    size_t len;
+    if (cf_read_file(path, &txt, &len, NULL) != CF_OK) return CF_OK;
+    cf_status st = CF_OK;
+    for (char *p = txt, *nl; *n < max && p < txt + len; p = nl + 1) {
+        nl = memchr(p, '\n', (size_t)(txt + len - p));
+        if (!nl) nl = txt + len;
+        cf_jval *o = NULL;
+        if (cf_jval_parse(p, (size_t)(nl - p), path, &o, NULL) != CF_OK || o->type != CF_JVAL_OBJECT) {
+            cf_jval_free(o);
+            break;
+        }
+        out[*n] = (cf_epoch_record){(int)cf_jval_num(cf_jval_get(o, "epoch"), *n + 1),
+                                    cf_jval_num(cf_jval_get(o, "lr"), 0),
+                                    cf_jval_num(cf_jval_get(o, "train_loss"), NAN),
+                                    cf_jval_num(cf_jval_get(o, "train_accuracy"), NAN),
+                                    cf_jval_num(cf_jval_get(o, "validation_loss"), 0),
+                                    cf_jval_num(cf_jval_get(o, "validation_accuracy"), 0),
+                                    0};
+        cf_jval_free(o);
+        (*n)++;
+    }
+    free(txt);
+    (void)err;
+    return st;
 }

@@ -53,4 +53,9 @@ typedef struct cf_epoch_record {
 cf_status cf_diagnose(const cf_epoch_record *h, int n, char *text, size_t cap, char *code,
                       size_t code_cap);
 
+/* The first `max` epoch records of a run's metrics.jsonl (a resumed run's
+ * earlier epochs, so its diagnosis reads the whole curve). A missing file
+ * gives none; an unreadable line ends the read. */
+cf_status cf_epoch_records_read(const char *path, int max, cf_epoch_record *out, int *n, cf_error *err);
+
 #endif

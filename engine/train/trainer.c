@@ -200,6 +200,11 @@ cf_status cf_train_run(const cf_train_opts *o, cf_error *err)
         goto done;
     }
     int nh = 0;
+    if (resume_epoch > 0) { /* the diagnosis reads the whole curve, not only this process's part */
+        char mp[1300];
+        snprintf(mp, sizeof mp, "%s/metrics.jsonl", s.run_dir);
+        cf_epoch_records_read(mp, resume_epoch, hist, &nh, NULL);
+    }
     rs.epochs_run = resume_epoch;
     for (int epoch = resume_epoch + 1; epoch <= s.epochs && !st; epoch++) {
         double t0 = cf_now(), lsum = 0, wsum = 0, lr = cf_schedule_lr(s.sched, epoch - 1, 0);
