@@ -41,7 +41,7 @@ static cf_status aug_try(aug *a, const char *name, const char *const *kv, int n_
     a->vt = a->d->vtable;
     ck_assert_msg(cf_params_from_kv(a->d->params, kv, n_kv, &a->hp, err) == CF_OK, "%s: %s", name,
                   err->msg);
-    cf_status st = a->vt->create(a->hp, &a->state, err);
+    cf_status st = cf_plugin_state_create(a->d, a->hp, &a->state, err);
     if (st != CF_OK) {
         cf_params_free(a->hp);
         a->hp = NULL;
@@ -57,7 +57,7 @@ static void aug_make(aug *a, const char *name, const char *const *kv, int n_kv)
 
 static void aug_free(aug *a)
 {
-    a->vt->destroy(a->state);
+    cf_plugin_state_destroy(a->d, a->state);
     cf_params_free(a->hp);
 }
 

@@ -32,7 +32,7 @@ START_TEST(wrong_abi)
     void *h;
     cf_error e = {0};
     ck_assert_int_eq(cf_plugin_open("tests/.libs/badabi.so", &d, &h, &e), CF_ERR_PLUGIN);
-    ck_assert_msg(strstr(e.msg, "plugin ABI version 2 does not match this clforge (ABI 1)"), "got: %s", e.msg);
+    ck_assert_msg(strstr(e.msg, "plugin ABI version 3.0 does not match this clforge (ABI 2.0)"), "got: %s", e.msg);
 }
 END_TEST
 

@@ -198,7 +198,8 @@ static void run_case(const char *name, double lr0, const char *const *kv, int n_
     for (int bi = 0; bi < n_backends; bi++) {
         cf_backend *b = backends[bi];
         void *state;
-        ck_assert_msg(vt->create(hp, &state, &err) == CF_OK, "%s create: %s", name, err.msg);
+        ck_assert_msg(cf_plugin_state_create(d, hp, &state, &err) == CF_OK, "%s create: %s", name,
+                      err.msg);
         const int ns = vt->n_slots(state);
         ck_assert_int_le(ns, MAX_SLOTS);
 
@@ -258,7 +259,7 @@ static void run_case(const char *name, double lr0, const char *const *kv, int n_
             cf_tensor_free(b, &grad[q]);
             for (int k = 0; k < ns; k++) cf_tensor_free(b, &slot[q][k]);
         }
-        vt->destroy(state);
+        cf_plugin_state_destroy(d, state);
     }
     cf_params_free(hp);
 }
@@ -367,7 +368,7 @@ static void check_l2(const char *which, int all)
     for (int bi = 0; bi < n_backends; bi++) {
         cf_backend *b = backends[bi];
         void *state;
-        ck_assert(vt->create(hp, &state, &err) == CF_OK);
+        ck_assert(cf_plugin_state_create(d, hp, &state, &err) == CF_OK);
         cf_tensor value[2], grad[2];
         cf_optim_param op[2];
         float hv[NW], hg[NW];
@@ -398,7 +399,7 @@ static void check_l2(const char *which, int all)
             cf_tensor_free(b, &value[q]);
             cf_tensor_free(b, &grad[q]);
         }
-        vt->destroy(state);
+        cf_plugin_state_destroy(d, state);
     }
     cf_params_free(hp);
 }
@@ -419,8 +420,7 @@ START_TEST(test_invalid)
     cf_params *hp;
     ck_assert(cf_params_from_kv(d->params, KV("nesterov", "true"), &hp, &err) == CF_OK);
     void *state = NULL;
-    ck_assert_int_eq(((const cf_optimizer_vtable *)d->vtable)->create(hp, &state, &err),
-                     CF_ERR_INVALID);
+    ck_assert_int_eq(cf_plugin_state_create(d, hp, &state, &err), CF_ERR_INVALID);
     ck_assert_msg(strstr(err.msg, "nesterov") != NULL, "message: %s", err.msg);
     cf_params_free(hp);
     /* Out-of-range values are caught by the table itself. */
@@ -476,10 +476,10 @@ static cf_status rewrite(const char *name, const char *const *kv, int n_kv, cf_m
     cf_params *hp;
     ck_assert_msg(cf_params_from_kv(d->params, kv, n_kv, &hp, err) == CF_OK, "%s", err->msg);
     void *state;
-    ck_assert(vt->create(hp, &state, err) == CF_OK);
+    ck_assert(cf_plugin_state_create(d, hp, &state, err) == CF_OK);
     ck_assert_ptr_nonnull(vt->rewrite_model);
     cf_status st = vt->rewrite_model(state, m, err);
-    vt->destroy(state);
+    cf_plugin_state_destroy(d, state);
     cf_params_free(hp);
     return st;
 }

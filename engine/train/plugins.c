@@ -9,11 +9,8 @@
 
 void cf_plugin_inst_free(cf_plugin_inst *pi, int kind)
 {
-    if (pi->state && pi->d) {
-        if (kind == CF_PLUGIN_OPTIMIZER) ((const cf_optimizer_vtable *)pi->d->vtable)->destroy(pi->state);
-        if (kind == CF_PLUGIN_REGULARIZER) ((const cf_regularizer_vtable *)pi->d->vtable)->destroy(pi->state);
-        if (kind == CF_PLUGIN_AUGMENTATION) ((const cf_augmentation_vtable *)pi->d->vtable)->destroy(pi->state);
-    }
+    (void)kind;
+    if (pi->state && pi->d) cf_plugin_state_destroy(pi->d, pi->state);
     cf_params_free(pi->p);
     memset(pi, 0, sizeof *pi);
 }
@@ -39,8 +36,7 @@ cf_status cf_session_plugins(cf_session *s, cf_error *err)
         og = cf_session_member(s, "optimizer");
     }
     CF_TRY(cf_session_plugin(s, CF_PLUGIN_OPTIMIZER, og, &s->opt, err));
-    const cf_optimizer_vtable *ov = s->opt.d->vtable;
-    CF_TRY(ov->create(s->opt.p, &s->opt.state, err) ? cf_error_prefix(err, "optimizer %s", s->opt.d->name) : CF_OK);
+    CF_TRY(cf_plugin_state_create(s->opt.d, s->opt.p, &s->opt.state, err) ? cf_error_prefix(err, "optimizer %s", s->opt.d->name) : CF_OK);
     const char *preset = cf_params_str(s->root, "augmentation_type");
     if (preset && *preset) CF_TRY(cf_augmentation_preset(&s->cfg.cfg, preset, s->c, s->warn, err));
     static const struct { const char *key; cf_plugin_kind kind; } lists[2] = {
@@ -59,9 +55,7 @@ cf_status cf_session_plugins(cf_session *s, cf_error *err)
             cf_plugin_inst *pi = &arr[i];
             CF_TRY(cf_session_plugin(s, lists[li].kind, config_setting_get_elem(l, (unsigned)i), pi, err));
             if (li == 0) s->n_regs++; else s->n_augs++;
-            cf_status cs = lists[li].kind == CF_PLUGIN_REGULARIZER
-                               ? ((const cf_regularizer_vtable *)pi->d->vtable)->create(pi->p, &pi->state, err)
-                               : ((const cf_augmentation_vtable *)pi->d->vtable)->create(pi->p, &pi->state, err);
+            cf_status cs = cf_plugin_state_create(pi->d, pi->p, &pi->state, err);
             if (cs) return cf_error_prefix(err, "%s %s", cf_plugin_kind_name(lists[li].kind), pi->d->name);
         }
     }

@@ -5,44 +5,34 @@
  *   p = p - lr (sign(c) + wd p)            a step of the same size everywhere
  *   m = beta_2 m + (1 - beta_2) g          then update the momentum
  *
- * Build it against an installed clforge:
- *   cc $(pkg-config --cflags clforge) -shared -fPIC -o cf_optimizer_lion.so lion.c
+ * Build it against an installed clforge (it links libclforge for cf_error_*):
+ *   cc $(pkg-config --cflags clforge) -shared -fPIC -o cf_optimizer_lion.so lion.c \
+ *      $(pkg-config --libs clforge)
  * and let clforge find it (plugin_path = ["dir"] in the config, or
  * CLFORGE_PLUGIN_PATH=dir). docs/plugins.md walks through every line. */
-#include <stdlib.h>
-
 #include <clforge/plugin.h>
 
-/* 1. The parameters: name, type, default, range, choices, doc. clforge
- *    validates the user's config against this table, fills in defaults and
- *    prints it for `clforge plugins lion`. `learning_rate` is read by the
- *    engine as the base rate of the schedule. */
-static const cf_param_def lion_params[] = {
-    {"learning_rate", CF_PT_FLOAT, "1e-4", 0, 1, NULL,
-     "base step size (Lion wants 3-10x less than AdamW)"},
-    {"beta_1", CF_PT_FLOAT, "0.9", 0, 1, NULL, "interpolation for the update direction"},
-    {"beta_2", CF_PT_FLOAT, "0.99", 0, 1, NULL, "decay of the momentum m"},
-    {"weight_decay", CF_PT_FLOAT, "0", 0, 10, NULL,
-     "decoupled decay: p -= lr wd p, weight tensors only"},
-    CF_PARAM_TABLE_END};
-
-/* 2. Per-run state: the validated hyperparameters. */
+/* 1. Per-run state: the validated hyperparameters. The engine allocates it
+ *    (state_size below), fills it from the table and frees it. */
 typedef struct lion {
     double beta1, beta2, wd;
 } lion;
 
-static cf_status lion_create(const cf_params *hp, void **state, cf_error *err)
-{
-    lion *s = malloc(sizeof *s);
-    if (!s) return cf_error_set(err, CF_ERR_NOMEM, "lion: out of memory");
-    s->beta1 = cf_params_num(hp, "beta_1");
-    s->beta2 = cf_params_num(hp, "beta_2");
-    s->wd = cf_params_num(hp, "weight_decay");
-    *state = s;
-    return CF_OK;
-}
-
-static void lion_destroy(void *state) { free(state); }
+/* 2. The parameters: name, type, default, range, choices, doc, and where the
+ *    value goes in the state. clforge validates the user's config against
+ *    this table, fills in defaults and prints it for `clforge plugins lion`.
+ *    `learning_rate` is read by the engine as the base rate of the schedule
+ *    (not bound: lion reads the rate in force from each step). */
+static const cf_param_def lion_params[] = {
+    {"learning_rate", CF_PT_FLOAT, "1e-4", 0, 1, NULL,
+     "base step size (Lion wants 3-10x less than AdamW)", CF_PARAM_UNBOUND},
+    {"beta_1", CF_PT_FLOAT, "0.9", 0, 1, NULL, "interpolation for the update direction",
+     CF_PARAM_AT(lion, beta1)},
+    {"beta_2", CF_PT_FLOAT, "0.99", 0, 1, NULL, "decay of the momentum m",
+     CF_PARAM_AT(lion, beta2)},
+    {"weight_decay", CF_PT_FLOAT, "0", 0, 10, NULL,
+     "decoupled decay: p -= lr wd p, weight tensors only", CF_PARAM_AT(lion, wd)},
+    CF_PARAM_TABLE_END};
 
 /* 3. Slots: tensors shaped like each parameter, zeroed at the start and saved
  *    in checkpoints by the engine. Slot 0 is the momentum m, slot 1 scratch
@@ -78,12 +68,13 @@ static cf_status lion_step(void *state, const cf_optim_step *st, cf_error *err)
     return CF_OK;
 }
 
-static const cf_optimizer_vtable lion_vtable = {sizeof(cf_optimizer_vtable), lion_create,
-                                                lion_destroy, lion_n_slots, lion_step};
+/* No init (nothing to derive), create or destroy (the engine owns the state). */
+static const cf_optimizer_vtable lion_vtable = {
+    .struct_size = sizeof(cf_optimizer_vtable), .n_slots = lion_n_slots, .step = lion_step};
 
-/* 5. The one exported symbol. The loader checks the ABI version and struct
- *    sizes before it calls anything. */
-CF_EXPORT const cf_plugin_desc clforge_plugin =
-    CF_PLUGIN_DESC_INIT(CF_PLUGIN_OPTIMIZER, "lion", "1.0.0",
-                        "Lion: sign of interpolated momentum (Chen et al. 2023), out-of-tree example",
-                        lion_params, &lion_vtable);
+/* 5. The one exported symbol. The loader checks the ABI version, struct
+ *    sizes, required members and the bindings before it calls anything. */
+CF_EXPORT const cf_plugin_desc clforge_plugin = CF_PLUGIN_DESC_INIT_STATE(
+    CF_PLUGIN_OPTIMIZER, "lion", "1.0.0",
+    "Lion: sign of interpolated momentum (Chen et al. 2023), out-of-tree example", lion_params,
+    &lion_vtable, sizeof(lion));

@@ -10,21 +10,11 @@ typedef struct brightness_state {
 
 static const cf_param_def brightness_params[] = {
     {"factor", CF_PT_FLOAT, "0.2", 0, 10, NULL,
-     "strength b: the multiplier is drawn from [max(0, 1 - b), 1 + b]"},
-    {"clip", CF_PT_BOOL, "true", CF_PARAM_NO_RANGE, NULL, "clip the result to [0, 1]"},
+     "strength b: the multiplier is drawn from [max(0, 1 - b), 1 + b]",
+     CF_PARAM_AT(brightness_state, factor)},
+    {"clip", CF_PT_BOOL, "true", CF_PARAM_NO_RANGE, NULL, "clip the result to [0, 1]",
+     CF_PARAM_AT(brightness_state, clip)},
     CF_PARAM_TABLE_END};
-
-static cf_status brightness_create(const cf_params *hp, void **state, cf_error *err)
-{
-    brightness_state *s = calloc(1, sizeof *s);
-    if (!s) return cf_error_set(err, CF_ERR_NOMEM, "brightness: out of memory");
-    s->factor = cf_params_num(hp, "factor");
-    s->clip = cf_params_bool(hp, "clip");
-    *state = s;
-    return CF_OK;
-}
-
-static void brightness_destroy(void *state) { free(state); }
 
 static cf_status brightness_apply(void *state, const cf_image *in, cf_image *out, cf_rng *rng,
                                   cf_error *err)
@@ -40,11 +30,10 @@ static cf_status brightness_apply(void *state, const cf_image *in, cf_image *out
     return CF_OK;
 }
 
-static const cf_augmentation_vtable brightness_vtable = {sizeof(cf_augmentation_vtable),
-                                                         brightness_create, brightness_destroy,
-                                                         NULL, brightness_apply};
+static const cf_augmentation_vtable brightness_vtable = {
+    sizeof(cf_augmentation_vtable), NULL, NULL, NULL, NULL, brightness_apply};
 
 CF_EXPORT const cf_plugin_desc clforge_plugin =
-    CF_PLUGIN_DESC_INIT(CF_PLUGIN_AUGMENTATION, "brightness", "1.0.0",
-                        "random brightness: scale values by a factor near 1", brightness_params,
-                        &brightness_vtable);
+    CF_PLUGIN_DESC_INIT_STATE(CF_PLUGIN_AUGMENTATION, "brightness", "1.0.0",
+                              "random brightness: scale values by a factor near 1",
+                              brightness_params, &brightness_vtable, sizeof(brightness_state));

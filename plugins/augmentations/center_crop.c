@@ -11,20 +11,15 @@ static const cf_param_def cc_params[] = {
     {"size", CF_PT_FLOAT_LIST, NULL, 1, 100000, NULL, "output size: n (square) or [h, w]"},
     CF_PARAM_TABLE_END};
 
-static cf_status cc_create(const cf_params *hp, void **state, cf_error *err)
+static cf_status cc_init(void *state, const cf_params *hp, cf_error *err)
 {
-    cc_state *s = calloc(1, sizeof *s);
-    if (!s) return cf_error_set(err, CF_ERR_NOMEM, "center_crop: out of memory");
+    cc_state *s = state;
     if (aug_read_size(hp, "size", &s->h, &s->w) <= 0) {
-        free(s);
         return cf_error_set(err, CF_ERR_INVALID,
                             "center_crop: size must be a positive integer or [h, w]");
     }
-    *state = s;
     return CF_OK;
 }
-
-static void cc_destroy(void *state) { free(state); }
 
 static void cc_out_shape(void *state, int c, int h, int w, int *oc, int *oh, int *ow)
 {
@@ -50,9 +45,9 @@ static cf_status cc_apply(void *state, const cf_image *in, cf_image *out, cf_rng
     return CF_OK;
 }
 
-static const cf_augmentation_vtable cc_vtable = {sizeof(cf_augmentation_vtable), cc_create,
-                                                 cc_destroy, cc_out_shape, cc_apply};
+static const cf_augmentation_vtable cc_vtable = {
+    sizeof(cf_augmentation_vtable), cc_init, NULL, NULL, cc_out_shape, cc_apply};
 
-CF_EXPORT const cf_plugin_desc clforge_plugin =
-    CF_PLUGIN_DESC_INIT(CF_PLUGIN_AUGMENTATION, "center_crop", "1.0.0",
-                        "cut the central window of `size`", cc_params, &cc_vtable);
+CF_EXPORT const cf_plugin_desc clforge_plugin = CF_PLUGIN_DESC_INIT_STATE(
+    CF_PLUGIN_AUGMENTATION, "center_crop", "1.0.0", "cut the central window of `size`", cc_params,
+    &cc_vtable, sizeof(cc_state));

@@ -11,21 +11,11 @@ typedef struct contrast_state {
 
 static const cf_param_def contrast_params[] = {
     {"factor", CF_PT_FLOAT, "0.2", 0, 10, NULL,
-     "strength c: the blend factor is drawn from [max(0, 1 - c), 1 + c]"},
-    {"clip", CF_PT_BOOL, "true", CF_PARAM_NO_RANGE, NULL, "clip the result to [0, 1]"},
+     "strength c: the blend factor is drawn from [max(0, 1 - c), 1 + c]",
+     CF_PARAM_AT(contrast_state, factor)},
+    {"clip", CF_PT_BOOL, "true", CF_PARAM_NO_RANGE, NULL, "clip the result to [0, 1]",
+     CF_PARAM_AT(contrast_state, clip)},
     CF_PARAM_TABLE_END};
-
-static cf_status contrast_create(const cf_params *hp, void **state, cf_error *err)
-{
-    contrast_state *s = calloc(1, sizeof *s);
-    if (!s) return cf_error_set(err, CF_ERR_NOMEM, "contrast: out of memory");
-    s->factor = cf_params_num(hp, "factor");
-    s->clip = cf_params_bool(hp, "clip");
-    *state = s;
-    return CF_OK;
-}
-
-static void contrast_destroy(void *state) { free(state); }
 
 static cf_status contrast_apply(void *state, const cf_image *in, cf_image *out, cf_rng *rng,
                                 cf_error *err)
@@ -51,11 +41,9 @@ static cf_status contrast_apply(void *state, const cf_image *in, cf_image *out, 
     return CF_OK;
 }
 
-static const cf_augmentation_vtable contrast_vtable = {sizeof(cf_augmentation_vtable),
-                                                       contrast_create, contrast_destroy, NULL,
-                                                       contrast_apply};
+static const cf_augmentation_vtable contrast_vtable = {
+    sizeof(cf_augmentation_vtable), NULL, NULL, NULL, NULL, contrast_apply};
 
-CF_EXPORT const cf_plugin_desc clforge_plugin =
-    CF_PLUGIN_DESC_INIT(CF_PLUGIN_AUGMENTATION, "contrast", "1.0.0",
-                        "random contrast: blend with the mean grey level", contrast_params,
-                        &contrast_vtable);
+CF_EXPORT const cf_plugin_desc clforge_plugin = CF_PLUGIN_DESC_INIT_STATE(
+    CF_PLUGIN_AUGMENTATION, "contrast", "1.0.0", "random contrast: blend with the mean grey level",
+    contrast_params, &contrast_vtable, sizeof(contrast_state));

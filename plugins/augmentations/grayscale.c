@@ -11,31 +11,26 @@ typedef struct gray_state {
 } gray_state;
 
 static const cf_param_def gray_params[] = {
-    {"p", CF_PT_FLOAT, "1", 0, 1, NULL, "probability of converting (needs channels = 3 if < 1)"},
+    {"p", CF_PT_FLOAT, "1", 0, 1, NULL, "probability of converting (needs channels = 3 if < 1)",
+     CF_PARAM_AT(gray_state, p)},
     {"channels", CF_PT_INT, "3", 1, 3, NULL,
-     "output channels: 3 identical planes (keeps the model's input shape), or 1"},
+     "output channels: 3 identical planes (keeps the model's input shape), or 1",
+     CF_PARAM_AT(gray_state, channels)},
     CF_PARAM_TABLE_END};
 
-static cf_status gray_create(const cf_params *hp, void **state, cf_error *err)
+static cf_status gray_init(void *state, const cf_params *hp, cf_error *err)
 {
-    gray_state *s = calloc(1, sizeof *s);
-    if (!s) return cf_error_set(err, CF_ERR_NOMEM, "grayscale: out of memory");
-    s->p = cf_params_num(hp, "p");
-    s->channels = cf_params_int(hp, "channels");
+    gray_state *s = state;
     const char *bad = NULL;
     if (s->channels == 2)
         bad = "channels must be 1 or 3";
     else if (s->channels == 1 && s->p < 1)
         bad = "p < 1 needs channels = 3 (every image of a batch must have the same shape)";
     if (bad) {
-        free(s);
         return cf_error_set(err, CF_ERR_INVALID, "grayscale: %s", bad);
     }
-    *state = s;
     return CF_OK;
 }
-
-static void gray_destroy(void *state) { free(state); }
 
 static void gray_out_shape(void *state, int c, int h, int w, int *oc, int *oh, int *ow)
 {
@@ -67,10 +62,10 @@ static cf_status gray_apply(void *state, const cf_image *in, cf_image *out, cf_r
     return CF_OK;
 }
 
-static const cf_augmentation_vtable gray_vtable = {sizeof(cf_augmentation_vtable), gray_create,
-                                                   gray_destroy, gray_out_shape, gray_apply};
+static const cf_augmentation_vtable gray_vtable = {
+    sizeof(cf_augmentation_vtable), gray_init, NULL, NULL, gray_out_shape, gray_apply};
 
 CF_EXPORT const cf_plugin_desc clforge_plugin =
-    CF_PLUGIN_DESC_INIT(CF_PLUGIN_AUGMENTATION, "grayscale", "1.0.0",
-                        "convert RGB to luma (1 plane, or 3 equal planes with probability p)",
-                        gray_params, &gray_vtable);
+    CF_PLUGIN_DESC_INIT_STATE(CF_PLUGIN_AUGMENTATION, "grayscale", "1.0.0",
+                              "convert RGB to luma (1 plane, or 3 equal planes with probability p)",
+                              gray_params, &gray_vtable, sizeof(gray_state));

@@ -5,21 +5,14 @@
  * refuses it. */
 #include "aug_image.h"
 
+typedef struct hue_state {
+    double delta;
+} hue_state;
+
 static const cf_param_def hue_params[] = {
     {"delta", CF_PT_FLOAT, "0.1", 0, 0.5, NULL,
-     "maximum hue shift in turns (0.5 = 180 degrees), either way"},
+     "maximum hue shift in turns (0.5 = 180 degrees), either way", CF_PARAM_AT(hue_state, delta)},
     CF_PARAM_TABLE_END};
-
-static cf_status hue_create(const cf_params *hp, void **state, cf_error *err)
-{
-    double *d = malloc(sizeof *d);
-    if (!d) return cf_error_set(err, CF_ERR_NOMEM, "hue: out of memory");
-    *d = cf_params_num(hp, "delta");
-    *state = d;
-    return CF_OK;
-}
-
-static void hue_destroy(void *state) { free(state); }
 
 static void hue_shift_pixel(float *r, float *g, float *b, double shift)
 {
@@ -57,7 +50,7 @@ static void hue_shift_pixel(float *r, float *g, float *b, double shift)
 static cf_status hue_apply(void *state, const cf_image *in, cf_image *out, cf_rng *rng,
                            cf_error *err)
 {
-    const double delta = *(const double *)state;
+    const double delta = ((const hue_state *)state)->delta;
     CF_TRY(aug_need_rgb("hue", in, err));
     const double shift = cf_rng_range(rng, -delta, delta);
     const size_t plane = (size_t)in->h * in->w;
@@ -67,9 +60,9 @@ static cf_status hue_apply(void *state, const cf_image *in, cf_image *out, cf_rn
     return CF_OK;
 }
 
-static const cf_augmentation_vtable hue_vtable = {sizeof(cf_augmentation_vtable), hue_create,
-                                                  hue_destroy, NULL, hue_apply};
+static const cf_augmentation_vtable hue_vtable = {
+    sizeof(cf_augmentation_vtable), NULL, NULL, NULL, NULL, hue_apply};
 
-CF_EXPORT const cf_plugin_desc clforge_plugin =
-    CF_PLUGIN_DESC_INIT(CF_PLUGIN_AUGMENTATION, "hue", "1.0.0",
-                        "random hue rotation of RGB images (HSV)", hue_params, &hue_vtable);
+CF_EXPORT const cf_plugin_desc clforge_plugin = CF_PLUGIN_DESC_INIT_STATE(
+    CF_PLUGIN_AUGMENTATION, "hue", "1.0.0", "random hue rotation of RGB images (HSV)", hue_params,
+    &hue_vtable, sizeof(hue_state));

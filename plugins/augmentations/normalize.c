@@ -17,10 +17,9 @@ static const cf_param_def norm_params[] = {
      "per-channel standard deviation to divide by, > 0 (one number for all channels)"},
     CF_PARAM_TABLE_END};
 
-static cf_status norm_create(const cf_params *hp, void **state, cf_error *err)
+static cf_status norm_init(void *state, const cf_params *hp, cf_error *err)
 {
-    norm_state *s = calloc(1, sizeof *s);
-    if (!s) return cf_error_set(err, CF_ERR_NOMEM, "normalize: out of memory");
+    norm_state *s = state;
     s->n_mean = cf_params_list_len(hp, "mean");
     s->n_std = cf_params_list_len(hp, "std");
     const char *bad = NULL;
@@ -36,14 +35,10 @@ static cf_status norm_create(const cf_params *hp, void **state, cf_error *err)
             s->inv_std[i] = (float)(1.0 / sd);
     }
     if (bad) {
-        free(s);
         return cf_error_set(err, CF_ERR_INVALID, "normalize: %s", bad);
     }
-    *state = s;
     return CF_OK;
 }
-
-static void norm_destroy(void *state) { free(state); }
 
 static cf_status norm_apply(void *state, const cf_image *in, cf_image *out, cf_rng *rng,
                             cf_error *err)
@@ -64,9 +59,9 @@ static cf_status norm_apply(void *state, const cf_image *in, cf_image *out, cf_r
     return CF_OK;
 }
 
-static const cf_augmentation_vtable norm_vtable = {sizeof(cf_augmentation_vtable), norm_create,
-                                                   norm_destroy, NULL, norm_apply};
+static const cf_augmentation_vtable norm_vtable = {
+    sizeof(cf_augmentation_vtable), norm_init, NULL, NULL, NULL, norm_apply};
 
-CF_EXPORT const cf_plugin_desc clforge_plugin =
-    CF_PLUGIN_DESC_INIT(CF_PLUGIN_AUGMENTATION, "normalize", "1.0.0",
-                        "per-channel (x - mean) / std", norm_params, &norm_vtable);
+CF_EXPORT const cf_plugin_desc clforge_plugin = CF_PLUGIN_DESC_INIT_STATE(
+    CF_PLUGIN_AUGMENTATION, "normalize", "1.0.0", "per-channel (x - mean) / std", norm_params,
+    &norm_vtable, sizeof(norm_state));

@@ -10,29 +10,24 @@ typedef struct crop_state {
 } crop_state;
 
 static const cf_param_def crop_params[] = {
-    {"padding", CF_PT_INT, "0", 0, 1024, NULL, "pixels of `fill` added on every side first"},
+    {"padding", CF_PT_INT, "0", 0, 1024, NULL, "pixels of `fill` added on every side first",
+     CF_PARAM_AT(crop_state, pad)},
     {"size", CF_PT_FLOAT_LIST, "0", 0, 100000, NULL,
      "output size: n (square) or [h, w]; 0 = the input's size"},
-    {"fill", CF_PT_FLOAT, "0", -1e6, 1e6, NULL, "value of the padding"},
+    {"fill", CF_PT_FLOAT, "0", -1e6, 1e6, NULL, "value of the padding",
+     CF_PARAM_AT(crop_state, fill)},
     CF_PARAM_TABLE_END};
 
-static cf_status crop_create(const cf_params *hp, void **state, cf_error *err)
+static cf_status crop_init(void *state, const cf_params *hp, cf_error *err)
 {
-    crop_state *s = calloc(1, sizeof *s);
-    if (!s) return cf_error_set(err, CF_ERR_NOMEM, "random_crop: out of memory");
-    s->pad = cf_params_int(hp, "padding");
-    s->fill = (float)cf_params_num(hp, "fill");
+    crop_state *s = state;
     s->has_size = aug_read_size(hp, "size", &s->h, &s->w);
     if (s->has_size < 0) {
-        free(s);
         return cf_error_set(err, CF_ERR_INVALID,
                             "random_crop: size must be 0, a positive integer or [h, w]");
     }
-    *state = s;
     return CF_OK;
 }
-
-static void crop_destroy(void *state) { free(state); }
 
 static void crop_out_shape(void *state, int c, int h, int w, int *oc, int *oh, int *ow)
 {
@@ -67,10 +62,10 @@ static cf_status crop_apply(void *state, const cf_image *in, cf_image *out, cf_r
     return CF_OK;
 }
 
-static const cf_augmentation_vtable crop_vtable = {sizeof(cf_augmentation_vtable), crop_create,
-                                                   crop_destroy, crop_out_shape, crop_apply};
+static const cf_augmentation_vtable crop_vtable = {
+    sizeof(cf_augmentation_vtable), crop_init, NULL, NULL, crop_out_shape, crop_apply};
 
 CF_EXPORT const cf_plugin_desc clforge_plugin =
-    CF_PLUGIN_DESC_INIT(CF_PLUGIN_AUGMENTATION, "random_crop", "1.0.0",
-                        "pad, then crop a window of `size` at a random position", crop_params,
-                        &crop_vtable);
+    CF_PLUGIN_DESC_INIT_STATE(CF_PLUGIN_AUGMENTATION, "random_crop", "1.0.0",
+                              "pad, then crop a window of `size` at a random position", crop_params,
+                              &crop_vtable, sizeof(crop_state));

@@ -10,34 +10,28 @@ typedef struct erase_state {
 } erase_state;
 
 static const cf_param_def erase_params[] = {
-    {"p", CF_PT_FLOAT, "0.5", 0, 1, NULL, "probability of erasing"},
+    {"p", CF_PT_FLOAT, "0.5", 0, 1, NULL, "probability of erasing", CF_PARAM_AT(erase_state, p)},
     {"scale", CF_PT_FLOAT_LIST, "0.02,0.33", 0, 1, NULL,
      "[min, max] fraction of the image area erased"},
     {"ratio", CF_PT_FLOAT_LIST, "0.3,3.3", 0, 100, NULL,
      "[min, max] aspect ratio h/w of the rectangle (log-uniform)"},
-    {"value", CF_PT_FLOAT, "0", -1e6, 1e6, NULL, "value written into the rectangle"},
+    {"value", CF_PT_FLOAT, "0", -1e6, 1e6, NULL, "value written into the rectangle",
+     CF_PARAM_AT(erase_state, value)},
     CF_PARAM_TABLE_END};
 
-static cf_status erase_create(const cf_params *hp, void **state, cf_error *err)
+static cf_status erase_init(void *state, const cf_params *hp, cf_error *err)
 {
-    erase_state *s = calloc(1, sizeof *s);
-    if (!s) return cf_error_set(err, CF_ERR_NOMEM, "random_erasing: out of memory");
-    s->p = cf_params_num(hp, "p");
-    s->value = (float)cf_params_num(hp, "value");
+    erase_state *s = state;
     const char *bad = NULL;
     if (aug_read_range(hp, "scale", &s->smin, &s->smax) < 0 || s->smin <= 0 || s->smax > 1)
         bad = "scale must be [min, max] with 0 < min <= max <= 1";
     else if (aug_read_range(hp, "ratio", &s->rmin, &s->rmax) < 0 || s->rmin <= 0)
         bad = "ratio must be [min, max] with 0 < min <= max";
     if (bad) {
-        free(s);
         return cf_error_set(err, CF_ERR_INVALID, "random_erasing: %s", bad);
     }
-    *state = s;
     return CF_OK;
 }
-
-static void erase_destroy(void *state) { free(state); }
 
 static cf_status erase_apply(void *state, const cf_image *in, cf_image *out, cf_rng *rng,
                              cf_error *err)
@@ -62,10 +56,10 @@ static cf_status erase_apply(void *state, const cf_image *in, cf_image *out, cf_
     return CF_OK;
 }
 
-static const cf_augmentation_vtable erase_vtable = {sizeof(cf_augmentation_vtable), erase_create,
-                                                    erase_destroy, NULL, erase_apply};
+static const cf_augmentation_vtable erase_vtable = {
+    sizeof(cf_augmentation_vtable), erase_init, NULL, NULL, NULL, erase_apply};
 
 CF_EXPORT const cf_plugin_desc clforge_plugin =
-    CF_PLUGIN_DESC_INIT(CF_PLUGIN_AUGMENTATION, "random_erasing", "1.0.0",
-                        "erase a random rectangle with probability p (cutout)", erase_params,
-                        &erase_vtable);
+    CF_PLUGIN_DESC_INIT_STATE(CF_PLUGIN_AUGMENTATION, "random_erasing", "1.0.0",
+                              "erase a random rectangle with probability p (cutout)", erase_params,
+                              &erase_vtable, sizeof(erase_state));

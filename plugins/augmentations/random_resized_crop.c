@@ -18,10 +18,9 @@ static const cf_param_def rrc_params[] = {
      "[min, max] aspect ratio w/h of the window (log-uniform)"},
     CF_PARAM_TABLE_END};
 
-static cf_status rrc_create(const cf_params *hp, void **state, cf_error *err)
+static cf_status rrc_init(void *state, const cf_params *hp, cf_error *err)
 {
-    rrc_state *s = calloc(1, sizeof *s);
-    if (!s) return cf_error_set(err, CF_ERR_NOMEM, "random_resized_crop: out of memory");
+    rrc_state *s = state;
     s->has_size = aug_read_size(hp, "size", &s->h, &s->w);
     const char *bad = NULL;
     if (s->has_size < 0)
@@ -31,14 +30,10 @@ static cf_status rrc_create(const cf_params *hp, void **state, cf_error *err)
     else if (aug_read_range(hp, "ratio", &s->rmin, &s->rmax) < 0 || s->rmin <= 0)
         bad = "ratio must be [min, max] with 0 < min <= max";
     if (bad) {
-        free(s);
         return cf_error_set(err, CF_ERR_INVALID, "random_resized_crop: %s", bad);
     }
-    *state = s;
     return CF_OK;
 }
-
-static void rrc_destroy(void *state) { free(state); }
 
 static void rrc_out_shape(void *state, int c, int h, int w, int *oc, int *oh, int *ow)
 {
@@ -83,10 +78,10 @@ static cf_status rrc_apply(void *state, const cf_image *in, cf_image *out, cf_rn
     return CF_OK;
 }
 
-static const cf_augmentation_vtable rrc_vtable = {sizeof(cf_augmentation_vtable), rrc_create,
-                                                  rrc_destroy, rrc_out_shape, rrc_apply};
+static const cf_augmentation_vtable rrc_vtable = {
+    sizeof(cf_augmentation_vtable), rrc_init, NULL, NULL, rrc_out_shape, rrc_apply};
 
 CF_EXPORT const cf_plugin_desc clforge_plugin =
-    CF_PLUGIN_DESC_INIT(CF_PLUGIN_AUGMENTATION, "random_resized_crop", "1.0.0",
-                        "crop a random area/aspect window and resize it to `size`", rrc_params,
-                        &rrc_vtable);
+    CF_PLUGIN_DESC_INIT_STATE(CF_PLUGIN_AUGMENTATION, "random_resized_crop", "1.0.0",
+                              "crop a random area/aspect window and resize it to `size`",
+                              rrc_params, &rrc_vtable, sizeof(rrc_state));

@@ -13,21 +13,16 @@ static const cf_param_def resize_params[] = {
      "n: shorter side becomes n (aspect kept); [h, w]: exact output size"},
     CF_PARAM_TABLE_END};
 
-static cf_status resize_create(const cf_params *hp, void **state, cf_error *err)
+static cf_status resize_init(void *state, const cf_params *hp, cf_error *err)
 {
-    resize_state *s = calloc(1, sizeof *s);
-    if (!s) return cf_error_set(err, CF_ERR_NOMEM, "resize: out of memory");
+    resize_state *s = state;
     s->n = aug_read_size(hp, "size", &s->h, &s->w);
     if (s->n <= 0) {
-        free(s);
         return cf_error_set(err, CF_ERR_INVALID,
                             "resize: size must be a positive integer or [h, w]");
     }
-    *state = s;
     return CF_OK;
 }
-
-static void resize_destroy(void *state) { free(state); }
 
 static void resize_out_shape(void *state, int c, int h, int w, int *oc, int *oh, int *ow)
 {
@@ -54,11 +49,9 @@ static cf_status resize_apply(void *state, const cf_image *in, cf_image *out, cf
     return CF_OK;
 }
 
-static const cf_augmentation_vtable resize_vtable = {sizeof(cf_augmentation_vtable),
-                                                     resize_create, resize_destroy,
-                                                     resize_out_shape, resize_apply};
+static const cf_augmentation_vtable resize_vtable = {
+    sizeof(cf_augmentation_vtable), resize_init, NULL, NULL, resize_out_shape, resize_apply};
 
-CF_EXPORT const cf_plugin_desc clforge_plugin =
-    CF_PLUGIN_DESC_INIT(CF_PLUGIN_AUGMENTATION, "resize", "1.0.0",
-                        "bilinear resize (shorter side to n, or to [h, w])", resize_params,
-                        &resize_vtable);
+CF_EXPORT const cf_plugin_desc clforge_plugin = CF_PLUGIN_DESC_INIT_STATE(
+    CF_PLUGIN_AUGMENTATION, "resize", "1.0.0", "bilinear resize (shorter side to n, or to [h, w])",
+    resize_params, &resize_vtable, sizeof(resize_state));

@@ -9,21 +9,11 @@ typedef struct rotate_state {
 } rotate_state;
 
 static const cf_param_def rotate_params[] = {
-    {"degrees", CF_PT_FLOAT, "10", 0, 180, NULL, "maximum rotation in degrees, either way"},
-    {"fill", CF_PT_FLOAT, "0", -1e6, 1e6, NULL, "value of pixels rotated in from outside"},
+    {"degrees", CF_PT_FLOAT, "10", 0, 180, NULL, "maximum rotation in degrees, either way",
+     CF_PARAM_AT(rotate_state, degrees)},
+    {"fill", CF_PT_FLOAT, "0", -1e6, 1e6, NULL, "value of pixels rotated in from outside",
+     CF_PARAM_AT(rotate_state, fill)},
     CF_PARAM_TABLE_END};
-
-static cf_status rotate_create(const cf_params *hp, void **state, cf_error *err)
-{
-    rotate_state *s = calloc(1, sizeof *s);
-    if (!s) return cf_error_set(err, CF_ERR_NOMEM, "rotate: out of memory");
-    s->degrees = cf_params_num(hp, "degrees");
-    s->fill = (float)cf_params_num(hp, "fill");
-    *state = s;
-    return CF_OK;
-}
-
-static void rotate_destroy(void *state) { free(state); }
 
 static cf_status rotate_apply(void *state, const cf_image *in, cf_image *out, cf_rng *rng,
                               cf_error *err)
@@ -37,11 +27,9 @@ static cf_status rotate_apply(void *state, const cf_image *in, cf_image *out, cf
     return CF_OK;
 }
 
-static const cf_augmentation_vtable rotate_vtable = {sizeof(cf_augmentation_vtable),
-                                                     rotate_create, rotate_destroy, NULL,
-                                                     rotate_apply};
+static const cf_augmentation_vtable rotate_vtable = {
+    sizeof(cf_augmentation_vtable), NULL, NULL, NULL, NULL, rotate_apply};
 
-CF_EXPORT const cf_plugin_desc clforge_plugin =
-    CF_PLUGIN_DESC_INIT(CF_PLUGIN_AUGMENTATION, "rotate", "1.0.0",
-                        "random rotation within +-degrees about the centre", rotate_params,
-                        &rotate_vtable);
+CF_EXPORT const cf_plugin_desc clforge_plugin = CF_PLUGIN_DESC_INIT_STATE(
+    CF_PLUGIN_AUGMENTATION, "rotate", "1.0.0", "random rotation within +-degrees about the centre",
+    rotate_params, &rotate_vtable, sizeof(rotate_state));

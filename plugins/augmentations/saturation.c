@@ -11,21 +11,11 @@ typedef struct saturation_state {
 
 static const cf_param_def saturation_params[] = {
     {"factor", CF_PT_FLOAT, "0.2", 0, 10, NULL,
-     "strength s: the blend factor is drawn from [max(0, 1 - s), 1 + s]"},
-    {"clip", CF_PT_BOOL, "true", CF_PARAM_NO_RANGE, NULL, "clip the result to [0, 1]"},
+     "strength s: the blend factor is drawn from [max(0, 1 - s), 1 + s]",
+     CF_PARAM_AT(saturation_state, factor)},
+    {"clip", CF_PT_BOOL, "true", CF_PARAM_NO_RANGE, NULL, "clip the result to [0, 1]",
+     CF_PARAM_AT(saturation_state, clip)},
     CF_PARAM_TABLE_END};
-
-static cf_status saturation_create(const cf_params *hp, void **state, cf_error *err)
-{
-    saturation_state *s = calloc(1, sizeof *s);
-    if (!s) return cf_error_set(err, CF_ERR_NOMEM, "saturation: out of memory");
-    s->factor = cf_params_num(hp, "factor");
-    s->clip = cf_params_bool(hp, "clip");
-    *state = s;
-    return CF_OK;
-}
-
-static void saturation_destroy(void *state) { free(state); }
 
 static cf_status saturation_apply(void *state, const cf_image *in, cf_image *out, cf_rng *rng,
                                   cf_error *err)
@@ -45,11 +35,10 @@ static cf_status saturation_apply(void *state, const cf_image *in, cf_image *out
     return CF_OK;
 }
 
-static const cf_augmentation_vtable saturation_vtable = {sizeof(cf_augmentation_vtable),
-                                                         saturation_create, saturation_destroy,
-                                                         NULL, saturation_apply};
+static const cf_augmentation_vtable saturation_vtable = {
+    sizeof(cf_augmentation_vtable), NULL, NULL, NULL, NULL, saturation_apply};
 
 CF_EXPORT const cf_plugin_desc clforge_plugin =
-    CF_PLUGIN_DESC_INIT(CF_PLUGIN_AUGMENTATION, "saturation", "1.0.0",
-                        "random saturation of RGB images: blend with greyscale",
-                        saturation_params, &saturation_vtable);
+    CF_PLUGIN_DESC_INIT_STATE(CF_PLUGIN_AUGMENTATION, "saturation", "1.0.0",
+                              "random saturation of RGB images: blend with greyscale",
+                              saturation_params, &saturation_vtable, sizeof(saturation_state));

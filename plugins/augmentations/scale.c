@@ -10,31 +10,25 @@ typedef struct scale_state {
 } scale_state;
 
 static const cf_param_def scale_params[] = {
-    {"min", CF_PT_FLOAT, "0.9", 0.01, 100, NULL, "smallest zoom factor (< 1 shrinks)"},
-    {"max", CF_PT_FLOAT, "1.1", 0.01, 100, NULL, "largest zoom factor (> 1 enlarges)"},
+    {"min", CF_PT_FLOAT, "0.9", 0.01, 100, NULL, "smallest zoom factor (< 1 shrinks)",
+     CF_PARAM_AT(scale_state, lo)},
+    {"max", CF_PT_FLOAT, "1.1", 0.01, 100, NULL, "largest zoom factor (> 1 enlarges)",
+     CF_PARAM_AT(scale_state, hi)},
     {"aspect", CF_PT_FLOAT, "0", 0, 0.9, NULL,
-     "maximum relative change of the aspect ratio (0 = keep it)"},
-    {"fill", CF_PT_FLOAT, "0", -1e6, 1e6, NULL, "value of pixels brought in from outside"},
+     "maximum relative change of the aspect ratio (0 = keep it)", CF_PARAM_AT(scale_state, aspect)},
+    {"fill", CF_PT_FLOAT, "0", -1e6, 1e6, NULL, "value of pixels brought in from outside",
+     CF_PARAM_AT(scale_state, fill)},
     CF_PARAM_TABLE_END};
 
-static cf_status scale_create(const cf_params *hp, void **state, cf_error *err)
+static cf_status scale_init(void *state, const cf_params *hp, cf_error *err)
 {
-    scale_state *s = calloc(1, sizeof *s);
-    if (!s) return cf_error_set(err, CF_ERR_NOMEM, "scale: out of memory");
-    s->lo = cf_params_num(hp, "min");
-    s->hi = cf_params_num(hp, "max");
-    s->aspect = cf_params_num(hp, "aspect");
-    s->fill = (float)cf_params_num(hp, "fill");
+    scale_state *s = state;
     if (s->lo > s->hi) {
-        free(s);
         return cf_error_set(err, CF_ERR_INVALID, "scale: min (%g) is larger than max (%g)",
                             cf_params_num(hp, "min"), cf_params_num(hp, "max"));
     }
-    *state = s;
     return CF_OK;
 }
-
-static void scale_destroy(void *state) { free(state); }
 
 static cf_status scale_apply(void *state, const cf_image *in, cf_image *out, cf_rng *rng,
                              cf_error *err)
@@ -48,10 +42,10 @@ static cf_status scale_apply(void *state, const cf_image *in, cf_image *out, cf_
     return CF_OK;
 }
 
-static const cf_augmentation_vtable scale_vtable = {sizeof(cf_augmentation_vtable), scale_create,
-                                                    scale_destroy, NULL, scale_apply};
+static const cf_augmentation_vtable scale_vtable = {
+    sizeof(cf_augmentation_vtable), scale_init, NULL, NULL, NULL, scale_apply};
 
 CF_EXPORT const cf_plugin_desc clforge_plugin =
-    CF_PLUGIN_DESC_INIT(CF_PLUGIN_AUGMENTATION, "scale", "1.0.0",
-                        "random zoom in [min, max] about the centre, optional aspect change",
-                        scale_params, &scale_vtable);
+    CF_PLUGIN_DESC_INIT_STATE(CF_PLUGIN_AUGMENTATION, "scale", "1.0.0",
+                              "random zoom in [min, max] about the centre, optional aspect change",
+                              scale_params, &scale_vtable, sizeof(scale_state));

@@ -10,21 +10,11 @@ typedef struct translate_state {
 
 static const cf_param_def translate_params[] = {
     {"fraction", CF_PT_FLOAT, "0.1", 0, 1, NULL,
-     "maximum shift as a fraction of the width (x) and height (y)"},
-    {"fill", CF_PT_FLOAT, "0", -1e6, 1e6, NULL, "value of pixels shifted in from outside"},
+     "maximum shift as a fraction of the width (x) and height (y)",
+     CF_PARAM_AT(translate_state, fraction)},
+    {"fill", CF_PT_FLOAT, "0", -1e6, 1e6, NULL, "value of pixels shifted in from outside",
+     CF_PARAM_AT(translate_state, fill)},
     CF_PARAM_TABLE_END};
-
-static cf_status translate_create(const cf_params *hp, void **state, cf_error *err)
-{
-    translate_state *s = calloc(1, sizeof *s);
-    if (!s) return cf_error_set(err, CF_ERR_NOMEM, "translate: out of memory");
-    s->fraction = cf_params_num(hp, "fraction");
-    s->fill = (float)cf_params_num(hp, "fill");
-    *state = s;
-    return CF_OK;
-}
-
-static void translate_destroy(void *state) { free(state); }
 
 static cf_status translate_apply(void *state, const cf_image *in, cf_image *out, cf_rng *rng,
                                  cf_error *err)
@@ -47,11 +37,10 @@ static cf_status translate_apply(void *state, const cf_image *in, cf_image *out,
     return CF_OK;
 }
 
-static const cf_augmentation_vtable translate_vtable = {sizeof(cf_augmentation_vtable),
-                                                        translate_create, translate_destroy, NULL,
-                                                        translate_apply};
+static const cf_augmentation_vtable translate_vtable = {
+    sizeof(cf_augmentation_vtable), NULL, NULL, NULL, NULL, translate_apply};
 
 CF_EXPORT const cf_plugin_desc clforge_plugin =
-    CF_PLUGIN_DESC_INIT(CF_PLUGIN_AUGMENTATION, "translate", "1.0.0",
-                        "random whole-pixel shift up to `fraction` of the size", translate_params,
-                        &translate_vtable);
+    CF_PLUGIN_DESC_INIT_STATE(CF_PLUGIN_AUGMENTATION, "translate", "1.0.0",
+                              "random whole-pixel shift up to `fraction` of the size",
+                              translate_params, &translate_vtable, sizeof(translate_state));

@@ -9,8 +9,6 @@
  *   p     = p - lr delta
  *
  * Slots: 0 v, 1 u, 2 and 3 scratch, 4 decayed gradient (weight_decay > 0). */
-#include <stdlib.h>
-
 #include <clforge/plugin.h>
 
 typedef struct adadelta_state {
@@ -20,24 +18,14 @@ typedef struct adadelta_state {
 static const cf_param_def adadelta_params[] = {
     {"learning_rate", CF_PT_FLOAT, "1.0", 0, 10, NULL,
      "multiplier on the computed step (1.0 = the paper's rule, no rate needed)"},
-    {"rho", CF_PT_FLOAT, "0.9", 0, 1, NULL, "decay of both running averages"},
-    {"eps", CF_PT_FLOAT, "1e-6", 0, 1, NULL, "added inside both square roots"},
+    {"rho", CF_PT_FLOAT, "0.9", 0, 1, NULL, "decay of both running averages",
+     CF_PARAM_AT(adadelta_state, rho)},
+    {"eps", CF_PT_FLOAT, "1e-6", 0, 1, NULL, "added inside both square roots",
+     CF_PARAM_AT(adadelta_state, eps)},
     {"weight_decay", CF_PT_FLOAT, "0", 0, 1, NULL,
-     "L2 penalty added to the gradient (wd * p), weight tensors only"},
+     "L2 penalty added to the gradient (wd * p), weight tensors only",
+     CF_PARAM_AT(adadelta_state, weight_decay)},
     CF_PARAM_TABLE_END};
-
-static cf_status adadelta_create(const cf_params *hp, void **state, cf_error *err)
-{
-    adadelta_state *s = calloc(1, sizeof *s);
-    if (!s) return cf_error_set(err, CF_ERR_NOMEM, "adadelta: out of memory");
-    s->rho = cf_params_num(hp, "rho");
-    s->eps = cf_params_num(hp, "eps");
-    s->weight_decay = cf_params_num(hp, "weight_decay");
-    *state = s;
-    return CF_OK;
-}
-
-static void adadelta_destroy(void *state) { free(state); }
 
 static int adadelta_n_slots(void *state)
 {
@@ -81,11 +69,10 @@ static cf_status adadelta_step(void *state, const cf_optim_step *st, cf_error *e
     return CF_OK;
 }
 
-static const cf_optimizer_vtable adadelta_vtable = {sizeof(cf_optimizer_vtable), adadelta_create,
-                                                    adadelta_destroy, adadelta_n_slots,
-                                                    adadelta_step};
+static const cf_optimizer_vtable adadelta_vtable = {
+    sizeof(cf_optimizer_vtable), NULL, NULL, NULL, adadelta_n_slots, adadelta_step};
 
-CF_EXPORT const cf_plugin_desc clforge_plugin =
-    CF_PLUGIN_DESC_INIT(CF_PLUGIN_OPTIMIZER, "adadelta", "1.0.0",
-                        "ADADELTA: per-coordinate steps without a tuned rate (torch.optim.Adadelta)",
-                        adadelta_params, &adadelta_vtable);
+CF_EXPORT const cf_plugin_desc clforge_plugin = CF_PLUGIN_DESC_INIT_STATE(
+    CF_PLUGIN_OPTIMIZER, "adadelta", "1.0.0",
+    "ADADELTA: per-coordinate steps without a tuned rate (torch.optim.Adadelta)", adadelta_params,
+    &adadelta_vtable, sizeof(adadelta_state));

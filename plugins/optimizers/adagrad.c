@@ -8,8 +8,6 @@
  * Slots: 0 sum, 1 denominator scratch, 2 decayed gradient (weight_decay > 0).
  * The engine zero-fills slots, so the initial value is written at step 1;
  * the slot is checkpointed, so a resumed run carries it on. */
-#include <stdlib.h>
-
 #include <clforge/plugin.h>
 
 typedef struct adagrad_state {
@@ -18,27 +16,16 @@ typedef struct adagrad_state {
 
 static const cf_param_def adagrad_params[] = {
     {"learning_rate", CF_PT_FLOAT, "0.01", 0, 10, NULL, "base step size"},
-    {"lr_decay", CF_PT_FLOAT, "0", 0, 1, NULL, "rate in force is lr / (1 + (t - 1) lr_decay)"},
-    {"eps", CF_PT_FLOAT, "1e-10", 0, 1, NULL, "added to sqrt(sum) in the denominator"},
+    {"lr_decay", CF_PT_FLOAT, "0", 0, 1, NULL, "rate in force is lr / (1 + (t - 1) lr_decay)",
+     CF_PARAM_AT(adagrad_state, lr_decay)},
+    {"eps", CF_PT_FLOAT, "1e-10", 0, 1, NULL, "added to sqrt(sum) in the denominator",
+     CF_PARAM_AT(adagrad_state, eps)},
     {"initial_accumulator_value", CF_PT_FLOAT, "0", 0, 1e6, NULL,
-     "starting value of the squared-gradient sum"},
+     "starting value of the squared-gradient sum", CF_PARAM_AT(adagrad_state, init)},
     {"weight_decay", CF_PT_FLOAT, "0", 0, 1, NULL,
-     "L2 penalty added to the gradient (wd * p), weight tensors only"},
+     "L2 penalty added to the gradient (wd * p), weight tensors only",
+     CF_PARAM_AT(adagrad_state, weight_decay)},
     CF_PARAM_TABLE_END};
-
-static cf_status adagrad_create(const cf_params *hp, void **state, cf_error *err)
-{
-    adagrad_state *s = calloc(1, sizeof *s);
-    if (!s) return cf_error_set(err, CF_ERR_NOMEM, "adagrad: out of memory");
-    s->lr_decay = cf_params_num(hp, "lr_decay");
-    s->eps = cf_params_num(hp, "eps");
-    s->init = cf_params_num(hp, "initial_accumulator_value");
-    s->weight_decay = cf_params_num(hp, "weight_decay");
-    *state = s;
-    return CF_OK;
-}
-
-static void adagrad_destroy(void *state) { free(state); }
 
 static int adagrad_n_slots(void *state)
 {
@@ -78,9 +65,9 @@ static cf_status adagrad_step(void *state, const cf_optim_step *st, cf_error *er
 }
 
 static const cf_optimizer_vtable adagrad_vtable = {
-    sizeof(cf_optimizer_vtable), adagrad_create, adagrad_destroy, adagrad_n_slots, adagrad_step};
+    sizeof(cf_optimizer_vtable), NULL, NULL, NULL, adagrad_n_slots, adagrad_step};
 
-CF_EXPORT const cf_plugin_desc clforge_plugin =
-    CF_PLUGIN_DESC_INIT(CF_PLUGIN_OPTIMIZER, "adagrad", "1.0.0",
-                        "AdaGrad with learning-rate decay and initial accumulator (torch.optim.Adagrad)",
-                        adagrad_params, &adagrad_vtable);
+CF_EXPORT const cf_plugin_desc clforge_plugin = CF_PLUGIN_DESC_INIT_STATE(
+    CF_PLUGIN_OPTIMIZER, "adagrad", "1.0.0",
+    "AdaGrad with learning-rate decay and initial accumulator (torch.optim.Adagrad)",
+    adagrad_params, &adagrad_vtable, sizeof(adagrad_state));

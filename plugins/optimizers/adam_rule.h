@@ -24,29 +24,23 @@ typedef struct adam_state {
     int amsgrad;
 } adam_state;
 
-static cf_status adam_create_named(const char *name, int decoupled, const cf_params *hp,
-                                   void **state, cf_error *err)
+/* Bindings of the shared table rows into adam_state. */
+#define ADAM_PARAM_BETA1 CF_PARAM_AT(adam_state, beta1)
+#define ADAM_PARAM_BETA2 CF_PARAM_AT(adam_state, beta2)
+#define ADAM_PARAM_EPS CF_PARAM_AT(adam_state, eps)
+#define ADAM_PARAM_WEIGHT_DECAY CF_PARAM_AT(adam_state, weight_decay)
+#define ADAM_PARAM_AMSGRAD CF_PARAM_AT(adam_state, amsgrad)
+
+static cf_status adam_init_named(const char *name, int decoupled, adam_state *s, cf_error *err)
 {
-    adam_state *s = calloc(1, sizeof *s);
-    if (!s) return cf_error_set(err, CF_ERR_NOMEM, "%s: out of memory", name);
     s->name = name;
     s->decoupled = decoupled;
-    s->beta1 = cf_params_num(hp, "beta_1");
-    s->beta2 = cf_params_num(hp, "beta_2");
-    s->eps = cf_params_num(hp, "eps");
-    s->weight_decay = cf_params_num(hp, "weight_decay");
-    s->amsgrad = cf_params_bool(hp, "amsgrad");
     /* beta = 1 would make the bias correction 1 - beta^t zero. */
-    if (s->beta1 >= 1 || s->beta2 >= 1) {
-        free(s);
+    if (s->beta1 >= 1 || s->beta2 >= 1)
         return cf_error_set(err, CF_ERR_INVALID, "%s: beta_1 and beta_2 must be < 1 (got %g, %g)",
-                            name, cf_params_num(hp, "beta_1"), cf_params_num(hp, "beta_2"));
-    }
-    *state = s;
+                            name, s->beta1, s->beta2);
     return CF_OK;
 }
-
-static void adam_destroy(void *state) { free(state); }
 
 static int adam_n_slots(void *state)
 {

@@ -11,8 +11,6 @@
  * `gamma` is PyTorch's `alpha` (SageMaker's name). Slots are laid out at
  * create: v and d always, then the decayed gradient, ga, a second scratch
  * for the centered variance and b only when the options need them. */
-#include <stdlib.h>
-
 #include <clforge/plugin.h>
 
 typedef struct rmsprop_state {
@@ -25,35 +23,32 @@ typedef struct rmsprop_state {
 static const cf_param_def rmsprop_params[] = {
     {"learning_rate", CF_PT_FLOAT, "0.01", 0, 10, NULL, "base step size"},
     {"gamma", CF_PT_FLOAT, "0.99", 0, 1, NULL,
-     "decay of the squared-gradient average (PyTorch's alpha; SageMaker's gamma)"},
-    {"eps", CF_PT_FLOAT, "1e-8", 0, 1, NULL, "added to the root in the denominator"},
-    {"momentum", CF_PT_FLOAT, "0", 0, 1, NULL, "momentum factor mu (0 = none)"},
+     "decay of the squared-gradient average (PyTorch's alpha; SageMaker's gamma)",
+     CF_PARAM_AT(rmsprop_state, gamma)},
+    {"eps", CF_PT_FLOAT, "1e-8", 0, 1, NULL, "added to the root in the denominator",
+     CF_PARAM_AT(rmsprop_state, eps)},
+    {"momentum", CF_PT_FLOAT, "0", 0, 1, NULL, "momentum factor mu (0 = none)",
+     CF_PARAM_AT(rmsprop_state, momentum)},
     {"centered", CF_PT_BOOL, "false", CF_PARAM_NO_RANGE, NULL,
-     "divide by the estimated variance v - E[g]^2 instead of v"},
+     "divide by the estimated variance v - E[g]^2 instead of v",
+     CF_PARAM_AT(rmsprop_state, centered)},
     {"weight_decay", CF_PT_FLOAT, "0", 0, 1, NULL,
-     "L2 penalty added to the gradient (wd * p), weight tensors only"},
+     "L2 penalty added to the gradient (wd * p), weight tensors only",
+     CF_PARAM_AT(rmsprop_state, weight_decay)},
     CF_PARAM_TABLE_END};
 
-static cf_status rmsprop_create(const cf_params *hp, void **state, cf_error *err)
+/* The slot layout follows from the bound options. */
+static cf_status rmsprop_init(void *state, const cf_params *hp, cf_error *err)
 {
-    rmsprop_state *s = calloc(1, sizeof *s);
-    if (!s) return cf_error_set(err, CF_ERR_NOMEM, "rmsprop: out of memory");
-    s->gamma = cf_params_num(hp, "gamma");
-    s->eps = cf_params_num(hp, "eps");
-    s->momentum = cf_params_num(hp, "momentum");
-    s->centered = cf_params_bool(hp, "centered");
-    s->weight_decay = cf_params_num(hp, "weight_decay");
+    rmsprop_state *s = state;
     int n = 2; /* 0: v, 1: d */
     s->s_gd = s->weight_decay != 0 ? n++ : -1;
     s->s_ga = s->centered ? n++ : -1;
     s->s_var = s->centered ? n++ : -1;
     s->s_buf = s->momentum != 0 ? n++ : -1;
     s->n_slots = n;
-    *state = s;
     return CF_OK;
 }
-
-static void rmsprop_destroy(void *state) { free(state); }
 
 static int rmsprop_n_slots(void *state) { return ((const rmsprop_state *)state)->n_slots; }
 
@@ -104,9 +99,9 @@ static cf_status rmsprop_step(void *state, const cf_optim_step *st, cf_error *er
 }
 
 static const cf_optimizer_vtable rmsprop_vtable = {
-    sizeof(cf_optimizer_vtable), rmsprop_create, rmsprop_destroy, rmsprop_n_slots, rmsprop_step};
+    sizeof(cf_optimizer_vtable), rmsprop_init, NULL, NULL, rmsprop_n_slots, rmsprop_step};
 
 CF_EXPORT const cf_plugin_desc clforge_plugin =
-    CF_PLUGIN_DESC_INIT(CF_PLUGIN_OPTIMIZER, "rmsprop", "1.0.0",
-                        "RMSprop with momentum and centered variant (torch.optim.RMSprop)",
-                        rmsprop_params, &rmsprop_vtable);
+    CF_PLUGIN_DESC_INIT_STATE(CF_PLUGIN_OPTIMIZER, "rmsprop", "1.0.0",
+                              "RMSprop with momentum and centered variant (torch.optim.RMSprop)",
+                              rmsprop_params, &rmsprop_vtable, sizeof(rmsprop_state));

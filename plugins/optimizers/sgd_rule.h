@@ -10,8 +10,6 @@
 #ifndef CF_PLUGIN_SGD_RULE_H
 #define CF_PLUGIN_SGD_RULE_H
 
-#include <stdlib.h>
-
 #include <clforge/plugin.h>
 
 typedef struct sgd_state {
@@ -20,30 +18,25 @@ typedef struct sgd_state {
     int nesterov;
 } sgd_state;
 
-static cf_status sgd_create_named(const char *name, const cf_params *hp, void **state,
-                                  cf_error *err)
+/* The table binds momentum, dampening, weight_decay and nesterov into the
+ * state (SGD_PARAM_*); init names it and checks the combination. */
+#define SGD_PARAM_MOMENTUM CF_PARAM_AT(sgd_state, momentum)
+#define SGD_PARAM_DAMPENING CF_PARAM_AT(sgd_state, dampening)
+#define SGD_PARAM_WEIGHT_DECAY CF_PARAM_AT(sgd_state, weight_decay)
+#define SGD_PARAM_NESTEROV CF_PARAM_AT(sgd_state, nesterov)
+
+static cf_status sgd_init_named(const char *name, sgd_state *s, cf_error *err)
 {
-    sgd_state *s = calloc(1, sizeof *s);
-    if (!s) return cf_error_set(err, CF_ERR_NOMEM, "%s: out of memory", name);
     s->name = name;
-    s->momentum = cf_params_num(hp, "momentum");
-    s->dampening = cf_params_num(hp, "dampening");
-    s->weight_decay = cf_params_num(hp, "weight_decay");
-    s->nesterov = cf_params_bool(hp, "nesterov");
     /* Same rule as PyTorch: Nesterov momentum is undefined without momentum
      * and with dampening. */
-    if (s->nesterov && (s->momentum <= 0 || s->dampening != 0)) {
-        free(s);
+    if (s->nesterov && (s->momentum <= 0 || s->dampening != 0))
         return cf_error_set(err, CF_ERR_INVALID,
                             "%s: nesterov = true needs momentum > 0 and dampening = 0 "
                             "(momentum = %g, dampening = %g)",
-                            name, cf_params_num(hp, "momentum"), cf_params_num(hp, "dampening"));
-    }
-    *state = s;
+                            name, s->momentum, s->dampening);
     return CF_OK;
 }
-
-static void sgd_destroy(void *state) { free(state); }
 
 static int sgd_n_slots(void *state)
 {

@@ -4,8 +4,6 @@
  * training, running mean/var in evaluation, learnable gamma/beta). This
  * plugin's parameters are handed to every inserted layer, which reads `eps`
  * and `momentum` from them. */
-#include <stdlib.h>
-
 #include "placement.h"
 
 static const cf_param_def batchnorm_params[] = {
@@ -21,16 +19,12 @@ typedef struct batchnorm_state {
     const cf_params *hp; /* engine-owned, lives as long as the plugin instance */
 } batchnorm_state;
 
-static cf_status batchnorm_create(const cf_params *hp, void **state, cf_error *err)
+/* The inserted layers read the whole table, so keep a reference to it. */
+static cf_status batchnorm_init(void *state, const cf_params *hp, cf_error *err)
 {
-    batchnorm_state *s = calloc(1, sizeof *s);
-    if (!s) return cf_error_set(err, CF_ERR_NOMEM, "batchnorm: out of memory");
-    s->hp = hp;
-    *state = s;
+    ((batchnorm_state *)state)->hp = hp;
     return CF_OK;
 }
-
-static void batchnorm_destroy(void *state) { free(state); }
 
 static cf_status batchnorm_rewrite(void *state, cf_model_spec *m, cf_error *err)
 {
@@ -39,9 +33,9 @@ static cf_status batchnorm_rewrite(void *state, cf_model_spec *m, cf_error *err)
 }
 
 static const cf_regularizer_vtable batchnorm_vtable = {
-    sizeof(cf_regularizer_vtable), batchnorm_create, batchnorm_destroy, batchnorm_rewrite, NULL};
+    sizeof(cf_regularizer_vtable), batchnorm_init, NULL, NULL, batchnorm_rewrite, NULL};
 
-CF_EXPORT const cf_plugin_desc clforge_plugin =
-    CF_PLUGIN_DESC_INIT(CF_PLUGIN_REGULARIZER, "batchnorm", "1.0.0",
-                        "batch normalisation after chosen layers or layer types (default: conv)",
-                        batchnorm_params, &batchnorm_vtable);
+CF_EXPORT const cf_plugin_desc clforge_plugin = CF_PLUGIN_DESC_INIT_STATE(
+    CF_PLUGIN_REGULARIZER, "batchnorm", "1.0.0",
+    "batch normalisation after chosen layers or layer types (default: conv)", batchnorm_params,
+    &batchnorm_vtable, sizeof(batchnorm_state));

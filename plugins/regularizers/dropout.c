@@ -3,8 +3,6 @@
  * CF_OP_DROPOUT_* ops: active only in training, masks from the seeded Philox
  * stream. This plugin's own parameters are handed to every inserted layer, so
  * the layer reads its `rate` from them. */
-#include <stdlib.h>
-
 #include "placement.h"
 
 static const cf_param_def dropout_params[] = {
@@ -18,16 +16,12 @@ typedef struct dropout_state {
     const cf_params *hp; /* engine-owned, lives as long as the plugin instance */
 } dropout_state;
 
-static cf_status dropout_create(const cf_params *hp, void **state, cf_error *err)
+/* The inserted layers read the whole table, so keep a reference to it. */
+static cf_status dropout_init(void *state, const cf_params *hp, cf_error *err)
 {
-    dropout_state *s = calloc(1, sizeof *s);
-    if (!s) return cf_error_set(err, CF_ERR_NOMEM, "dropout: out of memory");
-    s->hp = hp;
-    *state = s;
+    ((dropout_state *)state)->hp = hp;
     return CF_OK;
 }
-
-static void dropout_destroy(void *state) { free(state); }
 
 static cf_status dropout_rewrite(void *state, cf_model_spec *m, cf_error *err)
 {
@@ -36,9 +30,9 @@ static cf_status dropout_rewrite(void *state, cf_model_spec *m, cf_error *err)
 }
 
 static const cf_regularizer_vtable dropout_vtable = {
-    sizeof(cf_regularizer_vtable), dropout_create, dropout_destroy, dropout_rewrite, NULL};
+    sizeof(cf_regularizer_vtable), dropout_init, NULL, NULL, dropout_rewrite, NULL};
 
 CF_EXPORT const cf_plugin_desc clforge_plugin =
-    CF_PLUGIN_DESC_INIT(CF_PLUGIN_REGULARIZER, "dropout", "1.0.0",
-                        "inverted dropout after chosen layers or layer types (training only)",
-                        dropout_params, &dropout_vtable);
+    CF_PLUGIN_DESC_INIT_STATE(CF_PLUGIN_REGULARIZER, "dropout", "1.0.0",
+                              "inverted dropout after chosen layers or layer types (training only)",
+                              dropout_params, &dropout_vtable, sizeof(dropout_state));

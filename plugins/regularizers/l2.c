@@ -7,35 +7,31 @@
  * which is plain weight decay with wd = lambda / m. By default only weight
  * tensors (is_weight: dense/conv kernels) are penalised, not biases or
  * batchnorm gamma/beta. */
-#include <stdlib.h>
 #include <string.h>
 
 #include <clforge/plugin.h>
 
 typedef struct l2_state {
     double lambda;
+    const char *params; /* "weights" or "all" */
     int all;
 } l2_state;
 
 static const cf_param_def l2_params[] = {
     {"lambda", CF_PT_FLOAT, "0.01", 0, 1e6, NULL,
-     "penalty strength: adds (lambda / 2m) sum w^2 to the loss (m = mini-batch size)"},
+     "penalty strength: adds (lambda / 2m) sum w^2 to the loss (m = mini-batch size)",
+     CF_PARAM_AT(l2_state, lambda)},
     {"params", CF_PT_STRING, "weights", CF_PARAM_NO_RANGE, "weights|all",
-     "which parameters: weight tensors only, or all (biases and normalisation too)"},
+     "which parameters: weight tensors only, or all (biases and normalisation too)",
+     CF_PARAM_AT(l2_state, params)},
     CF_PARAM_TABLE_END};
 
-static cf_status l2_create(const cf_params *hp, void **state, cf_error *err)
+static cf_status l2_init(void *state, const cf_params *hp, cf_error *err)
 {
-    l2_state *s = calloc(1, sizeof *s);
-    if (!s) return cf_error_set(err, CF_ERR_NOMEM, "l2: out of memory");
-    s->lambda = cf_params_num(hp, "lambda");
-    const char *which = cf_params_str(hp, "params");
-    s->all = which && strcmp(which, "all") == 0;
-    *state = s;
+    l2_state *s = state;
+    s->all = s->params && strcmp(s->params, "all") == 0;
     return CF_OK;
 }
-
-static void l2_destroy(void *state) { free(state); }
 
 static cf_status l2_apply_grads(void *state, const cf_optim_step *st, int batch, cf_error *err)
 {
@@ -55,10 +51,10 @@ static cf_status l2_apply_grads(void *state, const cf_optim_step *st, int batch,
     return CF_OK;
 }
 
-static const cf_regularizer_vtable l2_vtable = {sizeof(cf_regularizer_vtable), l2_create,
-                                                l2_destroy, NULL, l2_apply_grads};
+static const cf_regularizer_vtable l2_vtable = {
+    sizeof(cf_regularizer_vtable), l2_init, NULL, NULL, NULL, l2_apply_grads};
 
 CF_EXPORT const cf_plugin_desc clforge_plugin =
-    CF_PLUGIN_DESC_INIT(CF_PLUGIN_REGULARIZER, "l2", "1.0.0",
-                        "L2 penalty (lambda/2m) sum w^2, i.e. weight decay lambda/m", l2_params,
-                        &l2_vtable);
+    CF_PLUGIN_DESC_INIT_STATE(CF_PLUGIN_REGULARIZER, "l2", "1.0.0",
+                              "L2 penalty (lambda/2m) sum w^2, i.e. weight decay lambda/m",
+                              l2_params, &l2_vtable, sizeof(l2_state));

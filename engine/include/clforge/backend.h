@@ -5,7 +5,10 @@
  * cf_backend_vtable. The engine owns the graph, autodiff and scheduling; a
  * backend owns device memory and executes one op at a time, in order.
  *
- * Tensors are float32, NCHW, dense, row-major. A tensor of a dense layer is
+ * Tensors are NCHW, dense, row-major, of the element type in `dtype`: float32
+ * today (CF_DTYPE_F32, the zero value, so zero-initialised tensors are
+ * float32). A backend refuses (CF_ERR_UNSUPPORTED) an op on a dtype it does
+ * not implement rather than reading the bytes as float32. A tensor of a dense layer is
  * [N, F]; a convolution's input is [N, C, H, W]. Any tensor whose trailing
  * dimensions multiply out to the expected feature count is accepted (an op
  * reading [N, C, H, W] as [N, C*H*W] is how "flatten" costs nothing).
@@ -36,12 +39,24 @@ typedef struct cf_buffer cf_buffer; /* opaque, defined by each backend */
 
 #define CF_MAX_DIMS 4
 
+typedef enum cf_dtype {
+    CF_DTYPE_F32 = 0,
+    CF_DTYPE_F16 = 1 /* reserved for the OpenCL half-precision path; no backend runs it yet */
+} cf_dtype;
+
 typedef struct cf_tensor {
     cf_buffer *buf;
     int ndim;               /* 1..4 */
     int shape[CF_MAX_DIMS]; /* shape[0] is the batch for activations */
     const char *name;       /* for error messages ("conv1.weight") */
+    cf_dtype dtype;         /* element type of buf */
 } cf_tensor;
+
+static inline const char *cf_dtype_name(cf_dtype d)
+{
+    return d == CF_DTYPE_F32 ? "f32" : d == CF_DTYPE_F16 ? "f16" : "unknown";
+}
+static inline size_t cf_dtype_size(cf_dtype d) { return d == CF_DTYPE_F16 ? 2 : 4; }
 
 static inline size_t cf_tensor_numel(const cf_tensor *t)
 {
@@ -195,6 +210,18 @@ typedef struct cf_op {
 const char *cf_op_name(cf_op_kind k);
 const char *cf_act_name(cf_act a);
 
+/* The first tensor of op whose dtype is not `dt`, or NULL: backends call it
+ * in supports_op/exec so an unsupported element type is an error, never
+ * float32 garbage. */
+static inline const cf_tensor *cf_op_dtype_mismatch(const cf_op *op, cf_dtype dt)
+{
+    for (int i = 0; i < 5; i++) {
+        if (op->in[i] && op->in[i]->dtype != dt) return op->in[i];
+        if (op->out[i] && op->out[i]->dtype != dt) return op->out[i];
+    }
+    return NULL;
+}
+
 typedef struct cf_device_info {
     char name[128];
     char vendor[128];
@@ -208,13 +235,24 @@ typedef struct cf_device_info {
     char platform[128];
 } cf_device_info;
 
+/* What the engine hands create(). The generic fields come from the config's
+ * `backend` group (engine keys); a backend's own knobs are declared in its
+ * parameter table, validated from the same group, and arrive bound into
+ * `knobs` (desc.state_size bytes, NULL when the backend has none or was
+ * opened without a config: then the table's defaults apply) and as `params`.
+ * Environment variables a backend reads override both (docs/plugins.md). */
 typedef struct cf_backend_config {
     const char *device;   /* "", an index ("0"), a name substring, or gpu/cpu/accelerator */
     int threads;          /* 0 = backend default */
     int verbose;          /* log compile/cache events to stderr */
     const char *cache_dir;/* NULL = $XDG_CACHE_HOME/clforge */
+    const void *knobs;    /* the backend's bound knob struct, or NULL */
+    const struct cf_params *params; /* its validated table, or NULL */
 } cf_backend_config;
 
+/* Required: create, destroy, buffer_alloc, buffer_free, upload, download,
+ * exec. The rest may be NULL (the loader refuses a backend lacking a required
+ * member, naming it). */
 typedef struct cf_backend_vtable {
     size_t struct_size;   /* sizeof(cf_backend_vtable) at build time */
     /* Preference for backend "auto": higher wins; <= 0 means unusable here.

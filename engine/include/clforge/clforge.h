@@ -34,9 +34,23 @@ const char *cf_registry_warnings(const cf_registry *r);
 /* Find by kind and name (or alias). On failure err lists the known names. */
 cf_status cf_registry_find(const cf_registry *r, cf_plugin_kind kind, const char *name,
                            const cf_plugin_desc **desc, cf_error *err);
-/* Open one file and validate its descriptor (file, symbol, ABI, size). */
+/* Open one file and validate its descriptor (file, symbol, ABI version and
+ * sizes, required members, parameter bindings). *desc is an engine-owned
+ * copy (members past the plugin's struct sizes read as NULL); *handle is
+ * released with cf_plugin_close, which also invalidates *desc. */
 cf_status cf_plugin_open(const char *path, const cf_plugin_desc **desc, void **handle,
                          cf_error *err);
+void cf_plugin_close(void *handle);
+
+/* ---- plugin instances (optimizer, regularizer, augmentation) ---------------
+ * The state life cycle of plugin.h: with desc->state_size the engine
+ * allocates and binds the state, then calls init; otherwise the plugin's
+ * create. hp must outlive the state (bound strings point into it). */
+cf_status cf_plugin_state_create(const cf_plugin_desc *d, const cf_params *hp, void **state,
+                                 cf_error *err);
+void cf_plugin_state_destroy(const cf_plugin_desc *d, void *state);
+/* Store the bound parameters of defs (offset/size) from hp into state. */
+void cf_params_bind(const cf_param_def *defs, const cf_params *hp, void *state);
 
 /* ---- backends ----------------------------------------------------------- */
 typedef struct cf_backend {

@@ -3,12 +3,24 @@
  * Every backend, optimizer, regularizer and augmentation is a shared object
  * that exports exactly one symbol, `clforge_plugin`, a cf_plugin_desc. The
  * loader checks, in order: the file opens, the symbol exists, abi_major
- * matches, struct_size is large enough, the kind's vtable struct_size is
- * large enough — and says which check failed.
+ * matches, the descriptor and the kind's vtable cover every member of ABI
+ * x.0, the required members are set, the parameter table's bindings fit the
+ * state — and says which check failed, naming the plugin and the member.
+ *
+ * Versioning (docs/plugins.md, "ABI versions"): a minor version only appends
+ * optional members (NULL/0 = the old behaviour) to the end of a struct, or
+ * new enum values. A plugin built against an older minor has shorter structs;
+ * the loader copies each into a zero-filled struct of this build's size, so
+ * members past the plugin's struct_size read as NULL. A newer minor loads too
+ * (members this build does not know are ignored) unless it needs something
+ * this build cannot honour (a parameter type it does not know).
  *
  * The parameter table is data: it drives config validation, defaults,
- * `clforge plugins NAME` and the generated docs. A plugin reads its validated
- * values through cf_params_* (resolved from libclforge at load time).
+ * `clforge plugins NAME` and the generated docs. With state_size > 0 the
+ * engine allocates the plugin's state (zeroed), stores every bound parameter
+ * (CF_PARAM_AT) into it, calls the optional init, and frees it: no
+ * create/destroy needed. Unbound values (lists, groups) are read through
+ * cf_params_* (plugins link libclforge).
  *
  * Minimal optimizer: see examples/plugins/lion.c and docs/plugins.md. */
 #ifndef CLFORGE_PLUGIN_H
@@ -25,7 +37,7 @@
 extern "C" {
 #endif
 
-#define CF_ABI_MAJOR 1
+#define CF_ABI_MAJOR 2
 #define CF_ABI_MINOR 0
 #define CF_PLUGIN_SYMBOL "clforge_plugin"
 
@@ -58,10 +70,20 @@ typedef struct cf_param_def {
     double min, max;     /* inclusive range for INT/FLOAT; ignored when min > max */
     const char *choices; /* "a|b|c" for STRING, or NULL */
     const char *doc;
+    /* Binding into the plugin's state struct (desc.state_size bytes): the
+     * engine stores the validated value at `offset`. size 0 = not bound.
+     * INT: int or int64_t; FLOAT: float or double; BOOL: int or bool;
+     * STRING: const char * (engine-owned, lives as long as the state).
+     * Lists and groups cannot be bound (read them with cf_params_*). */
+    size_t offset, size;
 } cf_param_def;
 
 #define CF_PARAM_NO_RANGE 1.0, 0.0
-#define CF_PARAM_TABLE_END { NULL, CF_PT_END, NULL, 0, 0, NULL, NULL }
+/* Trailing initialisers of a bound parameter: CF_PARAM_AT(sgd_state, momentum). */
+#define CF_PARAM_AT(type_, field_) offsetof(type_, field_), sizeof(((type_ *)0)->field_)
+/* ...or of one that is not bound (only needed to keep -Wextra quiet). */
+#define CF_PARAM_UNBOUND 0, 0
+#define CF_PARAM_TABLE_END { NULL, CF_PT_END, NULL, 0, 0, NULL, NULL, 0, 0 }
 
 /* Validated values of one plugin's parameters (engine-owned). */
 typedef struct cf_params cf_params;
@@ -88,12 +110,19 @@ typedef struct cf_plugin_desc {
     const cf_param_def *params;
     const void *vtable;   /* cf_backend_vtable, cf_optimizer_vtable, ... */
     const char *aliases;  /* "nag|nesterov" or NULL */
+    /* Bytes of the state struct the engine allocates (zeroed) and binds the
+     * parameter table into; 0 = the plugin allocates its own in create (or
+     * has none). Backends: the knob struct passed as cf_backend_config.knobs. */
+    size_t state_size;
+    /* Reserved for members of later minors; must be zero. */
     void *reserved[6];
 } cf_plugin_desc;
 
 #define CF_PLUGIN_DESC_INIT(kind_, name_, version_, doc_, params_, vtable_)                        \
+    CF_PLUGIN_DESC_INIT_STATE(kind_, name_, version_, doc_, params_, vtable_, 0)
+#define CF_PLUGIN_DESC_INIT_STATE(kind_, name_, version_, doc_, params_, vtable_, state_size_)     \
     { CF_ABI_MAJOR, CF_ABI_MINOR, (uint32_t)sizeof(cf_plugin_desc), kind_, name_, version_,        \
-      doc_, params_, vtable_, NULL, {0} }
+      doc_, params_, vtable_, NULL, state_size_, {0} }
 
 #define CF_EXPORT __attribute__((visibility("default")))
 
@@ -168,14 +197,25 @@ typedef struct cf_optim_step {
     cf_optim_param *params;
 } cf_optim_step;
 
+/* State life cycle, the same for optimizers, regularizers and augmentations:
+ *  - desc.state_size > 0: the engine allocates the state zeroed, stores the
+ *    bound parameters, then calls init (optional: validate, derive values);
+ *    on teardown it calls destroy (optional: release what init acquired)
+ *    and frees the state. create must be NULL.
+ *  - desc.state_size == 0: create (optional) allocates *state, destroy frees
+ *    it; without create the state is NULL.
+ * hp holds the validated parameters of the plugin's table; for optimizers
+ * the engine reads "learning_rate" from it as the base rate. */
+typedef cf_status (*cf_plugin_init_fn)(void *state, const cf_params *hp, cf_error *err);
+typedef cf_status (*cf_plugin_create_fn)(const cf_params *hp, void **state, cf_error *err);
+
 typedef struct cf_optimizer_vtable {
     size_t struct_size;
-    /* hp holds the validated parameters of the plugin's table; the engine
-     * reads "learning_rate" from it as the base rate for the schedule. */
-    cf_status (*create)(const cf_params *hp, void **state, cf_error *err);
-    void (*destroy)(void *state);
-    int (*n_slots)(void *state);
-    cf_status (*step)(void *state, const cf_optim_step *s, cf_error *err);
+    cf_plugin_init_fn init;       /* optional */
+    cf_plugin_create_fn create;   /* optional, only with state_size == 0 */
+    void (*destroy)(void *state); /* optional */
+    int (*n_slots)(void *state);  /* optional (NULL = no slots) */
+    cf_status (*step)(void *state, const cf_optim_step *s, cf_error *err); /* required */
 } cf_optimizer_vtable;
 
 /* ---- regularizers --------------------------------------------------------- */
@@ -198,8 +238,10 @@ int cf_model_spec_insert_after(cf_model_spec *m, int i, const char *type, const 
 
 typedef struct cf_regularizer_vtable {
     size_t struct_size;
-    cf_status (*create)(const cf_params *hp, void **state, cf_error *err);
-    void (*destroy)(void *state);
+    cf_plugin_init_fn init;       /* optional */
+    cf_plugin_create_fn create;   /* optional, only with state_size == 0 */
+    void (*destroy)(void *state); /* optional */
+    /* At least one of the two below is required. */
     /* Optional: change the model before it is built. */
     cf_status (*rewrite_model)(void *state, cf_model_spec *m, cf_error *err);
     /* Optional: called after backward, before the optimizer: add to grads.
@@ -216,12 +258,14 @@ typedef struct cf_image {
 
 typedef struct cf_augmentation_vtable {
     size_t struct_size;
-    cf_status (*create)(const cf_params *hp, void **state, cf_error *err);
-    void (*destroy)(void *state);
+    cf_plugin_init_fn init;       /* optional */
+    cf_plugin_create_fn create;   /* optional, only with state_size == 0 */
+    void (*destroy)(void *state); /* optional */
     /* Output shape for an input shape (NULL: unchanged). */
     void (*out_shape)(void *state, int c, int h, int w, int *oc, int *oh, int *ow);
     /* Transform in -> out (out->data has room for out_shape's size; out's
-     * c/h/w are preset to it). rng is unique to (seed, epoch, sample, step). */
+     * c/h/w are preset to it). rng is unique to (seed, epoch, sample, step).
+     * Required. */
     cf_status (*apply)(void *state, const cf_image *in, cf_image *out, cf_rng *rng,
                        cf_error *err);
 } cf_augmentation_vtable;
