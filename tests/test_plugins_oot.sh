@@ -24,18 +24,33 @@ PKG_CONFIG_SYSROOT_DIR="$tmp/root"
 PKG_CONFIG_LIBDIR=$PKG_CONFIG_PATH # only this install, never the system's
 export PKG_CONFIG_PATH PKG_CONFIG_SYSROOT_DIR PKG_CONFIG_LIBDIR
 cflags=$(pkg-config --cflags clforge) || fail "pkg-config --cflags clforge"
+libs=$(pkg-config --libs clforge) || fail "pkg-config --libs clforge"
 case "$cflags" in *"$tmp/root"*) ;; *) fail "pkg-config gave '$cflags', not the scratch install" ;; esac
 
 # 2. Build the example exactly as documented, against the installed headers
 #    only (a copy of the file, so the source tree's headers are out of reach).
 mkdir -p "$tmp/src" "$tmp/plugins"
 cp "$srcdir/examples/plugins/lion.c" "$tmp/src/"
-${CC:-cc} $cflags -std=c11 -Wall -Wextra -Werror -shared -fPIC \
-    -o "$tmp/plugins/cf_optimizer_lion.so" "$tmp/src/lion.c" || fail "building lion.c"
-# ...and with the example's own Makefile.
-make -s -C "$tmp/src" -f "$srcdir/examples/plugins/Makefile" VPATH="$tmp/src" \
-    >"$tmp/make.log" 2>&1 || { cat "$tmp/make.log" >&2; fail "examples/plugins/Makefile"; }
-[ -f "$tmp/src/cf_optimizer_lion.so" ] || fail "the example Makefile built nothing"
+#    -Wl,--no-undefined: every symbol it uses comes from libclforge, none
+#    from the program that loads it.
+${CC:-cc} $cflags -std=c11 -Wall -Wextra -Werror -shared -fPIC -Wl,--no-undefined \
+    -o "$tmp/plugins/cf_optimizer_lion.so" "$tmp/src/lion.c" $libs || fail "building lion.c"
+# ...and with the example's own Makefile, PKG_CONFIG_PATH given both ways the
+# README documents: on make's command line (GNU make < 4.4 keeps it out of
+# $(shell ...) unless the Makefile passes it on) and in the environment.
+mk() { # mk DIR [make args...]: run the example Makefile in a fresh copy
+    d=$1; shift
+    mkdir -p "$d" && cp "$srcdir/examples/plugins/lion.c" "$d/"
+    make -s -C "$d" -f "$srcdir/examples/plugins/Makefile" LDFLAGS=-Wl,--no-undefined "$@" \
+        >"$d/make.log" 2>&1 || { cat "$d/make.log" >&2; return 1; }
+    [ -f "$d/cf_optimizer_lion.so" ] || { echo "the example Makefile built nothing in $d" >&2; return 1; }
+}
+pcp=$PKG_CONFIG_PATH
+mkdir -p "$tmp/empty" # PKG_CONFIG_LIBDIR: only PKG_CONFIG_PATH can find clforge.pc
+(unset PKG_CONFIG_PATH; PKG_CONFIG_LIBDIR="$tmp/empty"; mk "$tmp/mk_cmdline" PKG_CONFIG_PATH="$pcp") ||
+    fail "make -f examples/plugins/Makefile PKG_CONFIG_PATH=... (command-line form)"
+(PKG_CONFIG_PATH=$pcp PKG_CONFIG_LIBDIR="$tmp/empty"; export PKG_CONFIG_PATH; mk "$tmp/mk_env") ||
+    fail "PKG_CONFIG_PATH=... make -f examples/plugins/Makefile (environment form)"
 
 # 3. The installed clforge finds it through CLFORGE_PLUGIN_PATH.
 bin=$(find "$tmp/root" -type f -name clforge -perm -u+x | head -n 1)
