@@ -433,6 +433,8 @@ static int cmd_plugins(int argc, char **argv)
             printf("%s %s %s — %s\n  file: %s\n", cf_plugin_kind_name(d->kind), d->name, d->version,
                    d->doc, cf_registry_path(r, i));
             if (d->aliases) printf("  aliases: %s\n", d->aliases);
+            printf("  ABI: %u.%u%s\n", d->abi_major, d->abi_minor,
+                   d->abi_minor > CF_ABI_MINOR ? " (newer minor: members this clforge does not know are ignored)" : "");
             if (d->params && d->params[0].name) cf_params_print_table(d->params, stdout);
             else printf("  (no parameters)\n");
             found++;

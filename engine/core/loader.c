@@ -246,15 +246,20 @@ cf_status cf_plugin_open(const char *path, const cf_plugin_desc **desc, void **h
                             "%s: not a clforge plugin (no '%s' descriptor symbol)", path,
                             CF_PLUGIN_SYMBOL);
     }
+    cf_status st = cf_plugin_adopt(d, path, desc, handle, err);
+    if (st) dlclose(h);
+    else ((cf_plugin_handle *)*handle)->dl = h;
+    return st;
+}
+
+cf_status cf_plugin_adopt(const cf_plugin_desc *raw, const char *origin,
+                          const cf_plugin_desc **desc, void **handle, cf_error *err)
+{
     cf_plugin_handle *p = cf_calloc(1, sizeof *p);
-    if (!p) {
-        dlclose(h);
-        return cf_error_set(err, CF_ERR_NOMEM, "%s: out of memory", path);
-    }
-    p->dl = h;
-    cf_status st = check_desc(path, d, p, err);
+    if (!p) return cf_error_set(err, CF_ERR_NOMEM, "%s: out of memory", origin);
+    cf_status st = check_desc(origin, raw, p, err);
     if (st) {
-        cf_plugin_close(p);
+        free(p);
         return st;
     }
     *desc = &p->desc;
