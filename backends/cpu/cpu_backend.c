@@ -128,11 +128,41 @@ static cf_status cpu_list_devices(cf_device_info *out, int max, int *count, cf_e
     return CF_OK;
 }
 
+/* The knobs of backend = { name = "cpu"; ... } (cpu_params below). An
+ * environment variable, where one exists, overrides the config. */
+typedef struct cpu_knobs {
+    int threads, verbose, profile;
+    const char *conv, *deny_ops;
+} cpu_knobs;
+
+/* deny_ops = "dense_fwd|conv2d_fwd": op names, '|' or ',' separated. */
+static cf_status parse_deny(cpu_ctx *c, const char *list, cf_error *err)
+{
+    for (const char *p = list; p && *p;) {
+        size_t len = strcspn(p, "|,");
+        int found = 0;
+        for (int k = CF_OP_NONE + 1; k < CF_OP_COUNT; k++) {
+            const char *n = cf_op_name((cf_op_kind)k);
+            if (n && strlen(n) == len && !strncmp(n, p, len)) c->deny[k] = found = 1;
+        }
+        if (!found && len)
+            return cpu_err(err, CF_ERR_INVALID, "cpu backend: deny_ops: unknown op '%.*s'",
+                           (int)len, p);
+        p += len;
+        if (*p) p++;
+    }
+    return CF_OK;
+}
+
 static cf_status cpu_create(const cf_backend_config *cfg, void **out, cf_error *err)
 {
+    static const cpu_knobs defaults = {0, 0, 0, "auto", ""};
+    const cpu_knobs *k = cfg && cfg->knobs ? cfg->knobs : &defaults;
     cpu_ctx *c = calloc(1, sizeof *c);
     if (!c) return cpu_err(err, CF_ERR_NOMEM, "cpu backend: out of memory for the context");
-    int threads = cfg ? cfg->threads : 0;
+    cf_status ds = parse_deny(c, k->deny_ops, err);
+    if (ds) return free(c), ds;
+    int threads = cfg && cfg->threads ? cfg->threads : k->threads;
     if (threads < 0)
         return free(c), cpu_err(err, CF_ERR_INVALID,
                                 "cpu backend: threads = %d must be >= 0 (0 = all cores)", threads);
@@ -140,18 +170,19 @@ static cf_status cpu_create(const cf_backend_config *cfg, void **out, cf_error *
      * on the 2-core reference box; see docs/cpu-backend.md). */
     if (threads == 0) threads = cpu_count();
     c->threads = threads;
-    c->verbose = cfg ? cfg->verbose : 0;
+    c->verbose = (cfg && cfg->verbose) || k->verbose;
     const char *m = getenv("CLFORGE_CPU_CONV");
+    if (!m || !*m) m = k->conv;
     if (m && strcmp(m, "gemm") == 0) c->conv_method = 1;
     if (m && strcmp(m, "direct") == 0) c->conv_method = 2;
     if (m && strcmp(m, "dnnl") == 0) c->conv_method = 3;
     if (m && *m && !c->conv_method && strcmp(m, "auto") != 0)
         return free(c), cpu_err(err, CF_ERR_INVALID,
-                                "cpu backend: CLFORGE_CPU_CONV=%s: expected auto, dnnl, gemm or "
-                                "direct",
+                                "cpu backend: conv (or CLFORGE_CPU_CONV) = %s: expected auto, "
+                                "dnnl, gemm or direct",
                                 m);
     const char *prof = getenv("CLFORGE_CPU_PROFILE");
-    c->profile = prof && *prof && strcmp(prof, "0") != 0;
+    c->profile = prof && *prof ? strcmp(prof, "0") != 0 : k->profile;
     cf_status s = cpu_pool_create(threads, &c->pool, err);
     if (s != CF_OK) {
         free(c);
@@ -288,7 +319,8 @@ static cf_status cpu_download(void *ctx, cf_buffer *srcb, size_t offset, void *d
 
 static int cpu_supports_op(void *ctx, const cf_op *op)
 {
-    return op && op->kind > CF_OP_NONE && op->kind < CF_OP_COUNT;
+    const cpu_ctx *c = ctx;
+    return op && op->kind > CF_OP_NONE && op->kind < CF_OP_COUNT && !c->deny[op->kind];
 }
 
 static cf_status cpu_exec_op(cpu_ctx *c, const cf_op *op, cf_error *err);
@@ -331,6 +363,7 @@ static cf_status layout_exec(cpu_ctx *c, const cf_op *op, cf_error *err)
 static cf_status cpu_exec(void *ctx, const cf_op *op, cf_error *err)
 {
     cpu_ctx *c = ctx;
+    CF_TRY(cf_op_require_dtype(op, CF_DTYPE_F32, "cpu backend", err));
     if (!c->profile || op->kind <= CF_OP_NONE || op->kind >= CF_OP_COUNT)
         return layout_exec(c, op, err);
     double t0 = cpu_now();
@@ -404,11 +437,24 @@ static const cf_backend_vtable cpu_vtable = {
     .sync = cpu_sync,
 };
 
-/* No plugin parameters: the thread count comes from backend.threads. */
-static const cf_param_def cpu_params[] = {CF_PARAM_TABLE_END};
+/* Knobs, set in the config's backend group; the variables named override. */
+static const cf_param_def cpu_params[] = {
+    {"threads", CF_PT_INT, "0", 0, 1024, NULL, "compute threads (0 = one per usable core)",
+     CF_PARAM_AT(cpu_knobs, threads)},
+    {"verbose", CF_PT_BOOL, "false", CF_PARAM_NO_RANGE, NULL,
+     "say on stderr when oneDNN is unavailable", CF_PARAM_AT(cpu_knobs, verbose)},
+    {"conv", CF_PT_STRING, "auto", CF_PARAM_NO_RANGE, "auto|dnnl|gemm|direct",
+     "convolution method (env CLFORGE_CPU_CONV overrides)", CF_PARAM_AT(cpu_knobs, conv)},
+    {"profile", CF_PT_BOOL, "false", CF_PARAM_NO_RANGE, NULL,
+     "time every op, print a table on close (env CLFORGE_CPU_PROFILE overrides)",
+     CF_PARAM_AT(cpu_knobs, profile)},
+    {"deny_ops", CF_PT_STRING, "", CF_PARAM_NO_RANGE, NULL,
+     "op names (\"dense_fwd|conv2d_fwd\") this backend claims to lack, so the engine runs them "
+     "on the reference backend (tests the per-op fallback)",
+     CF_PARAM_AT(cpu_knobs, deny_ops)},
+    CF_PARAM_TABLE_END};
 
-CF_EXPORT const cf_plugin_desc clforge_plugin =
-    CF_PLUGIN_DESC_INIT(CF_PLUGIN_BACKEND, "cpu", "1.0.0",
-                        "fast CPU backend: OpenBLAS GEMM, im2col/direct convolution, threaded "
-                        "kernels",
-                        cpu_params, &cpu_vtable);
+CF_EXPORT const cf_plugin_desc clforge_plugin = CF_PLUGIN_DESC_INIT_STATE(
+    CF_PLUGIN_BACKEND, "cpu", "1.0.0",
+    "fast CPU backend: OpenBLAS GEMM, im2col/direct convolution, threaded kernels", cpu_params,
+    &cpu_vtable, sizeof(cpu_knobs));

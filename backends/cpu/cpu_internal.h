@@ -55,6 +55,8 @@ typedef struct cpu_ctx {
     int profile;
     double prof_s[CF_OP_COUNT];
     long prof_n[CF_OP_COUNT];
+    /* knob deny_ops: kinds supports_op denies (the engine's fallback runs them) */
+    unsigned char deny[CF_OP_COUNT];
 } cpu_ctx;
 
 /* Scratch of at least `bytes` (64-byte aligned), NULL on out of memory. The

@@ -43,17 +43,33 @@ static void ocl_destroy(void *ctx)
     free(o);
 }
 
+/* The knobs of backend = { name = "opencl"; ... } (ocl_params below). An
+ * environment variable, where one exists, overrides the config; the C API's
+ * cf_backend_config.device/cache_dir, when set, win over both. */
+typedef struct ocl_knobs {
+    const char *device, *cache_dir;
+    int verbose, profile;
+    int64_t conv_ws_mb;
+} ocl_knobs;
+
 static cf_status ocl_create(const cf_backend_config *cfg, void **out, cf_error *err)
 {
+    static const ocl_knobs defaults = {"", "", 0, 0, 64};
+    const ocl_knobs *k = cfg && cfg->knobs ? cfg->knobs : &defaults;
     *out = NULL;
     cf_ocl *o = calloc(1, sizeof *o);
     if (!o) return cf_ocl_fail(err, CF_ERR_NOMEM, "opencl: out of host memory");
-    o->verbose = (cfg && cfg->verbose) || cf_ocl_env_verbose();
+    o->verbose = (cfg && cfg->verbose) || cf_ocl_env_verbose() || k->verbose;
     const char *prof = getenv("CLFORGE_OPENCL_PROFILE");
-    o->profile = prof && *prof && strcmp(prof, "0") != 0;
+    o->profile = prof && *prof ? strcmp(prof, "0") != 0 : k->profile;
     const char *ws = getenv("CLFORGE_OPENCL_CONV_WS");
-    o->conv_ws_budget = ws && *ws ? strtoull(ws, NULL, 10) : (size_t)64 << 20;
-    cf_status st = cf_ocl_select_device(cfg ? cfg->device : "", &o->platform, &o->device, err);
+    o->conv_ws_budget = ws && *ws ? strtoull(ws, NULL, 10) : (size_t)k->conv_ws_mb << 20;
+    const char *dev = cfg && cfg->device && *cfg->device ? cfg->device : k->device;
+    /* cache dir: the API field, else $CLFORGE_CACHE_DIR (program.c), else the knob */
+    const char *cache = cfg && cfg->cache_dir ? cfg->cache_dir : NULL;
+    const char *ecache = getenv("CLFORGE_CACHE_DIR");
+    if (!cache && !(ecache && *ecache) && k->cache_dir && *k->cache_dir) cache = k->cache_dir;
+    cf_status st = cf_ocl_select_device(dev, &o->platform, &o->device, err);
     if (st != CF_OK) {
         free(o);
         return st;
@@ -81,7 +97,7 @@ static cf_status ocl_create(const cf_backend_config *cfg, void **out, cf_error *
         st = cf_ocl_clfail(err, "clCreateBuffer", rc, "(16-byte placeholder)");
         goto fail;
     }
-    st = cf_ocl_build_program(o, cfg ? cfg->cache_dir : NULL, err);
+    st = cf_ocl_build_program(o, cache, err);
     if (st != CF_OK) goto fail;
     st = cf_ocl_warm_gemm(o, err);
     if (st != CF_OK) goto fail;
@@ -181,6 +197,8 @@ static int ocl_supports_op(void *ctx, const cf_op *op)
 static cf_status ocl_exec(void *ctx, const cf_op *op, cf_error *err)
 {
     cf_ocl *o = ctx;
+    /* F16 is reserved for this backend's half-precision path; not yet. */
+    if (op) CF_TRY(cf_op_require_dtype(op, CF_DTYPE_F32, "opencl", err));
     if (!o->profile || !op || op->kind <= CF_OP_NONE || op->kind >= CF_OP_COUNT)
         return cf_ocl_exec(o, op, err);
     /* Profiling serialises the queue: fine for finding hot ops, not for throughput. */
@@ -215,9 +233,26 @@ static const cf_backend_vtable ocl_vtable = {
     .sync = ocl_sync,
 };
 
-static const cf_param_def ocl_params[] = {CF_PARAM_TABLE_END};
+/* Knobs, set in the config's backend group; the variables named override. */
+static const cf_param_def ocl_params[] = {
+    {"device", CF_PT_STRING, "", CF_PARAM_NO_RANGE, NULL,
+     "device: index, name substring, or gpu/cpu/accelerator (\"\" = the best GPU)",
+     CF_PARAM_AT(ocl_knobs, device)},
+    {"verbose", CF_PT_BOOL, "false", CF_PARAM_NO_RANGE, NULL,
+     "log device choice, kernel compiles and cache use (env CLFORGE_OPENCL_VERBOSE=1 too)",
+     CF_PARAM_AT(ocl_knobs, verbose)},
+    {"cache_dir", CF_PT_STRING, "", CF_PARAM_NO_RANGE, NULL,
+     "compiled-kernel cache (\"\" = $XDG_CACHE_HOME/clforge; env CLFORGE_CACHE_DIR overrides)",
+     CF_PARAM_AT(ocl_knobs, cache_dir)},
+    {"profile", CF_PT_BOOL, "false", CF_PARAM_NO_RANGE, NULL,
+     "time every op (serialises the queue; env CLFORGE_OPENCL_PROFILE overrides)",
+     CF_PARAM_AT(ocl_knobs, profile)},
+    {"conv_workspace_mb", CF_PT_INT, "64", 1, 1 << 20, NULL,
+     "convolution workspace budget in MiB (env CLFORGE_OPENCL_CONV_WS, in bytes, overrides)",
+     CF_PARAM_AT(ocl_knobs, conv_ws_mb)},
+    CF_PARAM_TABLE_END};
 
-CF_EXPORT const cf_plugin_desc clforge_plugin =
-    CF_PLUGIN_DESC_INIT(CF_PLUGIN_BACKEND, "opencl", "0.1.0",
-                        "OpenCL 1.2 + CLBlast: GPUs of any vendor (AMD, Intel, NVIDIA), PoCL on CPU",
-                        ocl_params, &ocl_vtable);
+CF_EXPORT const cf_plugin_desc clforge_plugin = CF_PLUGIN_DESC_INIT_STATE(
+    CF_PLUGIN_BACKEND, "opencl", "0.1.0",
+    "OpenCL 1.2 + CLBlast: GPUs of any vendor (AMD, Intel, NVIDIA), PoCL on CPU", ocl_params,
+    &ocl_vtable, sizeof(ocl_knobs));

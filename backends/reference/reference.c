@@ -1065,6 +1065,7 @@ static cf_status ref_exec(void *ctx, const cf_op *op, cf_error *err)
 {
     if (!ref_supports_op(ctx, op))
         return fail(err, CF_ERR_UNSUPPORTED, "unknown op kind %d", op ? (int)op->kind : -1);
+    CF_TRY(cf_op_require_dtype(op, CF_DTYPE_F32, "reference backend", err));
     return op_table[op->kind](op, err);
 }
 

@@ -451,8 +451,21 @@ cf_status cf_registry_find(const cf_registry *r, cf_plugin_kind kind, const char
     return CF_ERR_PLUGIN;
 }
 
-cf_status cf_backend_open(const cf_registry *r, const char *name, const cf_backend_config *cfg,
-                          cf_backend **out, cf_error *err)
+/* Keys of `group` the backend's table does not declare but the engine's
+ * table does ("name", and e.g. "threads" for a backend without that knob):
+ * the backend's pass must not warn about them. */
+static void engine_only_keys(const cf_param_def *engine, const cf_param_def *own, cf_sbuf *skip)
+{
+    cf_sbuf_printf(skip, "name"); /* which backend: always the engine's */
+    for (const cf_param_def *e = engine; e && e->name; e++)
+        if (!cf_param_find(own, e->name))
+            cf_sbuf_printf(skip, "%s%s", skip->len ? "|" : "", e->name);
+}
+
+cf_status cf_backend_open_group(const cf_registry *r, const char *name,
+                                const cf_backend_config *cfg, const config_setting_t *group,
+                                const cf_param_def *engine_keys, FILE *warn, cf_backend **out,
+                                cf_error *err)
 {
     const cf_plugin_desc *d = NULL;
     if (!name || !*name || !strcmp(name, "auto")) {
@@ -475,11 +488,35 @@ cf_status cf_backend_open(const cf_registry *r, const char *name, const cf_backe
     if (!b) return cf_error_set(err, CF_ERR_NOMEM, "out of memory");
     b->desc = d;
     b->vt = d->vtable;
+    b->reg = r;
     snprintf(b->name, sizeof b->name, "%s", d->name);
-    cf_backend_config def = {0};
-    cf_status s = b->vt->create(cfg ? cfg : &def, &b->ctx, err);
+    /* The backend's knobs from the config group (defaults without one). */
+    cf_sbuf skip = {0};
+    engine_only_keys(engine_keys, d->params, &skip);
+    char section[96];
+    snprintf(section, sizeof section, "backend (%s)", d->name);
+    cf_status s = cf_params_from_setting(d->params, group, skip.s, section, warn, &b->params, err);
+    cf_sbuf_free(&skip);
     if (s) {
         free(b);
+        return s;
+    }
+    if (d->state_size) {
+        b->knobs = cf_calloc(1, d->state_size);
+        if (!b->knobs) {
+            cf_backend_close(b);
+            return cf_error_set(err, CF_ERR_NOMEM, "backend %s: out of memory", d->name);
+        }
+        cf_params_bind(d->params, b->params, b->knobs);
+    }
+    cf_backend_config bc = {0};
+    if (cfg) bc = *cfg;
+    bc.knobs = b->knobs;
+    bc.params = b->params;
+    s = b->vt->create(&bc, &b->ctx, err);
+    if (s) {
+        b->ctx = NULL;
+        cf_backend_close(b);
         return cf_error_prefix(err, "backend %s", d->name);
     }
     if (b->vt->device_info) b->vt->device_info(b->ctx, &b->info);
@@ -487,10 +524,19 @@ cf_status cf_backend_open(const cf_registry *r, const char *name, const cf_backe
     return CF_OK;
 }
 
+cf_status cf_backend_open(const cf_registry *r, const char *name, const cf_backend_config *cfg,
+                          cf_backend **out, cf_error *err)
+{
+    return cf_backend_open_group(r, name, cfg, NULL, NULL, NULL, out, err);
+}
+
 void cf_backend_close(cf_backend *b)
 {
     if (!b) return;
+    cf_backend_fallback_free(b);
     if (b->ctx) b->vt->destroy(b->ctx);
+    free(b->knobs);
+    cf_params_free(b->params);
     free(b);
 }
 
@@ -506,9 +552,8 @@ cf_status cf_backend_exec(cf_backend *b, const cf_op *op, cf_error *err)
 {
     if ((int)op->kind <= 0 || op->kind >= CF_OP_COUNT)
         return cf_error_set(err, CF_ERR_INVALID, "invalid op kind %d", (int)op->kind);
-    if (!cf_backend_supports(b, op))
-        return cf_error_set(err, CF_ERR_UNSUPPORTED, "backend %s does not support op %s", b->name,
-                            cf_op_name(op->kind));
+    /* An op the backend lacks runs on the reference backend (backend_fallback.c). */
+    if (!cf_backend_supports(b, op)) return cf_backend_fallback_exec(b, op, err);
     return b->vt->exec(b->ctx, op, err);
 }
 
@@ -539,13 +584,23 @@ void cf_tensor_free(cf_backend *b, cf_tensor *t)
     if (t) t->buf = NULL;
 }
 
+/* Host data is float: other dtypes would need a conversion nobody asked for. */
+static cf_status host_f32(const cf_tensor *t, const char *what, cf_error *err)
+{
+    if (t->dtype == CF_DTYPE_F32) return CF_OK;
+    return cf_error_set(err, CF_ERR_UNSUPPORTED, "%s of tensor %s: dtype %s, host data is f32",
+                        what, t->name ? t->name : "(unnamed)", cf_dtype_name(t->dtype));
+}
+
 cf_status cf_tensor_upload(cf_backend *b, cf_tensor *t, const float *src, cf_error *err)
 {
+    CF_TRY(host_f32(t, "upload", err));
     return b->vt->upload(b->ctx, t->buf, 0, src, cf_tensor_numel(t) * sizeof(float), err);
 }
 
 cf_status cf_tensor_download(cf_backend *b, const cf_tensor *t, float *dst, cf_error *err)
 {
+    CF_TRY(host_f32(t, "download", err));
     return b->vt->download(b->ctx, t->buf, 0, dst, cf_tensor_numel(t) * sizeof(float), err);
 }
 

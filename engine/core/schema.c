@@ -279,6 +279,36 @@ static cf_status check_group(walk *w, const config_setting_t *g, const char *sec
     return CF_OK;
 }
 
+/* A knob in the parameter table of the backend that backend.name names (for
+ * "auto", of any backend: which one runs is decided when it opens, and its
+ * own table then checks the group again). */
+static int backend_knob(const config_t *cfg, const cf_registry *reg, const char *key)
+{
+    const char *name = NULL;
+    if (!cfg || !config_lookup_string(cfg, "backend.name", &name) || !*name || !strcmp(name, "auto"))
+        name = NULL;
+    for (int i = 0; i < cf_registry_count(reg); i++) {
+        const cf_plugin_desc *d = cf_registry_desc(reg, i);
+        if (d->kind != CF_PLUGIN_BACKEND || (name && strcmp(d->name, name))) continue;
+        if (cf_param_find(d->params, key)) return 1;
+    }
+    return 0;
+}
+
+/* backend = { ... }: the engine's keys and the chosen backend's knobs. */
+static cf_status check_backend_group(walk *w, const config_setting_t *g)
+{
+    if (!g || !config_setting_is_group(g)) return CF_OK;
+    for (int i = 0; i < config_setting_length(g); i++) {
+        const config_setting_t *s = config_setting_get_elem(g, (unsigned)i);
+        const char *name = config_setting_name(s);
+        if (!name || !config_setting_source_line(s)) continue;
+        if (!cf_param_find(cf_backend_params, name) && !backend_knob(&w->c->cfg, w->o->reg, name))
+            CF_TRY(unknown_at(w, s, "backend", cf_backend_params));
+    }
+    return CF_OK;
+}
+
 static cf_status check_plugin_group(walk *w, const config_setting_t *g, cf_plugin_kind kind,
                                     const char *section)
 {
@@ -334,8 +364,8 @@ cf_status cf_schema_check_config(const cf_config *c, const cf_schema_opts *o, cf
     walk w = {c, o, err};
     const config_t *cfg = &c->cfg;
     CF_TRY(check_group(&w, config_root_setting(cfg), "the config", cf_root_params, NULL));
+    CF_TRY(check_backend_group(&w, config_lookup(cfg, "backend")));
     static const struct { const char *path; const cf_param_def *defs; } g[] = {
-        {"backend", cf_backend_params},
         {"data", cf_data_params},
         {"train", cf_train_params},
         {"train.early_stopping", cf_early_stop_params},
@@ -473,6 +503,9 @@ cf_status cf_schema_check_key(const config_t *base, const cf_registry *reg, cons
             if (i + 1 >= n) return CF_OK;
             i++;
         }
+        if (!strcmp(path, "backend") && !cf_param_find(defs, p[i]) && backend_knob(base, reg, p[i]))
+            return i + 1 < n ? cf_error_set(err, CF_ERR_INVALID, "'backend.%s' is a value, not a group", p[i])
+                             : CF_OK;
         if (!cf_param_find(defs, p[i])) return unknown_key(err, p[i], path, defs);
         if (i + 1 < n && cf_param_find(defs, p[i])->type != CF_PT_GROUP)
             return cf_error_set(err, CF_ERR_INVALID, "'%s.%s' is a value, not a group", path, p[i]);

@@ -177,7 +177,8 @@ cf_status cf_session_backend(cf_session *s, int max_batch, cf_error *err)
     bc.threads = cf_params_int(s->pb, "threads");
     bc.verbose = cf_params_bool(s->pb, "verbose");
     const char *bn = cf_params_str(s->pb, "name");
-    CF_TRY(cf_backend_open(s->reg, bn, &bc, &s->be, err));
+    CF_TRY(cf_backend_open_group(s->reg, bn, &bc, cf_session_member(s, "backend"), cf_backend_params,
+                                 s->warn, &s->be, err));
     CF_TRY(cf_net_build(s->be, s->spec, max_batch, s->k, s->loss, &s->net, err));
     size_t px = (size_t)s->c * s->h * s->w;
     s->bx = malloc((size_t)max_batch * px * sizeof(float));

@@ -221,6 +221,16 @@ static inline const cf_tensor *cf_op_dtype_mismatch(const cf_op *op, cf_dtype dt
     }
     return NULL;
 }
+/* CF_OK, or CF_ERR_UNSUPPORTED naming the op, the tensor and its dtype. */
+static inline cf_status cf_op_require_dtype(const cf_op *op, cf_dtype dt, const char *who,
+                                            cf_error *err)
+{
+    const cf_tensor *t = cf_op_dtype_mismatch(op, dt);
+    if (!t) return CF_OK;
+    return cf_error_set(err, CF_ERR_UNSUPPORTED, "%s: op %s: tensor %s has dtype %s; it runs %s only",
+                        who, cf_op_name(op->kind), t->name ? t->name : "(unnamed)",
+                        cf_dtype_name(t->dtype), cf_dtype_name(dt));
+}
 
 typedef struct cf_device_info {
     char name[128];

@@ -57,6 +57,7 @@ void cf_plugin_state_destroy(const cf_plugin_desc *d, void *state);
 void cf_params_bind(const cf_param_def *defs, const cf_params *hp, void *state);
 
 /* ---- backends ----------------------------------------------------------- */
+typedef struct cf_backend_fallback cf_backend_fallback;
 typedef struct cf_backend {
     const cf_plugin_desc *desc;
     const cf_backend_vtable *vt;
@@ -64,14 +65,23 @@ typedef struct cf_backend {
     cf_device_info info;
     char name[64];
     unsigned char op_checked[CF_OP_COUNT]; /* 1 supported, 2 not, 0 unknown */
+    const cf_registry *reg;        /* where the fallback finds the reference backend */
+    cf_params *params;             /* the backend's validated knobs */
+    void *knobs;                   /* ...bound into desc->state_size bytes, or NULL */
+    cf_backend_fallback *fallback; /* reference backend for ops b lacks (lazy) */
 } cf_backend;
 
-/* name: a backend name, or "auto" (highest auto_score). */
+/* name: a backend name, or "auto" (highest auto_score). The backend's knobs
+ * take their table's defaults (see cf_backend_open_group in core/ for a
+ * config group). */
 cf_status cf_backend_open(const cf_registry *r, const char *name, const cf_backend_config *cfg,
                           cf_backend **out, cf_error *err);
 void cf_backend_close(cf_backend *b);
+/* Runs op on b, or, when b's supports_op says no, on the reference backend
+ * with the tensors copied over and back (said once per op kind on stderr). */
 cf_status cf_backend_exec(cf_backend *b, const cf_op *op, cf_error *err);
-/* Whether b runs ops of op's kind (its supports_op answer, cached per kind). */
+/* Whether b itself runs ops of op's kind (its supports_op answer, cached per
+ * kind); the engine asks it to choose fused ops. */
 int cf_backend_supports(cf_backend *b, const cf_op *op);
 cf_status cf_backend_sync(cf_backend *b, cf_error *err);
 
