@@ -14,10 +14,9 @@ static const cf_param_def cc_params[] = {
 static cf_status cc_init(void *state, const cf_params *hp, cf_error *err)
 {
     cc_state *s = state;
-    if (aug_read_size(hp, "size", &s->h, &s->w) <= 0) {
+    if (aug_read_size(hp, "size", &s->h, &s->w) <= 0)
         return cf_error_set(err, CF_ERR_INVALID,
                             "center_crop: size must be a positive integer or [h, w]");
-    }
     return CF_OK;
 }
 

@@ -26,9 +26,8 @@ static cf_status gray_init(void *state, const cf_params *hp, cf_error *err)
         bad = "channels must be 1 or 3";
     else if (s->channels == 1 && s->p < 1)
         bad = "p < 1 needs channels = 3 (every image of a batch must have the same shape)";
-    if (bad) {
+    if (bad)
         return cf_error_set(err, CF_ERR_INVALID, "grayscale: %s", bad);
-    }
     return CF_OK;
 }
 

@@ -34,9 +34,8 @@ static cf_status norm_init(void *state, const cf_params *hp, cf_error *err)
         else
             s->inv_std[i] = (float)(1.0 / sd);
     }
-    if (bad) {
+    if (bad)
         return cf_error_set(err, CF_ERR_INVALID, "normalize: %s", bad);
-    }
     return CF_OK;
 }
 

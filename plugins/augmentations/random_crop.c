@@ -22,10 +22,9 @@ static cf_status crop_init(void *state, const cf_params *hp, cf_error *err)
 {
     crop_state *s = state;
     s->has_size = aug_read_size(hp, "size", &s->h, &s->w);
-    if (s->has_size < 0) {
+    if (s->has_size < 0)
         return cf_error_set(err, CF_ERR_INVALID,
                             "random_crop: size must be 0, a positive integer or [h, w]");
-    }
     return CF_OK;
 }
 

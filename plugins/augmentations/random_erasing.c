@@ -27,9 +27,8 @@ static cf_status erase_init(void *state, const cf_params *hp, cf_error *err)
         bad = "scale must be [min, max] with 0 < min <= max <= 1";
     else if (aug_read_range(hp, "ratio", &s->rmin, &s->rmax) < 0 || s->rmin <= 0)
         bad = "ratio must be [min, max] with 0 < min <= max";
-    if (bad) {
+    if (bad)
         return cf_error_set(err, CF_ERR_INVALID, "random_erasing: %s", bad);
-    }
     return CF_OK;
 }
 

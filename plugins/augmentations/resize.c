@@ -17,10 +17,9 @@ static cf_status resize_init(void *state, const cf_params *hp, cf_error *err)
 {
     resize_state *s = state;
     s->n = aug_read_size(hp, "size", &s->h, &s->w);
-    if (s->n <= 0) {
+    if (s->n <= 0)
         return cf_error_set(err, CF_ERR_INVALID,
                             "resize: size must be a positive integer or [h, w]");
-    }
     return CF_OK;
 }
 

@@ -23,10 +23,9 @@ static const cf_param_def scale_params[] = {
 static cf_status scale_init(void *state, const cf_params *hp, cf_error *err)
 {
     scale_state *s = state;
-    if (s->lo > s->hi) {
+    if (s->lo > s->hi)
         return cf_error_set(err, CF_ERR_INVALID, "scale: min (%g) is larger than max (%g)",
                             cf_params_num(hp, "min"), cf_params_num(hp, "max"));
-    }
     return CF_OK;
 }
 
