@@ -571,6 +571,19 @@ __kernel void k_gap_bwd(__global float *dx, __global const float *dy, int n, int
     dx[i] = acc ? dx[i] + d : d;
 }
 
+/* ---- channel-slice copy (concatenation): one work item per element of the
+ * copied slice, i = (n * nch + c) * HW + p ---- */
+
+__kernel void k_channel_copy(__global float *y, __global const float *x, int n, int nch, int HW,
+                             int xc, int yc, int s0, int d0, int acc)
+{
+    GID_GUARD(n);
+    int p = i % HW, r = i / HW, c = r % nch, img = r / nch;
+    float v = x[(img * xc + s0 + c) * HW + p];
+    int o = (img * yc + d0 + c) * HW + p;
+    y[o] = acc ? y[o] + v : v;
+}
+
 /* ---- convolution helpers: GEMM runs in CLBlast on "channel-major" chunks.
  * A chunk holds G images starting at n0; col is [C*R*S][G*P*Q], t is [K][G*P*Q]. ---- */
 

@@ -581,6 +581,32 @@ static void mk_vec(tu_case *c, int v, cf_rng *r)
     say(c, "a %g b %g c %g", c->op.p.vec.a, c->op.p.vec.b, c->op.p.vec.c);
 }
 
+/* Channel-slice copy: forward-like (into a slice of a wider y) and
+ * backward-like (out of a slice, accumulating) variants; y starts random
+ * because the channels outside the slice must stay untouched. */
+static void mk_chan(tu_case *c, int v, cf_rng *r)
+{
+    static const int V[][8] = {/* x N,C,H,W; y C; src_c0, dst_c0, channels */
+                               {2, 3, 4, 5, 7, 0, 2, 3},   {3, 6, 2, 3, 2, 4, 0, 2},
+                               {2, 5, 1, 1, 9, 1, 4, 4},   {4, 8, 7, 7, 16, 0, 8, 8},
+                               {8, 32, 16, 16, 64, 0, 32, 32}};
+    const int *q = V[v];
+    if (q[2] == 1) {
+        tu_new(&c->in[0], 2, q[0], q[1]);
+        tu_new(&c->out[0], 2, q[0], q[4]);
+    } else {
+        tu_new(&c->in[0], 4, q[0], q[1], q[2], q[3]);
+        tu_new(&c->out[0], 4, q[0], q[4], q[2], q[3]);
+    }
+    fill_u(&c->in[0], r, -1, 1);
+    fill_u(&c->out[0], r, -1, 1);
+    c->op.p.chan.src_c0 = q[5];
+    c->op.p.chan.dst_c0 = q[6];
+    c->op.p.chan.channels = q[7];
+    c->op.accumulate = v % 2;
+    say(c, "channels %d..%d -> %d", q[5], q[5] + q[7], q[6]);
+}
+
 /* ---- the op table ---------------------------------------------------------------------- */
 
 #define FIN(i) {TU_FWD_IN, i}
@@ -630,6 +656,7 @@ const tu_op_def tu_ops[] = {
     VEC(CF_OP_MAX),
     VEC(CF_OP_SUMSQ),
     {CF_OP_CONV2D_FWD_ACT, 12, mk_conv_act, 0, {{0}}, 0, 0, 0, 0},
+    {CF_OP_CHANNEL_COPY, 5, mk_chan, 0, {{0}}, 0, 0, 0, 0},
 };
 const int tu_n_ops = (int)(sizeof tu_ops / sizeof tu_ops[0]);
 

@@ -95,6 +95,7 @@ cf_status cpu_loss(cpu_ctx *c, const cf_op *op, cf_error *err);
 cf_status cpu_dropout(cpu_ctx *c, const cf_op *op, cf_error *err);
 cf_status cpu_batchnorm(cpu_ctx *c, const cf_op *op, cf_error *err);
 cf_status cpu_vec(cpu_ctx *c, const cf_op *op, cf_error *err);
+cf_status cpu_channel_copy(cpu_ctx *c, const cf_op *op, cf_error *err);
 /* y = act(y + z) in place (z may be NULL): conv2d_fwd_act's epilogue when
  * oneDNN does not fuse it. */
 void cpu_add_act_inplace(cpu_ctx *c, float *y, const float *z, long n, cf_act act, float alpha);

@@ -22,7 +22,7 @@
     X(k_dropout_fwd) X(k_dropout_bwd)                                                              \
     X(k_bn_stats) X(k_bn_apply) X(k_bn_eval) X(k_bn_bwd_reduce) X(k_bn_bwd_dx)                     \
     X(k_maxpool_fwd) X(k_maxpool_bwd) X(k_maxpool_bwd_disjoint) X(k_avgpool_fwd) X(k_avgpool_bwd)                            \
-    X(k_gap_fwd) X(k_gap_bwd)                                                                      \
+    X(k_gap_fwd) X(k_gap_bwd) X(k_channel_copy)                                                              \
     X(k_im2col) X(k_col2im) X(k_nchw_to_cm) X(k_cm_to_nchw) X(k_bias_rows) X(k_colsum)             \
     X(k_conv_db)
 

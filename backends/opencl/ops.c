@@ -257,6 +257,24 @@ static cf_status pool_op(cf_ocl *o, const cf_op *op, cf_error *err)
     }
 }
 
+static cf_status channel_copy_op(cf_ocl *o, const cf_op *op, cf_error *err)
+{
+    cf_tensor *x = op->in[0], *y = op->out[0];
+    NEED(x, "in[0] (x)");
+    NEED(y, "out[0] (y)");
+    int xn = x->shape[0], xc = x->ndim > 1 ? x->shape[1] : 1, hw = (int)(cf_tensor_row(x) / xc);
+    int yn = y->shape[0], yc = y->ndim > 1 ? y->shape[1] : 1, yhw = (int)(cf_tensor_row(y) / yc);
+    int s0 = op->p.chan.src_c0, d0 = op->p.chan.dst_c0, nch = op->p.chan.channels;
+    if (xn != yn || hw != yhw || s0 < 0 || d0 < 0 || nch < 1 || s0 + nch > xc || d0 + nch > yc)
+        return cf_ocl_fail(err, CF_ERR_INVALID,
+                           "opencl: channel_copy: x [%d, %d, %d] channels %d..%d -> y [%d, %d, "
+                           "%d] from channel %d do not fit",
+                           xn, xc, hw, s0, s0 + nch, yn, yc, yhw, d0);
+    int n = xn * nch * hw;
+    return cf_ocl_run1d(o, CF_k_channel_copy, n, err, "ttiiiiiiii", y, x, n, nch, hw, xc, yc, s0,
+                        d0, op->accumulate != 0);
+}
+
 static cf_status elementwise_op(cf_ocl *o, const cf_op *op, cf_error *err)
 {
     int acc = op->accumulate != 0;
@@ -418,6 +436,7 @@ cf_status cf_ocl_exec(cf_ocl *o, const cf_op *op, cf_error *err)
     case CF_OP_DROPOUT_BWD:
     case CF_OP_GAP_FWD:
     case CF_OP_GAP_BWD: return elementwise_op(o, op, err);
+    case CF_OP_CHANNEL_COPY: return channel_copy_op(o, op, err);
     default:
         return cf_ocl_fail(err, CF_ERR_UNSUPPORTED, "opencl: op %d (%s) is not supported",
                            (int)op->kind, cf_ocl_op_name(op->kind));

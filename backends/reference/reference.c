@@ -525,6 +525,38 @@ static cf_status add(const cf_op *op, cf_error *err)
     return CF_OK;
 }
 
+/* [N, C, H*W] view of an activation ([N, F] reads as F channels of 1). */
+static void nc_hw(const cf_tensor *t, size_t *n, size_t *c, size_t *hw)
+{
+    *n = (size_t)t->shape[0];
+    *c = t->ndim > 1 ? (size_t)t->shape[1] : 1;
+    *hw = cf_tensor_row(t) / *c;
+}
+
+static cf_status channel_copy(const cf_op *op, cf_error *err)
+{
+    float *x, *y;
+    IN(0, "x", 0, &x);
+    OUT(0, "y", 0, &y);
+    size_t xn, xc, xhw, yn, yc, yhw;
+    nc_hw(op->in[0], &xn, &xc, &xhw);
+    nc_hw(op->out[0], &yn, &yc, &yhw);
+    int s0 = op->p.chan.src_c0, d0 = op->p.chan.dst_c0, nch = op->p.chan.channels;
+    if (xn != yn || xhw != yhw || s0 < 0 || d0 < 0 || nch < 1 || (size_t)(s0 + nch) > xc ||
+        (size_t)(d0 + nch) > yc)
+        return fail(err, CF_ERR_INVALID,
+                    "channel_copy: x [%zu, %zu, %zu] channels %d..%d -> y [%zu, %zu, %zu] from "
+                    "channel %d do not fit",
+                    xn, xc, xhw, s0, s0 + nch, yn, yc, yhw, d0);
+    for (size_t n = 0; n < xn; n++)
+        for (size_t c = 0; c < (size_t)nch; c++) {
+            const float *src = x + (n * xc + (size_t)s0 + c) * xhw;
+            float *dst = y + (n * yc + (size_t)d0 + c) * yhw;
+            for (size_t i = 0; i < xhw; i++) store(dst, i, src[i], op->accumulate);
+        }
+    return CF_OK;
+}
+
 static double act_value(cf_act a, double alpha, double x)
 {
     switch (a) {
@@ -1054,6 +1086,7 @@ static const op_fn op_table[CF_OP_COUNT] = {
     [CF_OP_MAX] = vec_op,
     [CF_OP_SUMSQ] = vec_op,
     [CF_OP_CONV2D_FWD_ACT] = conv2d_fwd_act,
+    [CF_OP_CHANNEL_COPY] = channel_copy,
 };
 
 static int ref_supports_op(void *ctx, const cf_op *op)

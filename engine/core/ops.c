@@ -43,6 +43,7 @@ const char *cf_op_name(cf_op_kind k)
         [CF_OP_MAX] = "max",
         [CF_OP_SUMSQ] = "sumsq",
         [CF_OP_CONV2D_FWD_ACT] = "conv2d_fwd_act",
+        [CF_OP_CHANNEL_COPY] = "channel_copy",
     };
     if ((int)k < 0 || k >= CF_OP_COUNT || !names[k]) return "unknown";
     return names[k];

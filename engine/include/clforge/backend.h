@@ -186,6 +186,12 @@ typedef enum cf_op_kind {
      * out: y = act(conv(x, w) + b + z)     params: conv_act (geometry as conv) */
     CF_OP_CONV2D_FWD_ACT,
 
+    /* Channel-slice copy between x[N,Cx,H,W] and y[N,Cy,H,W] (same N, H*W):
+     * y[:, dst_c0 + c] = x[:, src_c0 + c] for c < channels (+= with
+     * accumulate). Concatenation's forward (into a slice of y) and backward
+     * (out of a slice of dy).   in: x   out: y   params: chan */
+    CF_OP_CHANNEL_COPY,
+
     CF_OP_COUNT
 } cf_op_kind;
 
@@ -204,6 +210,7 @@ typedef struct cf_op {
         struct { float rate; uint64_t seed; uint64_t counter; } dropout;
         struct { float eps, momentum; } bn;
         struct { float a, b, c; } vec;
+        struct { int src_c0, dst_c0, channels; } chan;
     } p;
 } cf_op;
 
