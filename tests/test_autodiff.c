@@ -17,15 +17,15 @@ static cf_model_spec *model_residual(void)
     cf_model_spec *m = cf_model_spec_new();
     m->in_c = 2; m->in_h = 6; m->in_w = 6;
     cf_layer_spec *l;
-    l = cf_model_spec_append(m, CF_LAYER_CONV, "c1"); l->filters = 4; l->kernel = 3; l->padding = 1; l->stride = 1; l->act = CF_ACT_TANH;
+    l = cf_model_spec_append(m, CF_LAYER_CONV, "c1"); CF_CONV(l)->filters = 4; CF_CONV(l)->kernel = 3; CF_CONV(l)->padding = 1; CF_CONV(l)->stride = 1; l->act = CF_ACT_TANH;
     l = cf_model_spec_append(m, CF_LAYER_BATCHNORM, "b1"); l->act = CF_ACT_ELU;
-    l = cf_model_spec_append(m, CF_LAYER_CONV, "c2"); l->filters = 4; l->kernel = 3; l->padding = 1; l->stride = 1;
+    l = cf_model_spec_append(m, CF_LAYER_CONV, "c2"); CF_CONV(l)->filters = 4; CF_CONV(l)->kernel = 3; CF_CONV(l)->padding = 1; CF_CONV(l)->stride = 1;
     l = cf_model_spec_append(m, CF_LAYER_ADD, "sum"); l->n_inputs = 2; strcpy(l->inputs[0], "c2"); strcpy(l->inputs[1], "b1"); l->act = CF_ACT_GELU;
-    l = cf_model_spec_append(m, CF_LAYER_AVGPOOL, "p"); l->size = 2; l->stride = 2;
-    l = cf_model_spec_append(m, CF_LAYER_DROPOUT, "d"); l->rate = 0.25f;
+    l = cf_model_spec_append(m, CF_LAYER_AVGPOOL, "p"); CF_POOL(l)->size = 2; CF_POOL(l)->stride = 2;
+    l = cf_model_spec_append(m, CF_LAYER_DROPOUT, "d"); CF_DROPOUT(l)->rate = 0.25f;
     l = cf_model_spec_append(m, CF_LAYER_FLATTEN, "f");
-    l = cf_model_spec_append(m, CF_LAYER_DENSE, "fc1"); l->units = 5; l->act = CF_ACT_SIGMOID;
-    l = cf_model_spec_append(m, CF_LAYER_DENSE, "fc2"); l->units = 3;
+    l = cf_model_spec_append(m, CF_LAYER_DENSE, "fc1"); CF_DENSE(l)->units = 5; l->act = CF_ACT_SIGMOID;
+    l = cf_model_spec_append(m, CF_LAYER_DENSE, "fc2"); CF_DENSE(l)->units = 3;
     for (int i = 1; i < m->n; i++)
         if (!m->layers[i].n_inputs) { m->layers[i].n_inputs = 1; strcpy(m->layers[i].inputs[0], m->layers[i - 1].name); }
     return m;
@@ -36,10 +36,10 @@ static cf_model_spec *model_pooling(void)
     cf_model_spec *m = cf_model_spec_new();
     m->in_c = 1; m->in_h = 7; m->in_w = 7;
     cf_layer_spec *l;
-    l = cf_model_spec_append(m, CF_LAYER_CONV, "c1"); l->filters = 3; l->kernel = 3; l->padding = 0; l->stride = 1; l->act = CF_ACT_LEAKY_RELU; l->alpha = 0.3f;
-    l = cf_model_spec_append(m, CF_LAYER_MAXPOOL, "mp"); l->size = 2; l->stride = 1;
+    l = cf_model_spec_append(m, CF_LAYER_CONV, "c1"); CF_CONV(l)->filters = 3; CF_CONV(l)->kernel = 3; CF_CONV(l)->padding = 0; CF_CONV(l)->stride = 1; l->act = CF_ACT_LEAKY_RELU; l->alpha = 0.3f;
+    l = cf_model_spec_append(m, CF_LAYER_MAXPOOL, "mp"); CF_POOL(l)->size = 2; CF_POOL(l)->stride = 1;
     l = cf_model_spec_append(m, CF_LAYER_GAP, "g");
-    l = cf_model_spec_append(m, CF_LAYER_DENSE, "fc"); l->units = 3;
+    l = cf_model_spec_append(m, CF_LAYER_DENSE, "fc"); CF_DENSE(l)->units = 3;
     l = cf_model_spec_append(m, CF_LAYER_SOFTMAX, "sm");
     for (int i = 1; i < m->n; i++) { m->layers[i].n_inputs = 1; strcpy(m->layers[i].inputs[0], m->layers[i - 1].name); }
     return m;

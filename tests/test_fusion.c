@@ -37,7 +37,7 @@ static cf_model_spec *model_resnet(void)
     cf_layer_spec *l;
 #define CONV(nm, k, ks, s, p)                                                                      \
     l = cf_model_spec_append(m, CF_LAYER_CONV, nm);                                                \
-    l->filters = k; l->kernel = ks; l->stride = s; l->padding = p
+    CF_CONV(l)->filters = k; CF_CONV(l)->kernel = ks; CF_CONV(l)->stride = s; CF_CONV(l)->padding = p
     CONV("stem", 16, 3, 1, 1);
     l = cf_model_spec_append(m, CF_LAYER_BATCHNORM, "stem_bn"); l->act = CF_ACT_RELU;
     CONV("c1", 16, 3, 1, 1);
@@ -55,9 +55,9 @@ static cf_model_spec *model_resnet(void)
     l = cf_model_spec_append(m, CF_LAYER_ADD, "add2"); l->act = CF_ACT_RELU; l->n_inputs = 2;
     strcpy(l->inputs[0], "bn3"); strcpy(l->inputs[1], "proj_bn");
     CONV("c4", 32, 3, 1, 1);
-    l->act = CF_ACT_LEAKY_RELU; l->alpha = 0.2f; l->bias = 1;
+    l->act = CF_ACT_LEAKY_RELU; l->alpha = 0.2f; CF_CONV(l)->bias = 1;
     l = cf_model_spec_append(m, CF_LAYER_GAP, "gap");
-    l = cf_model_spec_append(m, CF_LAYER_DENSE, "fc"); l->units = 10; l->bias = 1;
+    l = cf_model_spec_append(m, CF_LAYER_DENSE, "fc"); CF_DENSE(l)->units = 10; CF_DENSE(l)->bias = 1;
 #undef CONV
     link_chain(m);
     return m;
@@ -76,16 +76,16 @@ static cf_model_spec *model_cnn(int ties)
     m->in_c = 1; m->in_h = 10; m->in_w = 10;
     cf_layer_spec *l;
     l = cf_model_spec_append(m, CF_LAYER_CONV, "c1");
-    l->filters = 16; l->kernel = 3; l->stride = 1; l->padding = 1;
+    CF_CONV(l)->filters = 16; CF_CONV(l)->kernel = 3; CF_CONV(l)->stride = 1; CF_CONV(l)->padding = 1;
     l->act = ties ? CF_ACT_NONE : CF_ACT_RELU;
-    l = cf_model_spec_append(m, CF_LAYER_MAXPOOL, "p1"); l->size = 2; l->stride = 2;
+    l = cf_model_spec_append(m, CF_LAYER_MAXPOOL, "p1"); CF_POOL(l)->size = 2; CF_POOL(l)->stride = 2;
     if (!ties) {
         l = cf_model_spec_append(m, CF_LAYER_CONV, "c2");
-        l->filters = 32; l->kernel = 3; l->stride = 1; l->padding = 1; l->act = CF_ACT_RELU;
+        CF_CONV(l)->filters = 32; CF_CONV(l)->kernel = 3; CF_CONV(l)->stride = 1; CF_CONV(l)->padding = 1; l->act = CF_ACT_RELU;
         l = cf_model_spec_append(m, CF_LAYER_MAXPOOL, "p2");
-        l->size = 3; l->stride = 2; l->padding = 1;
+        CF_POOL(l)->size = 3; CF_POOL(l)->stride = 2; CF_POOL(l)->padding = 1;
     }
-    l = cf_model_spec_append(m, CF_LAYER_DENSE, "fc"); l->units = 10;
+    l = cf_model_spec_append(m, CF_LAYER_DENSE, "fc"); CF_DENSE(l)->units = 10;
     link_chain(m);
     return m;
 }

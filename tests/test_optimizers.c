@@ -507,8 +507,8 @@ START_TEST(test_placement)
     expect_layers(m, want, 8);
     ck_assert_str_eq(cf_model_spec_type(m, 1), "batchnorm");
     ck_assert_str_eq(cf_model_spec_type(m, 6), "dropout");
-    ck_assert(fabsf(m->layers[1].eps - 0.001f) < 1e-9f && fabsf(m->layers[3].momentum - 0.2f) < 1e-9f);
-    ck_assert(fabsf(m->layers[6].rate - 0.3f) < 1e-9f);
+    ck_assert(fabsf(CF_BATCHNORM(&m->layers[1])->eps - 0.001f) < 1e-9f && fabsf(CF_BATCHNORM(&m->layers[3])->momentum - 0.2f) < 1e-9f);
+    ck_assert(fabsf(CF_DROPOUT(&m->layers[6])->rate - 0.3f) < 1e-9f);
     cf_model_spec_free(m);
 
     /* names are explicit: after the output layer too, when the user says so */
@@ -517,7 +517,7 @@ START_TEST(test_placement)
     static const char *const want2[] = {"conv1", "conv2", "conv2_dropout", "flat", "fc1",
                                         "out",   "out_dropout"};
     expect_layers(m, want2, 7);
-    ck_assert(fabsf(m->layers[2].rate - 0.5f) < 1e-9f); /* the plugin's default rate */
+    ck_assert(fabsf(CF_DROPOUT(&m->layers[2])->rate - 0.5f) < 1e-9f); /* the plugin's default rate */
     cf_model_spec_free(m);
 
     /* a typo is an error naming it; a type matching only the logits too */

@@ -6,7 +6,7 @@
 #include "clforge/clforge.h"
 #include "model/model.h"
 
-/* ---- graph.c: build, autodiff, execute ---------------------------------------- */
+/* ---- net_build.c, executor.c, autodiff.c, fusion.c, net_params.c ---- */
 typedef enum cf_loss_kind { CF_LOSS_XENT = 0, CF_LOSS_MSE, CF_LOSS_HINGE } cf_loss_kind;
 
 typedef struct cf_net cf_net;
