@@ -1,5 +1,5 @@
 /* Graph-level autodiff: the gradients the engine wires together (residual
- * add with accumulation, batchnorm, pooling, dropout, flatten, activations,
+ * and N-input add with accumulation, concat, batchnorm, pooling, dropout, flatten, activations,
  * every loss) match central finite differences of the whole network's loss,
  * on the reference backend with fresh random inputs. */
 #include <check.h>
@@ -42,6 +42,40 @@ static cf_model_spec *model_pooling(void)
     l = cf_model_spec_append(m, CF_LAYER_DENSE, "fc"); CF_DENSE(l)->units = 3;
     l = cf_model_spec_append(m, CF_LAYER_SOFTMAX, "sm");
     for (int i = 1; i < m->n; i++) { m->layers[i].n_inputs = 1; strcpy(m->layers[i].inputs[0], m->layers[i - 1].name); }
+    return m;
+}
+
+static void set_inputs(cf_layer_spec *l, int n, const char *const *names)
+{
+    l->n_inputs = n;
+    for (int k = 0; k < n; k++) snprintf(l->inputs[k], CF_NAME_MAX, "%s", names[k]);
+}
+
+/* Branches: a concat of two convs and the raw input (no gradient goes
+ * there), a 3-input add reading one layer twice (accumulation within one
+ * backward op list), and a second concat re-reading the first (its gradient
+ * arrives from a concat and a conv). */
+static cf_model_spec *model_branches(void)
+{
+    cf_model_spec *m = cf_model_spec_new();
+    m->in_c = 2; m->in_h = 6; m->in_w = 6;
+    cf_layer_spec *l;
+    l = cf_model_spec_append(m, CF_LAYER_CONV, "c1"); CF_CONV(l)->filters = 3; CF_CONV(l)->padding = 1; l->act = CF_ACT_TANH;
+    set_inputs(l, 1, (const char *const[]){"input"});
+    l = cf_model_spec_append(m, CF_LAYER_CONV, "c2"); CF_CONV(l)->filters = 2; CF_CONV(l)->kernel = 1;
+    set_inputs(l, 1, (const char *const[]){"input"});
+    l = cf_model_spec_append(m, CF_LAYER_CONCAT, "cat");
+    set_inputs(l, 3, (const char *const[]){"c1", "c2", "input"});
+    l = cf_model_spec_append(m, CF_LAYER_CONV, "c3"); CF_CONV(l)->filters = 3; CF_CONV(l)->kernel = 1; l->act = CF_ACT_ELU;
+    set_inputs(l, 1, (const char *const[]){"cat"});
+    l = cf_model_spec_append(m, CF_LAYER_ADD, "sum"); l->act = CF_ACT_GELU;
+    set_inputs(l, 3, (const char *const[]){"c3", "c1", "c1"});
+    l = cf_model_spec_append(m, CF_LAYER_CONCAT, "cat2");
+    set_inputs(l, 2, (const char *const[]){"sum", "cat"});
+    l = cf_model_spec_append(m, CF_LAYER_FLATTEN, "f");
+    set_inputs(l, 1, (const char *const[]){"cat2"});
+    l = cf_model_spec_append(m, CF_LAYER_DENSE, "fc"); CF_DENSE(l)->units = 3;
+    set_inputs(l, 1, (const char *const[]){"f"});
     return m;
 }
 
@@ -135,6 +169,11 @@ END_TEST
 
 /* Cross-entropy with label smoothing eps over K classes equals torch's
  * F.cross_entropy(logits, y, label_smoothing=eps): targets (1-eps) onehot + eps/K. */
+START_TEST(concat_nadd_xent) { check_model(model_branches(), CF_LOSS_XENT); }
+END_TEST
+START_TEST(concat_nadd_mse) { check_model(model_branches(), CF_LOSS_MSE); }
+END_TEST
+
 START_TEST(label_smoothing_value)
 {
     cf_registry *r;
@@ -187,6 +226,8 @@ Suite *cf_test_suite(void)
     tcase_add_test(t, residual_bn_dropout_xent);
     tcase_add_test(t, residual_mse);
     tcase_add_test(t, pooling_softmax_hinge);
+    tcase_add_test(t, concat_nadd_xent);
+    tcase_add_test(t, concat_nadd_mse);
     tcase_add_test(t, label_smoothing_value);
     suite_add_tcase(s, t);
     return s;

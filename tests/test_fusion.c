@@ -63,6 +63,38 @@ static cf_model_spec *model_resnet(void)
     return m;
 }
 
+/* Inception-like branches at 16 channels (the cpu backend's blocked
+ * layouts, converted back to plain for channel_copy): 1x1, 3x3 + batch norm
+ * and pooled branches concatenated, projected, and summed with two earlier
+ * outputs (a 3-input add: not a fusion residual). */
+static cf_model_spec *model_branches(void)
+{
+    cf_model_spec *m = cf_model_spec_new();
+    m->in_c = 1; m->in_h = 10; m->in_w = 10;
+    cf_layer_spec *l;
+#define CONV(nm, k, ks, p, from)                                                                   \
+    l = cf_model_spec_append(m, CF_LAYER_CONV, nm);                                                \
+    CF_CONV(l)->filters = k; CF_CONV(l)->kernel = ks; CF_CONV(l)->padding = p;                     \
+    l->n_inputs = 1; strcpy(l->inputs[0], from)
+    CONV("stem", 16, 3, 1, "input"); l->act = CF_ACT_RELU;
+    CONV("b1", 16, 1, 0, "stem"); l->act = CF_ACT_RELU;
+    CONV("b2", 16, 3, 1, "stem");
+    l = cf_model_spec_append(m, CF_LAYER_BATCHNORM, "b2_bn"); l->act = CF_ACT_RELU;
+    l = cf_model_spec_append(m, CF_LAYER_MAXPOOL, "b3");
+    CF_POOL(l)->size = 3; CF_POOL(l)->stride = 1; CF_POOL(l)->padding = 1;
+    l->n_inputs = 1; strcpy(l->inputs[0], "stem");
+    l = cf_model_spec_append(m, CF_LAYER_CONCAT, "cat"); l->n_inputs = 3;
+    strcpy(l->inputs[0], "b1"); strcpy(l->inputs[1], "b2_bn"); strcpy(l->inputs[2], "b3");
+    CONV("proj", 16, 1, 0, "cat");
+    l = cf_model_spec_append(m, CF_LAYER_ADD, "sum"); l->act = CF_ACT_RELU; l->n_inputs = 3;
+    strcpy(l->inputs[0], "proj"); strcpy(l->inputs[1], "stem"); strcpy(l->inputs[2], "b1");
+    l = cf_model_spec_append(m, CF_LAYER_GAP, "gap");
+    l = cf_model_spec_append(m, CF_LAYER_DENSE, "fc"); CF_DENSE(l)->units = 10;
+#undef CONV
+    link_chain(m);
+    return m;
+}
+
 /* Convolutions into max pooling (2x2 stride 2, and 3x3 stride 2 padded,
  * which takes the general path), as in the cnn example. With `ties` it is
  * conv -> pool -> dense, the conv without activation and (see the test)
@@ -231,7 +263,7 @@ END_TEST
  * show. */
 START_TEST(cpu_training_gradients_equal_reference)
 {
-    cf_model_spec *m = _i ? model_cnn(_i == 2) : model_resnet();
+    cf_model_spec *m = _i == 3 ? model_branches() : _i ? model_cnn(_i == 2) : model_resnet();
     cf_backend *bc = open_backend("cpu"), *br = open_backend("reference");
     cf_net *nc = build(bc, m, 1), *nr = build(br, m, 1);
     float x[8 * 100], t[80], w[8], lc[8], lr[8];
@@ -274,6 +306,32 @@ START_TEST(cpu_training_gradients_equal_reference)
 }
 END_TEST
 
+/* With concat and a 3-input add in the graph, fusion still takes only what
+ * it can (stem, b1, the b2 + batch norm chain) and evaluation agrees with
+ * the unfused ops, on the reference and the cpu backend. */
+START_TEST(branches_fused_equals_unfused)
+{
+    cf_model_spec *m = model_branches();
+    const char *const names[] = {"reference", "cpu"};
+    for (int bi = 0; bi < 2; bi++) {
+        cf_backend *b = open_backend(names[bi]);
+        cf_net *f = build(b, m, 1), *u = build(b, m, 0);
+        ck_assert_msg(cf_net_fused(f) == 3, "%s: %d convs fused, expected 3", names[bi],
+                      cf_net_fused(f));
+        const int n = 5;
+        float x[8 * 100], t[80], w[8], pf[80], pu[80];
+        inputs(m, n, x, t, w, 4);
+        probs_of(f, x, t, w, n, pf);
+        probs_of(u, x, t, w, n, pu);
+        assert_close(pf, pu, n * 10, names[bi]);
+        cf_net_free(f);
+        cf_net_free(u);
+        cf_backend_close(b);
+    }
+    cf_model_spec_free(m);
+}
+END_TEST
+
 Suite *cf_test_suite(void)
 {
     seed = tu_seed(); /* CF_TEST_SEED to repeat a run */
@@ -283,7 +341,8 @@ Suite *cf_test_suite(void)
     tcase_add_test(tc, reference_fused_equals_unfused);
     tcase_add_test(tc, cpu_fused_equals_unfused);
     tcase_add_test(tc, cpu_fused_equals_reference);
-    tcase_add_loop_test(tc, cpu_training_gradients_equal_reference, 0, 3);
+    tcase_add_loop_test(tc, cpu_training_gradients_equal_reference, 0, 4);
+    tcase_add_test(tc, branches_fused_equals_unfused);
     suite_add_tcase(su, tc);
     return su;
 }
