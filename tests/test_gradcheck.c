@@ -7,7 +7,7 @@
  *  - vector ops against their formulas, written out again here;
  *  - hand-computed cases for the rules the header spells out (first-max
  *    pooling, count-include-pad averaging, exact GELU, unbiased running
- *    variance, Philox dropout masks, loss values);
+ *    variance, Philox dropout masks, loss values, the channel_copy slice);
  *  - malformed ops are refused with a message naming op and tensor. */
 #include <check.h>
 #include <math.h>
@@ -476,6 +476,50 @@ END_TEST
 
 /* ---- validation --------------------------------------------------------------------------------- */
 
+/* channel_copy moves exactly the slice (other channels keep their values),
+ * adds with accumulate, and refuses a slice that does not fit. */
+START_TEST(test_channel_copy_slice)
+{
+    cf_backend *b = open_ref();
+    float x[12], y0[16], y[16];
+    for (int i = 0; i < 12; i++) x[i] = (float)(i + 1);
+    for (int i = 0; i < 16; i++) y0[i] = (float)(100 + i);
+    for (int acc = 0; acc < 2; acc++) {
+        cf_op op = {0};
+        op.kind = CF_OP_CHANNEL_COPY;
+        op.accumulate = acc;
+        op.p.chan.src_c0 = 1;
+        op.p.chan.dst_c0 = 2;
+        op.p.chan.channels = 2;
+        memcpy(y, y0, sizeof y);
+        hand_t in[1] = {H4(2, 3, 1, 2, x)}, out[1] = {H4(2, 4, 1, 2, y)};
+        hand_run(b, &op, in, 1, out, 1);
+        for (int n = 0; n < 2; n++)
+            for (int c = 0; c < 4; c++)
+                for (int p = 0; p < 2; p++) {
+                    int i = (n * 4 + c) * 2 + p;
+                    double src = c >= 2 ? x[(n * 3 + c - 1) * 2 + p] : 0;
+                    NEAR(y[i], c >= 2 ? (acc ? y0[i] : 0) + src : y0[i], 0);
+                }
+    }
+    cf_error err = {0};
+    cf_tensor tx, ty;
+    int sx[4] = {2, 3, 1, 2}, sy[4] = {2, 4, 1, 2};
+    ck_assert(cf_tensor_alloc(b, &tx, 4, sx, "x", &err) == CF_OK);
+    ck_assert(cf_tensor_alloc(b, &ty, 4, sy, "y", &err) == CF_OK);
+    cf_op op = {0};
+    op.kind = CF_OP_CHANNEL_COPY;
+    op.in[0] = &tx;
+    op.out[0] = &ty;
+    op.p.chan.dst_c0 = 3;
+    op.p.chan.channels = 2;
+    ck_assert_int_eq(b->vt->exec(b->ctx, &op, &err), CF_ERR_INVALID);
+    ck_assert_msg(strstr(err.msg, "channel_copy"), "message: %s", err.msg);
+    cf_tensor_free(b, &tx), cf_tensor_free(b, &ty);
+    cf_backend_close(b);
+}
+END_TEST
+
 START_TEST(test_rejects_bad_ops)
 {
     cf_backend *b = open_ref();
@@ -573,6 +617,7 @@ Suite *cf_test_suite(void)
     tcase_add_test(tc, test_hinge_margin_boundary);
     suite_add_tcase(s, tc);
     tc = tcase_create("validation");
+    tcase_add_test(tc, test_channel_copy_slice);
     tcase_add_test(tc, test_rejects_bad_ops);
     tcase_add_test(tc, test_table_covers_every_op);
     suite_add_tcase(s, tc);
