@@ -620,10 +620,13 @@ const tu_op_def tu_ops[] = {
      {{CF_OP_DENSE_BWD_DATA, {DY(0), FIN(1)}, {GRAD(0)}},
       {CF_OP_DENSE_BWD_WEIGHT, {DY(0), FIN(0)}, {GRAD(1), GRAD(2)}}},
      0, 1u << 0, 0, 0},
+    /* atol 5e-5: the weight gradient sums N*H*W products (588 in the largest
+     * variant) in another order than the reference; with 1e-5, seed
+     * 85115163082090 failed on 1 of 4608 elements (|diff| 1.6e-5 on 0.035). */
     {CF_OP_CONV2D_FWD, 6, mk_conv, 2,
      {{CF_OP_CONV2D_BWD_DATA, {DY(0), FIN(1)}, {GRAD(0)}},
       {CF_OP_CONV2D_BWD_WEIGHT, {DY(0), FIN(0)}, {GRAD(1), GRAD(2)}}},
-     0, 1u << 0, 0, 0},
+     0, 1u << 0, 1e-4, 5e-5},
     {CF_OP_MAXPOOL_FWD, 5, mk_maxpool, 1, {{CF_OP_MAXPOOL_BWD, {DY(0), FIN(0)}, {GRAD(0)}}}, 0,
      1u << 0, 0, 0},
     {CF_OP_AVGPOOL_FWD, 4, mk_avgpool, 1, {{CF_OP_AVGPOOL_BWD, {DY(0)}, {GRAD(0)}}}, 0, 1u << 0, 0,
