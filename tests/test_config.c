@@ -273,6 +273,11 @@ START_TEST(model_layers_validated)
     ck_assert_int_eq(load_text(&c, "model = { layers = (\n"
                                    "  { type = \"conv\"; filters = 8; kernel = 3; },\n"
                                    "  { type = \"dense\"; units = 10; kernel = 5; } ); };\n", &e), CF_OK);
+    /* strict (the default): a key the type does not read is an error */
+    ck_assert_int_eq(cf_model_spec_from_config(&c, config_lookup(&c.cfg, "model"), 10, NULL, &m, &e), CF_ERR_INVALID);
+    ck_assert_msg(strstr(e.msg, ".cfg:3: key 'kernel' is not used by a dense layer"), "got: %s", e.msg);
+    /* lenient (strict_keys = false): a warning */
+    c.lenient = 1;
     char *warn = NULL;
     size_t len;
     FILE *w = open_memstream(&warn, &len);

@@ -10,6 +10,7 @@ typedef struct cf_config {
     config_t cfg;
     char path[1024];
     char *text; /* resolved config as written back (after --set) */
+    int lenient; /* keys no table reads are warnings, not errors (strict_keys = false) */
 } cf_config;
 
 /* Load and parse; syntax errors name file:line. */

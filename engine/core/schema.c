@@ -523,7 +523,7 @@ void cf_schema_print_reference(const cf_registry *reg, FILE *f)
           "validates against, so it cannot drift from the code.\n\n"
           "Unknown keys are errors: in config files (named file:line), in `--set` (named `--set k=v`), "
           "in SageMaker hyperparameters JSON (named file and key) and in tune search spaces — each with "
-          "a \"did you mean\" suggestion. Plugin keys are checked against the chosen plugin's table. "
+          "a \"did you mean\" suggestion. Plugin keys are checked against the chosen plugin's table, layer keys against what the layer's type reads (`kernel` on a dense layer is an error). "
           "To turn them into warnings (and carry on ignoring them), put `strict_keys = false;` at the "
           "top level of the config or pass `--allow-unknown` to `clforge train` / `clforge tune`.\n\n",
           f);

@@ -101,14 +101,18 @@ static cf_status parse_layer(cf_model_spec *m, const cf_config *c, const config_
     for (int k = 0; k < ni; k++)
         snprintf(l->inputs[k], CF_NAME_MAX, "%s", cf_params_list_str(p, "inputs", k));
     s = d->parse(l, p, ts, where, err);
-    if (!s && warn)
-        for (const cf_param_def *k = cf_layer_params; k->name; k++)
-            if (!common_key(k->name) && cf_params_is_set(p, k->name) && !type_reads(d, k->name)) {
-                const config_setting_t *ks = config_setting_get_member(g, k->name);
-                char kw[1100];
-                fprintf(warn, "warning: %s: key '%s' is not used by a %s layer\n",
-                        cf_config_where(c, ks, kw, sizeof kw), k->name, d->name);
-            }
+    /* A layer key this type does not read (kernel on a dense layer) would be
+     * silently ignored: an error like any unknown key, unless lenient. */
+    for (const cf_param_def *k = cf_layer_params; !s && k->name; k++)
+        if (!common_key(k->name) && cf_params_is_set(p, k->name) && !type_reads(d, k->name)) {
+            const config_setting_t *ks = config_setting_get_member(g, k->name);
+            char kw[1100];
+            cf_config_where(c, ks, kw, sizeof kw);
+            if (!c->lenient)
+                s = cf_error_set(err, CF_ERR_INVALID, "%s: key '%s' is not used by a %s layer", kw, k->name, d->name);
+            else if (warn)
+                fprintf(warn, "warning: %s: key '%s' is not used by a %s layer\n", kw, k->name, d->name);
+        }
 out:
     cf_params_free(p);
     return s;

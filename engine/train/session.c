@@ -99,6 +99,7 @@ static cf_status settle(cf_session *s, const char *path, cf_error *err)
     cf_schema_opts so = {s->reg, cf_params_bool(s->root, "strict_keys") && !s->o->allow_unknown && !s->lenient_keys,
                          s->warn, s->o->sets, s->o->n_sets, s->o->hyperparameters,
                          json_prefix(s->o)};
+    s->cfg.lenient = !so.strict;
     CF_TRY(cf_schema_check_config(&s->cfg, &so, err));
     CF_TRY(cf_session_group(s, "backend", cf_backend_params, NULL, &s->pb, err));
     CF_TRY(cf_session_group(s, "data", cf_data_params, NULL, &s->pd, err));
