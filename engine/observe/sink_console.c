@@ -1,4 +1,5 @@
 /* clforge — the console sink: a line per event for people reading the terminal. */
+#include "core/util.h"
 #include "observe/sink.h"
 
 static cf_status start(cf_sink *s, const cf_ev_start *ev, cf_error *err)
@@ -35,7 +36,11 @@ static cf_status end(cf_sink *s, const cf_ev_end *ev, cf_error *err)
         fprintf(f, "test accuracy %.4f (loss %.4f, %ld images)\n", ev->test_accuracy, ev->test_loss,
                 ev->test_samples);
     if (ev->diagnosis_text && ev->diagnosis_text[0]) fprintf(f, "diagnosis: %s\n", ev->diagnosis_text);
-    fprintf(f, "wrote %s (summary.json, metrics.jsonl, model.clf, report.html)\n", ev->run_dir);
+    /* name only what is there: the report may have failed (disk full) */
+    char rp[1200];
+    snprintf(rp, sizeof rp, "%s/report.html", ev->run_dir);
+    fprintf(f, "wrote %s (summary.json, metrics.jsonl, model.clf%s)\n", ev->run_dir,
+            cf_file_exists(rp) ? ", report.html" : "");
     return cf_sink_flush(f, "console output", err);
 }
 

@@ -1,8 +1,11 @@
 /* clforge — RUN_DIR/report.html at the end of the run, from the files the
  * metrics.jsonl and summary.json sinks wrote (so it is added after them). The
  * report is a convenience: failing to write it is a warning, never the run's
- * failure. */
+ * failure; a stale report.html of an earlier (resumed) part is removed then,
+ * so the console's list of written files stays true. */
+#include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "core/util.h"
 #include "observe/report.h"
@@ -26,8 +29,12 @@ static cf_status end(cf_sink *s, const cf_ev_end *ev, cf_error *err)
     (void)err;
     report *r = s->state;
     cf_error e2;
-    if (r->run_dir && cf_report_write(r->run_dir, &e2) && r->warn)
-        fprintf(r->warn, "warning: report.html not written: %s\n", e2.msg);
+    if (r->run_dir && cf_report_write(r->run_dir, &e2)) {
+        char path[1200];
+        snprintf(path, sizeof path, "%s/report.html", r->run_dir);
+        unlink(path);
+        if (r->warn) fprintf(r->warn, "warning: report.html not written: %s\n", e2.msg);
+    }
     return CF_OK;
 }
 
