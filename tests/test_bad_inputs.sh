@@ -42,6 +42,15 @@ CFG
         ok "$f refused: $(head -1 "$T/out" | sed "s|$T/||")"
     else bad "$f: exit $rc, $(head -2 "$T/out")"; fi
 done
+# name = "../../x" must not write outside output.dir (issue 17 item 11).
+mkdir -p "$T/out_dir/a/b"
+for nm in '../../escaped' 'a/b' '..'; do
+    printf 'name = "%s";\noutput = { dir = "%s/out_dir/a/b"; };\nbackend = { name = "reference"; };\ndata = { limit_train = 100; limit_test = 20; };\nmodel = { layers = ( { type = "dense"; units = 10; } ); };\ntrain = { epochs = 1; };\n' "$nm" "$T" > "$T/name.cfg"
+    $CLF train "$T/name.cfg" --quiet >"$T/out" 2>&1; rc=$?
+    if [ "$rc" -eq 1 ] && grep -q "name.cfg:1: name '$nm' must be a plain name" "$T/out" && [ ! -e "$T/out_dir/escaped" ] \
+        && [ -z "$(ls -A "$T/out_dir/a/b")" ]; then ok "name '$nm' refused"
+    else bad "name '$nm': exit $rc, $(head -1 "$T/out")"; fi
+done
 # A model to predict with.
 cat > "$T/m.cfg" <<'CFG'
 backend = { name = "reference"; };

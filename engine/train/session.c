@@ -109,6 +109,16 @@ static cf_status settle(cf_session *s, const char *path, cf_error *err)
     CF_TRY(cf_session_group(s, "output", cf_output_params, NULL, &s->pout, err));
     s->seed = (uint64_t)cf_params_int(s->root, "seed");
     const char *nm = cf_params_str(s->root, "name");
+    /* The name becomes output.dir/NAME: one plain path component, so a run
+     * never writes outside output.dir. */
+    if (*nm && (strchr(nm, '/') || !strcmp(nm, ".") || !strcmp(nm, "..") || strlen(nm) >= sizeof s->name)) {
+        char where[1100];
+        return cf_error_set(err, CF_ERR_INVALID,
+                            "%s: name '%s' must be a plain name (no '/', not '.' or '..', under %zu characters): "
+                            "the run directory is output.dir/NAME",
+                            cf_config_where(&s->cfg, config_lookup(&s->cfg.cfg, "name"), where, sizeof where), nm,
+                            sizeof s->name);
+    }
     if (*nm) snprintf(s->name, sizeof s->name, "%s", nm);
     else {
         const char *b = strrchr(path, '/');
