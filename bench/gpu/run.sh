@@ -397,7 +397,7 @@ fi
 num() { case $1 in ''|*[!0-9.]*) echo null ;; *) echo "$1" ;; esac; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (a + 0 > 0 && b + 0 > 0) printf "%.3f", a / b; else print ""}'; }
 fmt() { awk -v a="$1" 'BEGIN {if (a == "") print "—"; else printf "%.0f", a}'; }
-parity_line=$(grep -E '^parity opencl: [0-9]+ cases' "$logs/parity.log" 2>/dev/null | tail -1 || true)
+parity_line=$(grep -E '^parity opencl: ([0-9]+ cases|skipped)' "$logs/parity.log" 2>/dev/null | tail -1 || true)
 ocl_tests_line=$(grep -E '^[0-9]+%: Checks' "$logs/opencl-tests.log" 2>/dev/null | tail -1 || true)
 smi_line=$(sed -n 's/^nvidia-smi: //p' "$logs/env.log" 2>/dev/null | head -1 || true)
 torch_env=$(grep '^torch: ' "$logs/torch.log" 2>/dev/null | grep -v SKIP | head -1 | sed 's/^torch: //' || true)
