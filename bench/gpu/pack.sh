@@ -24,6 +24,7 @@
 #   GPU_KIT_DEB_CACHE=DIR   where downloaded .debs are kept (default ~/.cache/clforge-gpu-kit)
 #   FASHION_MNIST_DIR=DIR   source data (default /usr/share/datasets/fashion-mnist)
 #   GPU_KIT_OUT=DIR         write the kit here instead of bench/gpu/kit
+#   GPU_KIT_GZIP_LEVEL=N    gzip level of the tarball (default 9; tests/test_gpu_kit.sh uses 1)
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -199,7 +200,7 @@ for kind, n, pre in (("train", n_train, "train"), ("t10k", 10000, "t10k"),
 EOF
 
 # ---- 4. the tarball and the manifest -------------------------------------------------
-tar -C "$root" --owner=0 --group=0 --numeric-owner -cf - . | gzip -9n >"$kit/clforge-kit.tar.gz"
+tar -C "$root" --owner=0 --group=0 --numeric-owner -cf - . | gzip "-${GPU_KIT_GZIP_LEVEL:-9}" -n >"$kit/clforge-kit.tar.gz"
 {
     echo "clforge GPU kit (bench/gpu/pack.sh) — $(date -u +%Y-%m-%dT%H:%M:%SZ)"
     echo "commit: $(git -C "$top" rev-parse HEAD 2>/dev/null || echo unknown) $(git -C "$top" status --porcelain --untracked-files=no 2>/dev/null | grep -q . && echo '(with local changes)')"

@@ -118,6 +118,7 @@ finish() {
     tar -C "$work" -czf "$out/logs.tar.gz" logs 2>/dev/null || true
 }
 
+trap 'echo "[gpu-kit] run.sh stopped by an unexpected error at line $LINENO (exit $?); logs so far: $runlog" >&2' ERR
 say "clforge GPU kit run: $(date -u +%Y-%m-%dT%H:%M:%SZ), quick=$quick, budget ${budget}s, out $out"
 
 # ---- unpack ---------------------------------------------------------------------------
@@ -420,7 +421,7 @@ torch_env=$(grep '^torch: ' "$logs/torch.log" 2>/dev/null | grep -v SKIP | head 
         ev=$(eval_ips "$m")
         ptr=$(torch_val "$m" train_img_s); pin=$(torch_val "$m" infer_img_s); pres=$(torch_val "$m" infer_resident_img_s)
         b=$(sed -n 's/.*mini_batch_size = \([0-9]*\).*/\1/p' "$top/bench/configs/$m.cfg")
-        pc=$(sed -n 's/^total trainable parameters: \([0-9]*\).*/\1/p' "$logs/model-$m.log" 2>/dev/null)
+        pc=$(sed -n 's/^total trainable parameters: \([0-9]*\).*/\1/p' "$logs/model-$m.log" 2>/dev/null) || true
         pt=$(torch_val "$m" params)
         r1=$(ratio "$trv" "$ptr"); r2=$(ratio "$ev" "$pin")
         echo "| $m | $b | $(fmt "$trv")$(case $tr in *epoch1) echo ' (epoch 1 only)';; esac) | $(fmt "$ptr") | ${r1:-—} | $(fmt "$ev") | $(fmt "$pin") | ${r2:-—} | $(fmt "$pres") | ${pc:-?} / ${pt:-?}$( [ -n "$pc" ] && [ -n "$pt" ] && { [ "$pc" = "$pt" ] && echo ' ✓' || echo ' MISMATCH'; }) | $(eval_acc "$m") |"
@@ -477,4 +478,5 @@ if [ -n "$first_failure" ]; then
     tail -n 25 "$logs/$first_failure.log" | cut -c1-240 | sed 's/^/    | /'
 fi
 rm -rf "$work"
-[ -z "$first_failure" ]
+trap - ERR
+[ -z "$first_failure" ] || exit 1
