@@ -16,8 +16,8 @@
 #    (without root/unshare it runs without the namespace, and says so);
 # 4. checks the summary: ldd, devices, parity, training and eval steps ok,
 #    the torch step skipped with a reason (no torch/CUDA here), numbers present.
-# Takes 3-6 minutes on 2 CPUs (PoCL compiles every kernel cold). Not part of
-# `make check` for that reason (and it needs the network for apt-get download).
+# Takes 1.5-5 minutes on 2 CPUs (PoCL compiles every kernel cold). Not part of
+# `make check` for that reason; tests/test_gpu_kit.sh is its ~20 s smoke part there.
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
