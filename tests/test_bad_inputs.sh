@@ -100,5 +100,22 @@ cp -r "$T/m" "$T/m2" && python3 "$T/nan.py" "$T/m/checkpoints/last.ckpt" "$T/m2/
 $CLF train --resume "$T/m2" --epochs 2 --quiet >"$T/out" 2>&1; rc=$?
 [ "$rc" -eq 1 ] && grep -q "last.ckpt: tensor '.*' holds NaN" "$T/out" && ok "NaN checkpoint refused by resume" \
     || bad "NaN checkpoint: exit $rc, $(head -2 "$T/out")"
+# Checkpoint metadata with a valid CRC but absurd numbers (issue 17 item 4).
+cat > "$T/meta.py" <<'PY'
+import re, struct, sys, zlib
+b = open(sys.argv[1], 'rb').read()
+tl, = struct.unpack_from('<I', b, 8)
+text = b[12:12 + tl].decode()
+text = re.sub(r'^' + sys.argv[3] + r'=.*$', sys.argv[3] + '=' + sys.argv[4], text, count=1, flags=re.M)
+body = b[:8] + struct.pack('<I', len(text.encode())) + text.encode() + b[12 + tl:-4]
+open(sys.argv[2], 'wb').write(body + struct.pack('<I', zlib.crc32(body[8:])))
+PY
+for kv in epoch=-5 epoch=abc epoch=0 step=9223372036854775807 step=-1; do
+    rm -rf "$T/m3"; cp -r "$T/m" "$T/m3"
+    python3 "$T/meta.py" "$T/m/checkpoints/last.ckpt" "$T/m3/checkpoints/last.ckpt" "${kv%%=*}" "${kv#*=}"
+    $CLF train --resume "$T/m3" --epochs 2 --quiet >"$T/out" 2>&1; rc=$?
+    if [ "$rc" -eq 1 ] && grep -q "last.ckpt: checkpoint metadata: ${kv%%=*} '${kv#*=}' is not" "$T/out"; then ok "checkpoint $kv refused"
+    else bad "checkpoint $kv: exit $rc, $(head -1 "$T/out")"; fi
+done
 echo "$fails failed"
 [ "$fails" -eq 0 ]

@@ -1,6 +1,7 @@
 /* clforge — training checkpoints (see checkpoint.h). The metadata is text
  * ("epoch=3\nstep=120\nschedule=...\nearly_stop=...\n"): doubles printed
  * with %.17g round-trip exactly. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -70,8 +71,25 @@ cf_status cf_checkpoint_load(cf_session *s, const char *path, int *epoch, long *
         rc = cf_error_set(err, CF_ERR_IO, "%s: checkpoint metadata missing", path);
         goto out;
     }
-    *epoch = atoi(e + 6);
-    *step = atol(sp + 5);
+    /* The CRC only says the bytes are as written: the numbers are checked too
+     * (epoch=-5 overran the trainer's history, a huge step overflowed it). */
+    char *end;
+    errno = 0;
+    long ep = strtol(e + 6, &end, 10);
+    if (errno || end == e + 6 || (*end && *end != '\n') || ep < 1 || ep > 100000) {
+        rc = cf_error_set(err, CF_ERR_IO, "%s: checkpoint metadata: epoch '%.*s' is not an epoch number (1 to 100000)",
+                          path, (int)strcspn(e + 6, "\n") < 24 ? (int)strcspn(e + 6, "\n") : 24, e + 6);
+        goto out;
+    }
+    errno = 0;
+    long long stp = strtoll(sp + 5, &end, 10);
+    if (errno || end == sp + 5 || (*end && *end != '\n') || stp < 0 || stp > (1LL << 50)) {
+        rc = cf_error_set(err, CF_ERR_IO, "%s: checkpoint metadata: step '%.*s' is not a step count", path,
+                          (int)strcspn(sp + 5, "\n") < 24 ? (int)strcspn(sp + 5, "\n") : 24, sp + 5);
+        goto out;
+    }
+    *epoch = (int)ep;
+    *step = (long)stp;
     int n = parse_doubles(bl.text, "schedule=", st, 64);
     if ((rc = cf_schedule_restore(s->sched, st, n, err))) goto out;
     n = parse_doubles(bl.text, "early_stop=", st, 64);
