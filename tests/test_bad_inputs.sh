@@ -3,7 +3,8 @@
 # crash or a silent success (issue 17's IDX and image items): gzip'ed IDX
 # with a flipped bit, a cut CRC trailer, a header that promises more than the
 # file holds or sizes that overflow; PGM headers with no pixel data, ASCII
-# values above maxval; truncated JPEGs; NaN weights behind a valid checksum.
+# values above maxval; truncated JPEGs; NaN weights, absurd checkpoint numbers and
+# edited model shapes/normalisation behind a valid checksum; run names outside output.dir.
 set -u
 CLF=./clforge
 T=$(mktemp -d)
@@ -116,6 +117,30 @@ for kv in epoch=-5 epoch=abc epoch=0 step=9223372036854775807 step=-1; do
     $CLF train --resume "$T/m3" --epochs 2 --quiet >"$T/out" 2>&1; rc=$?
     if [ "$rc" -eq 1 ] && grep -q "last.ckpt: checkpoint metadata: ${kv%%=*} '${kv#*=}' is not" "$T/out"; then ok "checkpoint $kv refused"
     else bad "checkpoint $kv: exit $rc, $(head -1 "$T/out")"; fi
+done
+# A model.clf whose input shape or normalisation was edited (issue 17 items 5, 8).
+cat > "$T/text.py" <<'PY'
+import re, struct, sys, zlib
+b = open(sys.argv[1], 'rb').read()
+tl, = struct.unpack_from('<I', b, 8)
+text = re.sub(sys.argv[3], sys.argv[4], b[12:12 + tl].decode(), count=1, flags=re.M)
+body = b[:8] + struct.pack('<I', len(text.encode())) + text.encode() + b[12 + tl:-4]
+open(sys.argv[2], 'wb').write(body + struct.pack('<I', zlib.crc32(body[8:])))
+PY
+i=0
+for sub in 'input = \[.*\];|input = [ 784, 1, 1 ];|need 1 to 4 channels' 'std = \[.*\];|std = [ 0.0 ];|std must be a positive number' \
+           'std = \[.*\];|std = [ -0.5 ];|std must be a positive number' 'mean = \[.*\];|mean = [ 0.1, 0.2 ];|one mean and std per channel'; do
+    i=$((i + 1))
+    IFS='|' read -r from to msg <<EOT
+$sub
+EOT
+    python3 "$T/text.py" "$T/m/model.clf" "$T/edit$i.clf" "$from" "$to"
+    for cmd in eval predict; do
+        if [ "$cmd" = eval ]; then $CLF eval "$T/edit$i.clf" >"$T/out" 2>&1; else $CLF predict "$T/edit$i.clf" "$T/good.pgm" >"$T/out" 2>&1; fi
+        rc=$?
+        if [ "$rc" -eq 1 ] && grep -q "edit$i.clf: .*$msg" "$T/out"; then ok "$cmd refuses a model with '$to'"
+        else bad "$cmd with '$to': exit $rc, $(head -1 "$T/out")"; fi
+    done
 done
 echo "$fails failed"
 [ "$fails" -eq 0 ]

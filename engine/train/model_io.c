@@ -104,9 +104,24 @@ cf_status cf_session_open_model(cf_session *s, const char *model_path, const cha
     s->c = config_setting_get_int_elem(in, 0);
     s->h = config_setting_get_int_elem(in, 1);
     s->w = config_setting_get_int_elem(in, 2);
-    for (int c = 0; c < s->c && c < 4; c++) {
+    /* A hand-edited or damaged model file: the shape indexes the 4-entry
+     * mean/std arrays, and std divides every pixel. */
+    if (s->c < 1 || s->c > 4 || s->h < 1 || s->h > 65536 || s->w < 1 || s->w > 65536 || nin != s->c ||
+        cf_params_list_len(s->pd, "std") != s->c) {
+        st = cf_error_set(err, CF_ERR_INVALID,
+                          "%s: model input [%d, %d, %d] with %d mean and %d std values: need 1 to 4 channels, "
+                          "one mean and std per channel",
+                          model_path, s->c, s->h, s->w, nin, cf_params_list_len(s->pd, "std"));
+        goto out;
+    }
+    for (int c = 0; c < s->c; c++) {
         s->mean[c] = cf_params_list_num(s->pd, "mean", c);
         s->std[c] = cf_params_list_num(s->pd, "std", c);
+        if (!isfinite(s->mean[c]) || !isfinite(s->std[c]) || !(s->std[c] > 0)) {
+            st = cf_error_set(err, CF_ERR_INVALID, "%s: channel %d has mean %g and std %g: std must be a positive number",
+                              model_path, c, s->mean[c], s->std[c]);
+            goto out;
+        }
     }
     s->k = cf_params_list_len(s->pd, "class_names");
     if (s->k <= 0) {
