@@ -228,6 +228,37 @@ START_TEST(state_bound_from_table)
 }
 END_TEST
 
+/* A create/init that fails without a message, or "succeeds" without a state,
+ * is an error naming the plugin (issue 17 item 9: it passed as success). */
+static cf_status mute_fail(const cf_params *hp, void **s, cf_error *e) { return CF_ERR_INVALID; }
+static cf_status no_state(const cf_params *hp, void **s, cf_error *e) { *s = NULL; return CF_OK; }
+static cf_status mute_init(void *s, const cf_params *hp, cf_error *e) { return CF_ERR_INVALID; }
+
+START_TEST(silent_plugin_failures_named)
+{
+    static const struct { cf_plugin_create_fn create; cf_plugin_init_fn init; const char *want; } cases[] = {
+        {mute_fail, NULL, "augmentation 'fx': create failed (status"},
+        {no_state, NULL, "augmentation 'fx': create returned success but no state"},
+        {NULL, mute_init, "augmentation 'fx': init failed (status"}};
+    for (int i = 0; i < 3; i++) {
+        const cf_plugin_desc *d;
+        void *h, *state = (void *)1;
+        cf_error e = {0};
+        fx_reset();
+        if (cases[i].create) fx.state_size = 0, fx.params = NULL, fx_vt.create = cases[i].create;
+        else fx_vt.init = cases[i].init;
+        ck_assert_msg(cf_plugin_adopt(&fx, "fx", &d, &h, &e) == CF_OK, "%s", e.msg);
+        cf_params *hp;
+        ck_assert_int_eq(cf_params_from_kv(d->params, NULL, 0, &hp, &e), CF_OK);
+        ck_assert_int_ne(cf_plugin_state_create(d, hp, &state, &e), CF_OK);
+        ck_assert_msg(strstr(e.msg, cases[i].want), "case %d: %s", i, e.msg);
+        ck_assert_ptr_null(state);
+        cf_params_free(hp);
+        cf_plugin_close(h);
+    }
+}
+END_TEST
+
 Suite *cf_test_suite(void)
 {
     Suite *s = suite_create("loader");
@@ -240,6 +271,7 @@ Suite *cf_test_suite(void)
     tcase_add_test(t, newer_minor_loads);
     tcase_add_test(t, bad_descriptors_refused_clearly);
     tcase_add_test(t, state_bound_from_table);
+    tcase_add_test(t, silent_plugin_failures_named);
     suite_add_tcase(s, t);
     return s;
 }

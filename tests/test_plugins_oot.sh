@@ -100,4 +100,18 @@ LD_LIBRARY_PATH="$lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" CLFORGE_PLUGIN_PATH=
 acc=$(grep -o '"validation_accuracy":[0-9.]*' "$tmp/train.jsonl" | tail -n 1 | cut -d: -f2)
 [ -n "$acc" ] || { tail -5 "$tmp/train.jsonl" >&2; fail "no validation_accuracy in the training output"; }
 awk -v a="$acc" 'BEGIN { exit !(a >= 0.6) }' || fail "lion reached only validation_accuracy $acc"
+
+# 6. A plugin named like a built-in ("sgd") in plugin_path is used, and says
+#    so: it never replaces the built-in silently (issue 17 item 9).
+mkdir -p "$tmp/shadow"
+sed 's/CF_PLUGIN_OPTIMIZER, "lion"/CF_PLUGIN_OPTIMIZER, "sgd"/' "$tmp/src/lion.c" > "$tmp/src/sgd.c"
+${CC:-cc} $cflags -std=c11 -shared -fPIC -o "$tmp/shadow/cf_optimizer_sgd.so" "$tmp/src/sgd.c" $libs ||
+    fail "building the shadowing sgd"
+sed -e "s|$tmp/plugins|$tmp/shadow|" -e 's/plugin = "lion"/plugin = "sgd"/' -e 's/epochs = 2/epochs = 1/' \
+    "$tmp/lion.cfg" > "$tmp/shadow.cfg"
+LD_LIBRARY_PATH="$lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" CLFORGE_PLUGIN_PATH="$plugdir" \
+    "$bin" train "$tmp/shadow.cfg" --run-dir "$tmp/run_shadow" --no-test --quiet >"$tmp/shadow.out" 2>&1 ||
+    { tail -5 "$tmp/shadow.out" >&2; fail "training with the shadowing sgd"; }
+grep -q "note: optimizer plugin 'sgd' of $tmp/shadow/cf_optimizer_sgd.so is used instead of the one in .*cf_optimizer_sgd.so" \
+    "$tmp/shadow.out" || { cat "$tmp/shadow.out" >&2; fail "a plugin hiding the built-in sgd was not announced"; }
 echo "test_plugins_oot: lion built against the installed SDK, listed, and trained (validation_accuracy $acc)"

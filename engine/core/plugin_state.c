@@ -92,14 +92,30 @@ cf_status cf_plugin_state_create(const cf_plugin_desc *d, const cf_params *hp, v
     void (*destroy)(void *);
     life_cycle(d, &init, &create, &destroy);
     *state = NULL;
-    if (!d->state_size) return create ? create(hp, state, err) : CF_OK;
+    if (!d->state_size) {
+        if (!create) return CF_OK;
+        if (err) err->msg[0] = 0;
+        cf_status st = create(hp, state, err);
+        /* a plugin's failure must never pass as success or leave no reason */
+        if (st && err && !err->msg[0])
+            cf_error_set(err, st, "%s '%s': create failed (status %d) without saying why",
+                         cf_plugin_kind_name(d->kind), d->name, (int)st);
+        if (!st && !*state)
+            return cf_error_set(err, CF_ERR_PLUGIN, "%s '%s': create returned success but no state",
+                                cf_plugin_kind_name(d->kind), d->name);
+        return st;
+    }
     void *s = cf_calloc(1, d->state_size);
     if (!s)
         return cf_error_set(err, CF_ERR_NOMEM, "%s: out of memory for its state (%zu bytes)",
                             d->name, d->state_size);
     cf_params_bind(d->params, hp, s);
     if (init) {
+        if (err) err->msg[0] = 0;
         cf_status st = init(s, hp, err);
+        if (st && err && !err->msg[0])
+            cf_error_set(err, st, "%s '%s': init failed (status %d) without saying why",
+                         cf_plugin_kind_name(d->kind), d->name, (int)st);
         if (st) {
             if (destroy) destroy(s);
             free(s);

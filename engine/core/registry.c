@@ -23,6 +23,7 @@ struct cf_registry {
     int n, cap;
     cf_reg_entry *e;
     cf_sbuf warnings;
+    cf_sbuf shadowed; /* plugins hidden by one of the same kind and name found earlier */
 };
 
 static int find_index(const cf_registry *r, cf_plugin_kind kind, const char *name)
@@ -84,7 +85,10 @@ static void scan_dir(cf_registry *r, const char *dir)
             cf_sbuf_printf(&r->warnings, "%s\n", err.msg);
             continue;
         }
-        if (find_index(r, d->kind, d->name) >= 0) { /* earlier directory wins */
+        int prev = find_index(r, d->kind, d->name);
+        if (prev >= 0) { /* earlier directory wins, but never silently */
+            cf_sbuf_printf(&r->shadowed, "%s plugin '%s' of %s is used instead of the one in %s\n",
+                           cf_plugin_kind_name(d->kind), d->name, r->e[prev].path, path);
             cf_plugin_close(h);
             continue;
         }
@@ -175,6 +179,7 @@ void cf_registry_destroy(cf_registry *r)
     for (int i = 0; i < r->n; i++) free(r->e[i].path);
     free(r->e);
     cf_sbuf_free(&r->warnings);
+    cf_sbuf_free(&r->shadowed);
     free(r);
 }
 
@@ -182,6 +187,7 @@ int cf_registry_count(const cf_registry *r) { return r ? r->n : 0; }
 const cf_plugin_desc *cf_registry_desc(const cf_registry *r, int i) { return r->e[i].desc; }
 const char *cf_registry_path(const cf_registry *r, int i) { return r->e[i].path; }
 const char *cf_registry_warnings(const cf_registry *r) { return r->warnings.s ? r->warnings.s : ""; }
+const char *cf_registry_shadowed(const cf_registry *r) { return r->shadowed.s ? r->shadowed.s : ""; }
 
 cf_status cf_registry_find(const cf_registry *r, cf_plugin_kind kind, const char *name,
                            const cf_plugin_desc **desc, cf_error *err)

@@ -95,6 +95,8 @@ static cf_status settle(cf_session *s, const char *path, cf_error *err)
         cf_status st = cf_registry_create(&s->reg, paths, np, err);
         free(paths);
         CF_TRY(st);
+        const char *sh = cf_registry_shadowed(s->reg);
+        if (*sh && s->warn) fprintf(s->warn, "note: %s", sh); /* one line per hidden plugin */
     }
     cf_schema_opts so = {s->reg, cf_params_bool(s->root, "strict_keys") && !s->o->allow_unknown && !s->lenient_keys,
                          s->warn, s->o->sets, s->o->n_sets, s->o->hyperparameters,

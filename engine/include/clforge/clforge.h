@@ -31,6 +31,9 @@ const cf_plugin_desc *cf_registry_desc(const cf_registry *r, int i);
 const char *cf_registry_path(const cf_registry *r, int i);
 /* Problems met while scanning (files refused, with the reason), one per line. */
 const char *cf_registry_warnings(const cf_registry *r);
+/* Plugins hidden by an earlier one of the same kind and name (a user's
+ * "sgd" in plugin_path before the built-in), one per line. */
+const char *cf_registry_shadowed(const cf_registry *r);
 /* Find by kind and name (or alias). On failure err lists the known names. */
 cf_status cf_registry_find(const cf_registry *r, cf_plugin_kind kind, const char *name,
                            const cf_plugin_desc **desc, cf_error *err);
