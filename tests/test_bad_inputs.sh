@@ -60,6 +60,10 @@ model = { layers = ( { type = "dense"; units = 10; } ); };
 train = { epochs = 1; };
 CFG
 $CLF train "$T/m.cfg" --quiet --run-dir "$T/m" >/dev/null || { echo "FAIL: training"; exit 1; }
+# An integer --set beyond int's range is refused as such (it read as "'epochs' = 0").
+$CLF train "$T/m.cfg" --set train.epochs=99999999999999999999999 >"$T/out" 2>&1; rc=$?
+[ "$rc" -eq 1 ] && grep -q -- "--set train.epochs: 99999999999999999999999 is out of range for an integer" "$T/out" \
+    && ok "huge --set integer refused" || bad "huge --set: exit $rc, $(head -1 "$T/out")"
 pred() { # file expected-message-part
     $CLF predict "$T/m/model.clf" "$T/$1" >"$T/out" 2>&1; rc=$?
     if [ "$rc" -eq 1 ] && grep -q "$T/$1: .*$2" "$T/out"; then ok "$1 refused: $(sed "s|$T/||" "$T/out")"

@@ -2,6 +2,7 @@
  * path, and writing the resolved config back as text. */
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -91,7 +92,12 @@ static cf_status assign(config_setting_t *s, const char *key, const char *v, cf_
     switch (t) {
     case CONFIG_TYPE_INT:
     case CONFIG_TYPE_INT64: {
+        errno = 0;
         long long x = strtoll(v, &end, 10);
+        /* libconfig stores an int setting out of int's range as 0, which the
+         * range check would then report as "'epochs' = 0" */
+        if (end != v && !*end && (errno == ERANGE || (t == CONFIG_TYPE_INT && (x > INT_MAX || x < INT_MIN))))
+            return cf_error_set(err, CF_ERR_INVALID, "--set %s: %s is out of range for an integer", key, v);
         if (end == v || *end) {
             double d = strtod(v, &end);
             if (end == v || *end)

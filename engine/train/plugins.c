@@ -31,7 +31,10 @@ cf_status cf_session_plugins(cf_session *s, cf_error *err)
 {
     /* The registry was opened by cf_session_config (the schema needed it). */
     config_setting_t *og = cf_session_member(s, "optimizer");
-    if (!og) {
+    const char *oname;
+    /* No optimizer, or only its settings (--set optimizer.learning_rate=0.1,
+     * a tuned rate): the default plugin, sgd, as the schema assumes. */
+    if (!og || (config_setting_type(og) == CONFIG_TYPE_GROUP && !config_setting_lookup_string(og, "plugin", &oname))) {
         CF_TRY(cf_config_set(&s->cfg, "optimizer.plugin=sgd", err));
         og = cf_session_member(s, "optimizer");
     }

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -204,6 +205,7 @@ static cf_status loc_launch(void *ctx, const cf_tune_job *job, cf_error *err)
         return cf_error_set(err, CF_ERR_IO, "%s: %s", c->errlog, strerror(errno));
     }
     fflush(NULL);
+    pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) {
         close(pfd[0]);
@@ -214,6 +216,11 @@ static cf_status loc_launch(void *ctx, const cf_tune_job *job, cf_error *err)
         return cf_error_set(err, CF_ERR_IO, "runner: fork failed: %s", strerror(errno));
     }
     if (pid == 0) {
+        /* A trial dies with its tuner (kill -9 included) instead of running
+         * on until its next write; the getppid check closes the race with a
+         * tuner that died before prctl. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent) _exit(1);
         setpgid(0, 0);
         signal(SIGTERM, SIG_DFL);
         signal(SIGINT, SIG_DFL);

@@ -42,6 +42,19 @@ static cf_status get_num(ctx *c, const config_setting_t *s, double *out)
     return CF_OK;
 }
 
+/* A duration in seconds: 0 (none) or positive, finite. */
+static cf_status get_seconds(ctx *c, const config_setting_t *s, double *out)
+{
+    CF_TRY(get_num(c, s, out));
+    if (!(*out >= 0 && *out <= 1e12)) {
+        char v[40];
+        snprintf(v, sizeof v, "%g", *out);
+        return bad(c, s, "tune: '%s' = %s must be 0 (no limit) or a positive number of seconds",
+                   config_setting_name(s), v);
+    }
+    return CF_OK;
+}
+
 static cf_status get_int(ctx *c, const config_setting_t *s, int lo, int *out)
 {
     int t = config_setting_type(s);
@@ -268,7 +281,7 @@ static cf_status parse_tune(ctx *c, config_t *conf, config_setting_t *t, cf_tune
             CF_TRY(get_int(c, s, 0, &sd));
             cfg->seed = (uint64_t)sd;
         } else if (!strcmp(k, "max_wall_seconds")) {
-            CF_TRY(get_num(c, s, &cfg->max_wall_seconds));
+            CF_TRY(get_seconds(c, s, &cfg->max_wall_seconds));
         } else if (!strcmp(k, "target")) {
             CF_TRY(get_num(c, s, &cfg->target));
             cfg->has_target = 1;
@@ -280,7 +293,7 @@ static cf_status parse_tune(ctx *c, config_t *conf, config_setting_t *t, cf_tune
         } else if (!strcmp(k, "no_improvement_trials")) {
             CF_TRY(get_int(c, s, 1, &cfg->no_improvement_trials));
         } else if (!strcmp(k, "trial_timeout")) {
-            CF_TRY(get_num(c, s, &cfg->trial_timeout));
+            CF_TRY(get_seconds(c, s, &cfg->trial_timeout));
         } else if (!strcmp(k, "early_stopping")) {
             CF_TRY(get_str(c, s, &v));
             if (!strcasecmp(v, "auto")) cfg->early_stopping = 1;
