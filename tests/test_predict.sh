@@ -34,10 +34,10 @@ if command -v cjpeg >/dev/null; then
 fi
 printf '\211PNG\r\n\032\n0000' > "$T/x.png"
 $CLF predict "$T/run/model.clf" "$T/x.png" 2>"$T/err" && fails=$((fails + 1))
-grep -q "x.png: PNG is not supported" "$T/err" && echo "ok: png refused" || { echo "FAIL: $(cat "$T/err")"; fails=$((fails + 1)); }
+grep -q "x.png: corrupt PNG" "$T/err" && echo "ok: broken png refused" || { echo "FAIL: $(cat "$T/err")"; fails=$((fails + 1)); }
 printf 'hello' > "$T/x.txt"
 $CLF predict "$T/run/model.clf" "$T/x.txt" 2>"$T/err" && fails=$((fails + 1))
-grep -q "x.txt: not a JPEG, PGM or PPM image" "$T/err" && echo "ok: text refused" || { echo "FAIL: $(cat "$T/err")"; fails=$((fails + 1)); }
+grep -q "x.txt: not a JPEG, PNG, PGM or PPM image" "$T/err" && echo "ok: text refused" || { echo "FAIL: $(cat "$T/err")"; fails=$((fails + 1)); }
 # lr-find runs, plots and suggests.
 $CLF lr-find "$T/m.cfg" --steps 60 --out "$T/lr.html" --json > "$T/lr.json" || { echo "FAIL: lr-find"; fails=$((fails + 1)); }
 grep -q '"suggested_lr":' "$T/lr.json" && grep -q "<svg" "$T/lr.html" && echo "ok: lr-find" || { echo "FAIL: lr-find output"; fails=$((fails + 1)); }

@@ -3,19 +3,55 @@
 #define CLFORGE_DATA_DATASET_H
 
 #include <stdint.h>
+#include <stdio.h>
 #include "clforge/clforge.h"
 
 /* ---- idx.c ------------------------------------------------------------------- */
+struct cf_reader;
+struct cf_item;
 typedef struct cf_dataset {
     int n, c, h, w, k; /* samples, shape, classes */
-    float *x;          /* n * c*h*w, raw [0,1] */
+    float *x;          /* n * c*h*w, raw [0,1]; NULL: decoded from src on demand */
     int *y;
     char **class_names;/* k names */
+    /* Image formats (source.c): the reader, its item behind each sample (the
+     * skipped files left out), the resize, and what was skipped. */
+    struct cf_reader *src;
+    long *map;
+    int resize;
+    long n_skipped;
+    char **skipped;    /* the first CF_SKIPPED_NAMED names */
+    int n_named;
 } cf_dataset;
+#define CF_SKIPPED_NAMED 20
 
 cf_status cf_idx_load(const char *images, const char *labels, int limit, cf_dataset *out,
                       cf_error *err);
 void cf_dataset_free(cf_dataset *d);
+/* The labels file that goes with an IDX images file by the MNIST naming. */
+cf_status cf_idx_labels_for(const char *images, char *out, size_t n, cf_error *err);
+
+/* ---- source.c: any reader as a dataset ----------------------------------------- */
+typedef struct cf_source_opts {
+    const char *format;       /* data.format ("auto": detect) */
+    const char *root, *part, *cifar_label, *labels_path;
+    long limit;
+    int c, h, w;              /* the input shape wanted (0: from the data) */
+    int resize;               /* shorter side first (0: none) */
+    int workers;              /* decode threads (0: one per core, at most 8) */
+    double cache_mb;          /* keep decoded pixels when they fit in this (0: always stream) */
+    FILE *warn;               /* skipped files are named here (NULL: quiet) */
+} cf_source_opts;
+/* Open path as a dataset: every item decoded once (in parallel) to find the
+ * unreadable ones, which are skipped, counted and named; pixels kept when
+ * they fit in cache_mb, else decoded again on each use. */
+cf_status cf_dataset_open(const char *path, const cf_source_opts *o, cf_dataset *out, cf_error *err);
+/* Sample i's c*h*w floats in [0, 1]: a pointer into d->x, or decoded into
+ * scratch (c*h*w floats) with it (the caller's, one per thread). */
+cf_status cf_dataset_sample(const cf_dataset *d, int i, float *scratch, struct cf_item *it, const float **px,
+                            cf_error *err);
+/* Decode threads for o->workers = 0. */
+int cf_data_workers_default(void);
 /* Stratified split: indices into val (ratio of each class) and train. */
 cf_status cf_dataset_split(const cf_dataset *d, double ratio, uint64_t seed, int **train_idx,
                            int *n_train, int **val_idx, int *n_val, cf_error *err);

@@ -8,6 +8,7 @@
 
 #include "core/util.h"
 #include "data/dataset.h"
+#include "data/reader.h"
 
 static const char *const fashion_names[10] = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                                               "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"};
@@ -194,6 +195,10 @@ void cf_dataset_free(cf_dataset *d)
     free(d->y);
     for (int i = 0; d->class_names && i < d->k; i++) free(d->class_names[i]);
     free(d->class_names);
+    cf_reader_close(d->src);
+    free(d->map);
+    for (int i = 0; i < d->n_named; i++) free(d->skipped[i]);
+    free(d->skipped);
     memset(d, 0, sizeof *d);
 }
 

@@ -1,5 +1,5 @@
-/* Reading single images for prediction: JPEG (libjpeg-turbo) and PGM/PPM,
- * converted to the model's channels and size. Corrupt or unsupported files
+/* Decoding images: JPEG (libjpeg-turbo, scaled in the DCT domain when the
+ * target is much smaller), PNG (png.c) and PGM/PPM, from memory or a file. Corrupt or unsupported files
  * are errors naming the file, never a crash (libjpeg's error exit longjmps
  * back here instead of calling exit()). */
 #include <setjmp.h>
@@ -31,8 +31,8 @@ static void jerr_emit(j_common_ptr c, int level)
     if (level < 0) jerr_exit(c);
 }
 
-static cf_status read_jpeg(const char *path, const unsigned char *data, size_t len, cf_image_u8 *out,
-                           cf_error *err)
+static cf_status read_jpeg(const char *path, const unsigned char *data, size_t len, int min_h,
+                           int min_w, cf_image_u8 *out, cf_error *err)
 {
     struct jpeg_decompress_struct c;
     jerr e;
@@ -50,6 +50,15 @@ static cf_status read_jpeg(const char *path, const unsigned char *data, size_t l
     jpeg_mem_src(&c, data, (unsigned long)len);
     jpeg_read_header(&c, TRUE);
     c.out_color_space = c.num_components == 1 ? JCS_GRAYSCALE : JCS_RGB;
+    /* DCT-domain scaling: decode at 1/2, 1/4 or 1/8 size when that still
+     * covers the target, which skips most of the IDCT work. */
+    if (min_h > 0 && min_w > 0) {
+        int d = 8;
+        while (d > 1 && (long)c.image_height / d < min_h * 2L) d /= 2;
+        while (d > 1 && (long)c.image_width / d < min_w * 2L) d /= 2;
+        c.scale_num = 1;
+        c.scale_denom = (unsigned)d;
+    }
     jpeg_start_decompress(&c);
     int w = (int)c.output_width, h = (int)c.output_height, ch = c.output_components;
     if (w <= 0 || h <= 0 || w > 16384 || h > 16384) {
@@ -141,21 +150,25 @@ static cf_status read_pnm(const char *path, const unsigned char *data, size_t le
     return CF_OK;
 }
 
+cf_status cf_image_decode(const char *name, const unsigned char *u, size_t len, int min_h, int min_w,
+                          cf_image_u8 *out, cf_error *err)
+{
+    memset(out, 0, sizeof *out);
+    if (len == 0) return cf_error_set(err, CF_ERR_IO, "%s: empty file", name);
+    if (len >= 3 && u[0] == 0xFF && u[1] == 0xD8) return read_jpeg(name, u, len, min_h, min_w, out, err);
+    if (len >= 3 && u[0] == 'P' && u[1] >= '2' && u[1] <= '6' && u[1] != '4')
+        return read_pnm(name, u, len, out, err);
+    if (len >= 8 && !memcmp(u, "\x89PNG\r\n\x1a\n", 8)) return cf_png_decode(name, u, len, out, err);
+    return cf_error_set(err, CF_ERR_IO, "%s: not a JPEG, PNG, PGM or PPM image", name);
+}
+
 cf_status cf_image_read(const char *path, cf_image_u8 *out, cf_error *err)
 {
     char *data;
     size_t len;
     memset(out, 0, sizeof *out);
     CF_TRY(cf_read_file(path, &data, &len, err));
-    const unsigned char *u = (const unsigned char *)data;
-    cf_status s;
-    if (len >= 3 && u[0] == 0xFF && u[1] == 0xD8) s = read_jpeg(path, u, len, out, err);
-    else if (len >= 3 && u[0] == 'P' && u[1] >= '2' && u[1] <= '6' && u[1] != '4')
-        s = read_pnm(path, u, len, out, err);
-    else if (len >= 8 && !memcmp(u, "\x89PNG", 4))
-        s = cf_error_set(err, CF_ERR_UNSUPPORTED, "%s: PNG is not supported; convert to JPEG or PGM/PPM", path);
-    else
-        s = cf_error_set(err, CF_ERR_IO, "%s: not a JPEG, PGM or PPM image", path);
+    cf_status s = cf_image_decode(path, (const unsigned char *)data, len, 0, 0, out, err);
     free(data);
     return s;
 }
