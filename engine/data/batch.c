@@ -1,24 +1,25 @@
-/* Batch assembly: samples -> (augmentation chain) -> normalised inputs,
- * smoothed one-hot targets and class weights, into host buffers. */
+/* Batch assembly: samples -> (decode) -> (augmentation chain) -> normalised
+ * inputs, smoothed one-hot targets and class weights, into host buffers. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "data/batch.h"
+#include "data/reader.h"
 #include "train/session.h"
 
-/* Assemble a batch: (augment) → normalise; targets (smoothed), weights. */
-cf_status cf_session_batch_into(cf_session *s, const cf_dataset *d, const int *idx, int n,
-                                int augment, uint64_t epoch, cf_batch *bt, cf_error *err)
+cf_status cf_session_batch_part(cf_session *s, const cf_dataset *d, const int *idx, int n, int augment,
+                                uint64_t epoch, cf_batch *bt, cf_batch *sc, int first, int step, cf_error *err)
 {
     size_t px = (size_t)s->c * s->h * s->w, plane = (size_t)s->h * s->w;
     float off = s->smoothing / (float)s->k, on = 1.0f - s->smoothing + off;
-    for (int i = 0; i < n; i++) {
+    for (int i = first; i < n; i += step) {
         int si = idx[i];
-        const float *src = d->x + (size_t)si * px;
+        const float *src;
+        CF_TRY(cf_dataset_sample(d, si, sc->aug_a, sc->it, &src, err)); /* streamed: decoded into aug_a */
         if (augment && s->n_augs) {
-            memcpy(bt->aug_a, src, px * sizeof(float));
-            cf_image a = {bt->aug_a, s->c, s->h, s->w}, b = {bt->aug_b, s->c, s->h, s->w};
+            if (src != sc->aug_a) memcpy(sc->aug_a, src, px * sizeof(float));
+            cf_image a = {sc->aug_a, s->c, s->h, s->w}, b = {sc->aug_b, s->c, s->h, s->w};
             for (int k = 0; k < s->n_augs; k++) {
                 cf_rng r = cf_rng_make(s->seed, CF_RNG_AUGMENT, epoch, ((uint64_t)si << 4) | (uint64_t)k);
                 const cf_augmentation_vtable *v = s->augs[k].d->vtable;
@@ -42,27 +43,47 @@ cf_status cf_session_batch_into(cf_session *s, const cf_dataset *d, const int *i
     return CF_OK;
 }
 
+cf_status cf_session_batch_into(cf_session *s, const cf_dataset *d, const int *idx, int n, int augment,
+                                uint64_t epoch, cf_batch *bt, cf_error *err)
+{
+    return cf_session_batch_part(s, d, idx, n, augment, epoch, bt, bt, 0, 1, err);
+}
+
 cf_status cf_session_batch(cf_session *s, const cf_dataset *d, const int *idx, int n, int augment,
                            uint64_t epoch, cf_error *err)
 {
-    cf_batch b = {s->bx, s->bt, s->bw, s->aug_a, s->aug_b};
+    if (!s->item && !(s->item = cf_calloc(1, sizeof *s->item)))
+        return cf_error_set(err, CF_ERR_NOMEM, "out of memory");
+    cf_batch b = {s->bx, s->bt, s->bw, s->aug_a, s->aug_b, s->item};
     return cf_session_batch_into(s, d, idx, n, augment, epoch, &b, err);
+}
+
+cf_status cf_batch_alloc_scratch(const cf_session *s, cf_batch *b, cf_error *err)
+{
+    size_t px = (size_t)s->c * s->h * s->w;
+    /* Augmentations may pass through larger intermediate images. */
+    b->aug_a = malloc(px * 4 * sizeof(float));
+    b->aug_b = malloc(px * 4 * sizeof(float));
+    b->it = cf_calloc(1, sizeof *b->it);
+    if (!b->aug_a || !b->aug_b || !b->it) {
+        cf_batch_free(b);
+        return cf_error_set(err, CF_ERR_NOMEM, "out of memory for batch buffers");
+    }
+    return CF_OK;
 }
 
 cf_status cf_batch_alloc(const cf_session *s, int max_batch, cf_batch *b, cf_error *err)
 {
     size_t px = (size_t)s->c * s->h * s->w;
+    memset(b, 0, sizeof *b);
     b->x = malloc((size_t)max_batch * px * sizeof(float));
     b->t = malloc((size_t)max_batch * s->k * sizeof(float));
     b->w = malloc((size_t)max_batch * sizeof(float));
-    /* Augmentations may pass through larger intermediate images. */
-    b->aug_a = malloc(px * 4 * sizeof(float));
-    b->aug_b = malloc(px * 4 * sizeof(float));
-    if (!b->x || !b->t || !b->w || !b->aug_a || !b->aug_b) {
+    if (!b->x || !b->t || !b->w) {
         cf_batch_free(b);
         return cf_error_set(err, CF_ERR_NOMEM, "out of memory for batch buffers (%d samples)", max_batch);
     }
-    return CF_OK;
+    return cf_batch_alloc_scratch(s, b, err);
 }
 
 void cf_batch_free(cf_batch *b)
@@ -72,5 +93,7 @@ void cf_batch_free(cf_batch *b)
     free(b->w);
     free(b->aug_a);
     free(b->aug_b);
+    if (b->it) cf_item_free(b->it);
+    free(b->it);
     memset(b, 0, sizeof *b);
 }

@@ -50,6 +50,9 @@ cf_status cf_dataset_open(const char *path, const cf_source_opts *o, cf_dataset 
  * scratch (c*h*w floats) with it (the caller's, one per thread). */
 cf_status cf_dataset_sample(const cf_dataset *d, int i, float *scratch, struct cf_item *it, const float **px,
                             cf_error *err);
+/* Per-channel mean/std over at most max evenly spaced samples of idx. */
+cf_status cf_dataset_stats_sample(const cf_dataset *d, const int *idx, int n, int max, double *mean, double *std,
+                                  cf_error *err);
 /* Decode threads for o->workers = 0. */
 int cf_data_workers_default(void);
 /* Stratified split: indices into val (ratio of each class) and train. */

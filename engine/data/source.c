@@ -4,6 +4,7 @@
  * pixels are kept when they fit in data.cache_mb; otherwise each use decodes
  * again (memory then depends on the batch, not the dataset). Either way a
  * sample's floats are the same. */
+#include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -222,5 +223,35 @@ cf_status cf_dataset_open(const char *path, const cf_source_opts *o, cf_dataset 
     free(j.bad);
     free(j.keep);
     if (st) cf_dataset_free(d);
+    return st;
+}
+
+cf_status cf_dataset_stats_sample(const cf_dataset *d, const int *idx, int n, int max, double *mean, double *std,
+                                  cf_error *err)
+{
+    size_t plane = (size_t)d->h * d->w;
+    float *tmp = malloc(plane * d->c * sizeof *tmp);
+    if (!tmp) return cf_error_set(err, CF_ERR_NOMEM, "out of memory");
+    cf_item it = {0};
+    double s1[4] = {0}, s2[4] = {0};
+    int m = n < max ? n : max;
+    cf_status st = CF_OK;
+    for (int j = 0; j < m && !st; j++) { /* evenly spaced: the same sample whatever the order */
+        const float *px;
+        if ((st = cf_dataset_sample(d, idx[(long)j * n / m], tmp, &it, &px, err))) break;
+        for (int c = 0; c < d->c; c++)
+            for (size_t p = 0; p < plane; p++) {
+                double v = px[c * plane + p];
+                s1[c] += v;
+                s2[c] += v * v;
+            }
+    }
+    for (int c = 0; c < d->c && !st; c++) {
+        double cnt = (double)m * plane, mu = s1[c] / cnt, var = s2[c] / cnt - mu * mu;
+        mean[c] = mu;
+        std[c] = var > 1e-12 ? sqrt(var) : 1.0;
+    }
+    cf_item_free(&it);
+    free(tmp);
     return st;
 }

@@ -9,6 +9,7 @@
 
 #include "core/schema.h"
 #include "train/sagemaker.h"
+#include "data/reader.h"
 #include "train/session.h"
 
 void cf_session_init(cf_session *s, const cf_train_opts *o, FILE *out)
@@ -31,6 +32,9 @@ void cf_session_free(cf_session *s)
     cf_model_spec_free(s->spec);
     cf_dataset_free(&s->train);
     cf_dataset_free(&s->test);
+    cf_dataset_free(&s->valid);
+    if (s->item) cf_item_free(s->item);
+    free(s->item);
     free(s->tr);
     free(s->va);
     free(s->class_w);

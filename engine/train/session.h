@@ -29,7 +29,8 @@ typedef struct cf_session {
     cf_params *root, *pb, *pd, *pt, *pes, *pout, *psched;
     cf_registry *reg;
     cf_backend *be;
-    cf_dataset train, test;
+    cf_dataset train, test, valid; /* valid: data.validation (else a split of train) */
+    struct cf_item *item;          /* decode scratch of cf_session_batch */
     int *tr, n_tr, *va, n_va;
     int c, h, w, k;
     double mean[4], std[4];

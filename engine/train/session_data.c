@@ -1,10 +1,119 @@
-/* The session's data: the training/test IDX files, the validation split,
- * normalisation statistics and class weights, as the data section says. */
+/* The session's data, as the data section says: data.train / data.validation
+ * / data.test paths in any format (engine/data/reader.h), or the IDX keys of
+ * old; the validation split; normalisation statistics and class weights. An
+ * IDX path still goes through cf_idx_load, so IDX runs do not change a bit. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "data/reader.h"
 #include "train/session.h"
+
+/* data.image_shape "C,H,W" (SageMaker's meaning); 0s when unset. */
+static cf_status image_shape(cf_session *s, int *c, int *h, int *w, cf_error *err)
+{
+    const char *v = cf_params_str(s->pd, "image_shape");
+    *c = *h = *w = 0;
+    if (!*v) return CF_OK;
+    if (sscanf(v, "%d,%d,%d", c, h, w) != 3 || (*c != 1 && *c != 3) || *h <= 0 || *w <= 0 || *h > 16384 || *w > 16384)
+        return cf_error_set(err, CF_ERR_INVALID, "data.image_shape \"%s\" must be \"C,H,W\" with C = 1 or 3", v);
+    return CF_OK;
+}
+
+/* Open one data path: IDX as before, anything else through a reader. */
+static cf_status open_path(cf_session *s, const char *path, const char *part, const char *labels_key,
+                           int limit, int c, int h, int w, cf_dataset *d, cf_error *err)
+{
+    const cf_reader_vtable *v;
+    CF_TRY(cf_reader_detect(path, cf_params_str(s->pd, "format"), &v, err));
+    if (!strcmp(v->name, "idx")) {
+        char lab[1024];
+        if (cf_params_is_set(s->pd, labels_key)) snprintf(lab, sizeof lab, "%s", cf_params_str(s->pd, labels_key));
+        else CF_TRY(cf_idx_labels_for(path, lab, sizeof lab, err));
+        return cf_idx_load(path, lab, limit, d, err);
+    }
+    cf_source_opts o = {.format = v->name, .part = part, .limit = limit, .c = c, .h = h, .w = w,
+                        .resize = cf_params_int(s->pd, "resize"), .workers = cf_params_int(s->pd, "workers"),
+                        .cache_mb = cf_params_num(s->pd, "cache_mb"), .warn = s->warn,
+                        .cifar_label = cf_params_str(s->pd, "cifar_label")};
+    const char *root = cf_params_str(s->pd, "root");
+    o.root = *root ? root : NULL;
+    return cf_dataset_open(path, &o, d, err);
+}
+
+static int is_cifar_dir(cf_session *s, const char *path)
+{
+    const cf_reader_vtable *v;
+    return !cf_reader_detect(path, cf_params_str(s->pd, "format"), &v, NULL) && !strcmp(v->name, "cifar") &&
+           !strstr(path, ".bin");
+}
+
+static cf_status check_shape(const cf_session *s, const cf_dataset *d, const char *what, const char *path,
+                             cf_error *err)
+{
+    if (d->c != s->c || d->h != s->h || d->w != s->w)
+        return cf_error_set(err, CF_ERR_INVALID, "%s: %s images are [%d, %d, %d] but the training images [%d, %d, %d] "
+                            "(set data.image_shape)", path, what, d->c, d->h, d->w, s->c, s->h, s->w);
+    return CF_OK;
+}
+
+static cf_status load_train(cf_session *s, int c, int h, int w, cf_error *err)
+{
+    const char *tp = cf_params_str(s->pd, "train");
+    int lim = cf_params_int(s->pd, "limit_train");
+    if (*tp) CF_TRY(open_path(s, tp, "train", "train_labels", lim, c, h, w, &s->train, err));
+    else CF_TRY(cf_idx_load(cf_params_str(s->pd, "train_images"), cf_params_str(s->pd, "train_labels"), lim,
+                            &s->train, err));
+    s->c = s->train.c;
+    s->h = s->train.h;
+    s->w = s->train.w;
+    s->k = s->train.k;
+    const char *vp = cf_params_str(s->pd, "validation");
+    if (*vp) { /* a validation set of its own: all of train trains */
+        CF_TRY(open_path(s, vp, "test", "test_labels", 0, s->c, s->h, s->w, &s->valid, err));
+        CF_TRY(check_shape(s, &s->valid, "validation", vp, err));
+        if (s->valid.k > s->k) s->k = s->valid.k;
+        s->tr = malloc((size_t)s->train.n * sizeof *s->tr);
+        s->va = malloc((size_t)s->valid.n * sizeof *s->va);
+        if (!s->tr || !s->va) return cf_error_set(err, CF_ERR_NOMEM, "out of memory");
+        for (int i = 0; i < s->train.n; i++) s->tr[i] = i;
+        for (int i = 0; i < s->valid.n; i++) s->va[i] = i;
+        s->n_tr = s->train.n;
+        s->n_va = s->valid.n;
+    } else
+        CF_TRY(cf_dataset_split(&s->train, cf_params_num(s->pd, "validation_split"), s->seed, &s->tr, &s->n_tr,
+                                &s->va, &s->n_va, err));
+    if (s->n_tr == 0) return cf_error_set(err, CF_ERR_INVALID, "data: the training split is empty");
+    const char *where = *tp ? tp : cf_params_str(s->pd, "train_labels");
+    int ek = cf_params_int(s->pd, "expect_classes"), en = cf_params_int(s->pd, "expect_training_samples");
+    if (ek && ek != s->k)
+        return cf_error_set(err, CF_ERR_INVALID, "data: num_classes is %d but %s has %d classes", ek, where, s->k);
+    long total = s->train.n + s->train.n_skipped;
+    if (en && en != total)
+        return cf_error_set(err, CF_ERR_INVALID, "data: num_training_samples is %d but %s holds %ld images", en,
+                            *tp ? tp : cf_params_str(s->pd, "train_images"), total);
+    return CF_OK;
+}
+
+/* The test set: data.test, else a CIFAR directory's test part, else (no
+ * data.train) the IDX keys; with data.train elsewhere and no test: none. */
+static cf_status load_test(cf_session *s, int need_train, int c, int h, int w, cf_error *err)
+{
+    const char *tp = cf_params_str(s->pd, "test"), *trp = cf_params_str(s->pd, "train");
+    int lim = cf_params_int(s->pd, "limit_test");
+    if (need_train) c = s->c, h = s->h, w = s->w;
+    if (*tp) CF_TRY(open_path(s, tp, "test", "test_labels", lim, c, h, w, &s->test, err));
+    else if (*trp && is_cifar_dir(s, trp)) CF_TRY(open_path(s, trp, "test", "test_labels", lim, c, h, w, &s->test, err));
+    else if (*trp) return CF_OK;
+    else CF_TRY(cf_idx_load(cf_params_str(s->pd, "test_images"), cf_params_str(s->pd, "test_labels"), lim, &s->test, err));
+    if (!need_train) {
+        s->c = s->test.c; s->h = s->test.h; s->w = s->test.w; s->k = s->test.k;
+    } else if (s->test.h != s->h || s->test.w != s->w)
+        return cf_error_set(err, CF_ERR_INVALID, "data: test images are %dx%d but training images %dx%d",
+                            s->test.h, s->test.w, s->h, s->w);
+    if (s->test.k > s->k) s->k = s->test.k;
+    return CF_OK;
+}
 
 cf_status cf_session_data(cf_session *s, int need_train, int need_test, cf_error *err)
 {
@@ -16,47 +125,25 @@ cf_status cf_session_data(cf_session *s, int need_train, int need_test, cf_error
                 return cf_error_set(err, CF_ERR_INVALID, "%s: data.dataset = \"idx\" needs data.%s",
                                     s->cfg.path, keys[i]);
     }
-    if (need_train) {
-        CF_TRY(cf_idx_load(cf_params_str(s->pd, "train_images"), cf_params_str(s->pd, "train_labels"),
-                           cf_params_int(s->pd, "limit_train"), &s->train, err));
-        s->c = s->train.c;
-        s->h = s->train.h;
-        s->w = s->train.w;
-        s->k = s->train.k;
-        CF_TRY(cf_dataset_split(&s->train, cf_params_num(s->pd, "validation_split"), s->seed, &s->tr,
-                                &s->n_tr, &s->va, &s->n_va, err));
-        if (s->n_tr == 0)
-            return cf_error_set(err, CF_ERR_INVALID, "data: the training split is empty");
-        int ek = cf_params_int(s->pd, "expect_classes"), en = cf_params_int(s->pd, "expect_training_samples");
-        if (ek && ek != s->k)
-            return cf_error_set(err, CF_ERR_INVALID, "data: num_classes is %d but %s has %d classes", ek,
-                                cf_params_str(s->pd, "train_labels"), s->k);
-        if (en && en != s->train.n)
-            return cf_error_set(err, CF_ERR_INVALID, "data: num_training_samples is %d but %s holds %d images", en,
-                                cf_params_str(s->pd, "train_images"), s->train.n);
-    }
-    if (need_test) {
-        CF_TRY(cf_idx_load(cf_params_str(s->pd, "test_images"), cf_params_str(s->pd, "test_labels"),
-                           cf_params_int(s->pd, "limit_test"), &s->test, err));
-        if (!need_train) {
-            s->c = s->test.c; s->h = s->test.h; s->w = s->test.w; s->k = s->test.k;
-        } else if (s->test.h != s->h || s->test.w != s->w)
-            return cf_error_set(err, CF_ERR_INVALID, "data: test images are %dx%d but training images %dx%d",
-                                s->test.h, s->test.w, s->h, s->w);
-        if (s->test.k > s->k) s->k = s->test.k;
-    }
-    for (int c = 0; c < 4; c++) { s->mean[c] = 0; s->std[c] = 1; }
+    int c, h, w;
+    CF_TRY(image_shape(s, &c, &h, &w, err));
+    if (need_train) CF_TRY(load_train(s, c, h, w, err));
+    if (need_test) CF_TRY(load_test(s, need_train, c, h, w, err));
+    for (int ch = 0; ch < 4; ch++) { s->mean[ch] = 0; s->std[ch] = 1; }
     int nm = cf_params_list_len(s->pd, "mean"), ns = cf_params_list_len(s->pd, "std");
     if (nm || ns) {
         if (nm != s->c || ns != s->c)
             return cf_error_set(err, CF_ERR_INVALID, "data: mean/std need %d value(s) each", s->c);
-        for (int c = 0; c < s->c; c++) {
-            s->mean[c] = cf_params_list_num(s->pd, "mean", c);
-            s->std[c] = cf_params_list_num(s->pd, "std", c);
-            if (!(s->std[c] > 0)) return cf_error_set(err, CF_ERR_INVALID, "data: std must be > 0");
+        for (int ch = 0; ch < s->c; ch++) {
+            s->mean[ch] = cf_params_list_num(s->pd, "mean", ch);
+            s->std[ch] = cf_params_list_num(s->pd, "std", ch);
+            if (!(s->std[ch] > 0)) return cf_error_set(err, CF_ERR_INVALID, "data: std must be > 0");
         }
     } else if (cf_params_bool(s->pd, "normalize") && need_train) {
-        cf_dataset_stats(&s->train, s->tr, s->n_tr, s->mean, s->std); /* training split only */
+        if (s->train.src) /* image formats: a sample of the training split, cached or not */
+            CF_TRY(cf_dataset_stats_sample(&s->train, s->tr, s->n_tr, 5000, s->mean, s->std, err));
+        else
+            cf_dataset_stats(&s->train, s->tr, s->n_tr, s->mean, s->std); /* training split only */
     }
     int ncw = cf_params_list_len(s->pt, "class_weights");
     if (ncw) {

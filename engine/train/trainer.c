@@ -256,7 +256,7 @@ cf_status cf_train_run(const cf_train_opts *o, cf_error *err)
         if (st) break;
         double t_train = cf_now() - t0;
         cf_eval_result tr = {lsum / (wsum > 0 ? wsum : 1), (double)correct / (seen ? seen : 1), 0, seen}, va = {0};
-        if (s.n_va && (st = cf_session_evaluate(&s, &s.train, s.va, s.n_va, NULL, &va, err))) break;
+        if (s.n_va && (st = cf_session_evaluate(&s, s.valid.n ? &s.valid : &s.train, s.va, s.n_va, NULL, &va, err))) break;
         double secs = cf_now() - t0;
         rs.tr = tr;
         rs.va = va;
@@ -310,7 +310,7 @@ cf_status cf_train_run(const cf_train_opts *o, cf_error *err)
         if ((st = note(&sinks, err, "restored the weights of epoch %d (best validation)", es.best_epoch))) goto done;
     }
     /* 4. The test set, once, at the end. */
-    if (!o->no_test) {
+    if (!o->no_test && s.test.n) { /* no test set: data.train given without data.test */
         if ((st = cf_confusion_init(&rs.conf, s.k, err))) goto done;
         if ((st = cf_session_evaluate(&s, &s.test, NULL, s.test.n, &rs.conf, &rs.te, err))) goto done;
         rs.have_test = 1;
