@@ -81,7 +81,7 @@ START_TEST(learns_and_repeats)
     size_t len;
     snprintf(model, sizeof model, "%s/model.clf", r1);
     FILE *f = open_memstream(&out, &len);
-    ck_assert_msg(cf_eval_model(model, NULL, NULL, NULL, 0, 1, f, &e) == CF_OK, "%s", e.msg);
+    ck_assert_msg(cf_eval_model(model, NULL, NULL, NULL, NULL, 0, 1, f, &e) == CF_OK, "%s", e.msg);
     fclose(f);
     double ea = atof(strstr(out, "\"accuracy\":") + 11);
     ck_assert_msg(ea > a - 1e-6 && ea < a + 1e-6, "eval %.6f vs train-time test %.6f", ea, a);
@@ -91,7 +91,7 @@ START_TEST(learns_and_repeats)
     free(out);
     /* on another thread count: the same metrics */
     f = open_memstream(&out, &len);
-    ck_assert_msg(cf_eval_model(model, NULL, NULL, NULL, 2, 1, f, &e) == CF_OK, "%s", e.msg);
+    ck_assert_msg(cf_eval_model(model, NULL, NULL, NULL, NULL, 2, 1, f, &e) == CF_OK, "%s", e.msg);
     fclose(f);
     ck_assert_msg(atof(strstr(out, "\"accuracy\":") + 11) == ea, "2 threads: %.300s", out);
     free(out);

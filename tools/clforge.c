@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "data/dataset.h"
 #include "train/trainer.h"
 #include "core/util.h"
 #include "core/params.h"
@@ -35,7 +36,8 @@ static const char *const top_help =
     "  train CONFIG        train a model described by a libconfig file\n"
     "  train --resume DIR  continue an interrupted run from its last checkpoint\n"
     "  eval MODEL          test metrics, confusion matrix and inference speed of a saved model\n"
-    "  predict MODEL IMG.. top-k classes of JPEG/PGM/PPM images\n"
+    "  predict MODEL IMG.. top-k classes of JPEG/PNG/PGM/PPM images\n"
+    "  data info PATH      a dataset's format, classes, counts, image sizes, unreadable files\n"
     "  lr-find CONFIG      learning-rate range test: sweep, plot, suggest a rate\n"
     "  tune CONFIG         hyperparameter search (grid, random, bayesian, hyperband, asha)\n"
     "  model CONFIG        print the expanded model: layers, shapes, parameter counts\n"
@@ -162,27 +164,68 @@ static int parse_threads(const char *arg, int *out)
     return 0;
 }
 
+static int cmd_data(int argc, char **argv)
+{
+    static const char *const help =
+        "usage: clforge data info PATH [--format F] [--root DIR] [--test] [--json]\n"
+        "\n"
+        "What a dataset holds as clforge reads it: the format (detected, or --format:\n"
+        "folder, lst, cifar, idx, recordio), the classes and their image counts, the\n"
+        "image sizes and channels, and the files that cannot be read (training skips\n"
+        "them). Every image is decoded once.\n"
+        "  --root DIR   where a .lst's paths start (default: the .lst's folder)\n"
+        "  --test       a CIFAR directory's test half (default: the training half)\n";
+    static const struct option opts[] = {{"format", required_argument, 0, 'f'},
+                                         {"root", required_argument, 0, 'r'},
+                                         {"test", no_argument, 0, 'T'},
+                                         {"json", no_argument, 0, 'j'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    const char *format = NULL, *root = NULL, *part = "train";
+    int json = 0, c;
+    while ((c = getopt_long(argc, argv, "f:r:Tjh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'f': format = optarg; break;
+        case 'r': root = optarg; break;
+        case 'T': part = "test"; break;
+        case 'j': json = 1; break;
+        case 'h': fputs(help, stdout); return 0;
+        default: fputs(help, stderr); return 2;
+        }
+    }
+    if (optind != argc - 2 || strcmp(argv[optind], "info")) {
+        fputs(help, stderr);
+        return 2;
+    }
+    cf_error e = {0};
+    return cf_data_info(argv[optind + 1], format, root, part, json, stdout, &e) ? fail(&e) : 0;
+}
+
 static int cmd_eval(int argc, char **argv)
 {
     static const char *const help =
-        "usage: clforge eval MODEL [--images IDX --labels IDX] [--backend NAME] [--threads N] [--json]\n"
+        "usage: clforge eval MODEL [--data PATH | --images IDX --labels IDX] [--backend NAME] [--threads N] [--json]\n"
         "\n"
         "Recomputes the test metrics of a saved model (runs/NAME/model.clf): accuracy,\n"
         "per-class precision/recall/F1/support, averages and the confusion matrix, and\n"
         "the inference speed (images/s in the forward passes, batch 256).\n"
+        "  --data PATH      evaluate on PATH instead: a folder of class folders, a .lst,\n"
+        "                   a .rec, CIFAR binaries or IDX images (format detected)\n"
         "  --backend NAME   run on this backend instead of the one it was trained on\n"
         "  --threads N      compute threads (default: as trained)\n";
     static const struct option opts[] = {{"images", required_argument, 0, 'i'},
+                                         {"data", required_argument, 0, 'd'},
                                          {"labels", required_argument, 0, 'l'},
                                          {"backend", required_argument, 0, 'b'},
                                          {"threads", required_argument, 0, 't'},
                                          {"json", no_argument, 0, 'j'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
-    const char *images = NULL, *labels = NULL, *backend = NULL;
+    const char *images = NULL, *labels = NULL, *backend = NULL, *data = NULL;
     int json = 0, threads = 0, c;
-    while ((c = getopt_long(argc, argv, "i:l:b:t:jh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "i:l:d:b:t:jh", opts, NULL)) != -1) {
         switch (c) {
+        case 'd': data = optarg; break;
         case 'i': images = optarg; break;
         case 'l': labels = optarg; break;
         case 'b': backend = optarg; break;
@@ -194,12 +237,12 @@ static int cmd_eval(int argc, char **argv)
         default: fputs(help, stderr); return 2;
         }
     }
-    if (optind != argc - 1 || (!images) != (!labels)) {
+    if (optind != argc - 1 || (!images) != (!labels) || (data && images)) {
         fputs(help, stderr);
         return 2;
     }
     cf_error e = {0};
-    return cf_eval_model(argv[optind], images, labels, backend, threads, json, stdout, &e) ? fail(&e)
+    return cf_eval_model(argv[optind], images, labels, data, backend, threads, json, stdout, &e) ? fail(&e)
                                                                                           : 0;
 }
 
@@ -486,6 +529,7 @@ int main(int argc, char **argv)
     argv++;
     if (!strcmp(cmd, "train")) return cmd_train(argc, argv);
     if (!strcmp(cmd, "eval")) return cmd_eval(argc, argv);
+    if (!strcmp(cmd, "data")) return cmd_data(argc, argv);
     if (!strcmp(cmd, "tune")) return cf_cmd_tune(argc, argv);
     if (!strcmp(cmd, "model")) return cmd_model(argc, argv);
     if (!strcmp(cmd, "predict")) return cmd_predict(argc, argv);

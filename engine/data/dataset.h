@@ -53,6 +53,9 @@ cf_status cf_dataset_sample(const cf_dataset *d, int i, float *scratch, struct c
 /* Per-channel mean/std over at most max evenly spaced samples of idx. */
 cf_status cf_dataset_stats_sample(const cf_dataset *d, const int *idx, int n, int max, double *mean, double *std,
                                   cf_error *err);
+/* info.c: print what path holds (format, classes and counts, sizes, unreadable files). */
+cf_status cf_data_info(const char *path, const char *format, const char *root, const char *part, int json,
+                       FILE *out, cf_error *err);
 /* Decode threads for o->workers = 0. */
 int cf_data_workers_default(void);
 /* Stratified split: indices into val (ratio of each class) and train. */

@@ -89,6 +89,9 @@ typedef struct cf_ev_end {
     const char *const *class_names; /* k names */
     const cf_confusion *confusion;  /* test confusion matrix, when have_test */
     const char *diagnosis_code, *diagnosis_text;
+    long skipped;                      /* unreadable data files left out (train, validation, test) */
+    const char *const *skipped_files;  /* the first n_skipped_files of them */
+    int n_skipped_files;
 } cf_ev_end;
 
 typedef struct cf_sink cf_sink;

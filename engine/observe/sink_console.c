@@ -35,6 +35,9 @@ static cf_status end(cf_sink *s, const cf_ev_end *ev, cf_error *err)
     if (ev->have_test)
         fprintf(f, "test accuracy %.4f (loss %.4f, %ld images)\n", ev->test_accuracy, ev->test_loss,
                 ev->test_samples);
+    if (ev->skipped)
+        fprintf(f, "skipped %ld unreadable data file%s (named in summary.json)\n", ev->skipped,
+                ev->skipped == 1 ? "" : "s");
     if (ev->diagnosis_text && ev->diagnosis_text[0]) fprintf(f, "diagnosis: %s\n", ev->diagnosis_text);
     /* name only what is there: the report may have failed (disk full) */
     char rp[1200];

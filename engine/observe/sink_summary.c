@@ -130,6 +130,14 @@ static cf_status end(cf_sink *s, const cf_ev_end *ev, cf_error *err)
     cf_json_num(&b, ev->validation_accuracy);
     cf_sbuf_printf(&b, ",\"samples\":%d}", ev->validation_samples);
     if (ev->have_test) test_json(&b, ev);
+    if (ev->skipped) {
+        cf_sbuf_printf(&b, ",\"skipped\":{\"count\":%ld,\"files\":[", ev->skipped);
+        for (int i = 0; i < ev->n_skipped_files; i++) {
+            if (i) cf_sbuf_printf(&b, ",");
+            cf_json_str(&b, ev->skipped_files[i]);
+        }
+        cf_sbuf_printf(&b, "]}");
+    }
     cf_sbuf_printf(&b, ",\"diagnosis\":{\"code\":");
     cf_json_str(&b, ev->diagnosis_code);
     cf_sbuf_printf(&b, ",\"text\":");

@@ -3,6 +3,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "data/reader.h"
 #include "train/session.h"
 #include "train/trainer.h"
 
@@ -55,7 +56,22 @@ static void print_report(cf_session *s, const cf_eval_result *te, const cf_confu
     }
 }
 
-cf_status cf_eval_model(const char *model_path, const char *images, const char *labels,
+/* The saved model's own test set: data.test, a CIFAR data.train's test
+ * half, or the IDX keys. */
+static cf_status model_test_set(cf_session *s, const char **where, cf_error *err)
+{
+    const char *tp = cf_params_str(s->pd, "test"), *trp = cf_params_str(s->pd, "train");
+    int lim = cf_params_int(s->pd, "limit_test");
+    const cf_reader_vtable *v;
+    if (!*tp && *trp && !cf_reader_detect(trp, cf_params_str(s->pd, "format"), &v, NULL) && !strcmp(v->name, "cifar"))
+        tp = trp;
+    *where = tp;
+    if (*tp) return cf_session_open_data(s, tp, "test", "test_labels", lim, s->c, s->h, s->w, &s->test, err);
+    *where = cf_params_str(s->pd, "test_images");
+    return cf_idx_load(cf_params_str(s->pd, "test_images"), cf_params_str(s->pd, "test_labels"), lim, &s->test, err);
+}
+
+cf_status cf_eval_model(const char *model_path, const char *images, const char *labels, const char *data,
                         const char *backend, int threads, int json, FILE *out, cf_error *err)
 {
     cf_session s;
@@ -67,9 +83,20 @@ cf_status cf_eval_model(const char *model_path, const char *images, const char *
     cf_status st = cf_session_open_model(&s, model_path, backend, threads, 256, err);
     if (st) goto out;
     s.eval_batch = 256;
-    const char *ti = images ? images : cf_params_str(s.pd, "test_images");
-    const char *tl = labels ? labels : cf_params_str(s.pd, "test_labels");
-    if ((st = cf_idx_load(ti, tl, images ? 0 : cf_params_int(s.pd, "limit_test"), &s.test, err))) goto out;
+    const char *ti = images, *tl = labels;
+    if (data) st = cf_session_open_data(&s, data, "test", "test_labels", 0, s.c, s.h, s.w, &s.test, err);
+    else if (images) st = cf_idx_load(ti, tl, 0, &s.test, err);
+    else st = model_test_set(&s, &ti, err);
+    if (data) ti = data;
+    if (!tl) tl = ti;
+    if (st) goto out;
+    {
+        const char **names = cf_calloc((size_t)s.k + 1, sizeof *names);
+        for (int c = 0; names && c < s.k; c++) names[c] = cf_session_class_name(&s, c);
+        st = names ? cf_dataset_match_classes(&s.test, ti, names, s.k, err) : CF_ERR_NOMEM;
+        free(names);
+        if (st) goto out;
+    }
     if (s.test.c != s.c || s.test.h != s.h || s.test.w != s.w) {
         st = cf_error_set(err, CF_ERR_INVALID, "%s: images are [%d, %d, %d] but the model expects [%d, %d, %d]",
                           ti, s.test.c, s.test.h, s.test.w, s.c, s.h, s.w);
@@ -84,6 +111,8 @@ cf_status cf_eval_model(const char *model_path, const char *images, const char *
     if ((st = cf_session_evaluate(&s, &s.test, NULL, s.test.n, &conf, &te, err))) goto out;
     if ((st = cf_metrics_compute(&conf, &mr, err))) goto out;
     print_report(&s, &te, &conf, &mr, json, out);
+    if (!json && s.test.n_skipped)
+        fprintf(out, "\nskipped %ld unreadable file%s of %s\n", s.test.n_skipped, s.test.n_skipped == 1 ? "" : "s", ti);
     cf_metrics_report_free(&mr);
 out:
     if (conf.m) cf_confusion_free(&conf);

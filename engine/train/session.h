@@ -75,6 +75,15 @@ cf_status cf_session_group(cf_session *s, const char *path, const cf_param_def *
 cf_status cf_session_config(cf_session *s, const char *path, cf_error *err);
 cf_status cf_session_config_text(cf_session *s, const char *text, const char *name, cf_error *err);
 cf_status cf_session_data(cf_session *s, int need_train, int need_test, cf_error *err);
+/* One data path in any format (IDX through cf_idx_load, else a reader) as a
+ * dataset of c x h x w images (0s: the data's own shape); part: "train" or
+ * "test" (a CIFAR directory's half); labels_key: IDX's labels key. */
+cf_status cf_session_open_data(cf_session *s, const char *path, const char *part, const char *labels_key,
+                               int limit, int c, int h, int w, cf_dataset *d, cf_error *err);
+/* Number a class-folder dataset's classes as names[0..k) does (a test tree
+ * may hold a subset, in any order); a folder that is not a class is an error. */
+cf_status cf_dataset_match_classes(cf_dataset *d, const char *path, const char *const *names, int k,
+                                   cf_error *err);
 cf_status cf_session_plugin(cf_session *s, cf_plugin_kind kind, const config_setting_t *g,
                              cf_plugin_inst *pi, cf_error *err);
 cf_status cf_session_plugins(cf_session *s, cf_error *err);

@@ -21,8 +21,8 @@ static cf_status image_shape(cf_session *s, int *c, int *h, int *w, cf_error *er
 }
 
 /* Open one data path: IDX as before, anything else through a reader. */
-static cf_status open_path(cf_session *s, const char *path, const char *part, const char *labels_key,
-                           int limit, int c, int h, int w, cf_dataset *d, cf_error *err)
+cf_status cf_session_open_data(cf_session *s, const char *path, const char *part, const char *labels_key,
+                               int limit, int c, int h, int w, cf_dataset *d, cf_error *err)
 {
     const cf_reader_vtable *v;
     CF_TRY(cf_reader_detect(path, cf_params_str(s->pd, "format"), &v, err));
@@ -61,7 +61,7 @@ static cf_status load_train(cf_session *s, int c, int h, int w, cf_error *err)
 {
     const char *tp = cf_params_str(s->pd, "train");
     int lim = cf_params_int(s->pd, "limit_train");
-    if (*tp) CF_TRY(open_path(s, tp, "train", "train_labels", lim, c, h, w, &s->train, err));
+    if (*tp) CF_TRY(cf_session_open_data(s, tp, "train", "train_labels", lim, c, h, w, &s->train, err));
     else CF_TRY(cf_idx_load(cf_params_str(s->pd, "train_images"), cf_params_str(s->pd, "train_labels"), lim,
                             &s->train, err));
     s->c = s->train.c;
@@ -70,8 +70,9 @@ static cf_status load_train(cf_session *s, int c, int h, int w, cf_error *err)
     s->k = s->train.k;
     const char *vp = cf_params_str(s->pd, "validation");
     if (*vp) { /* a validation set of its own: all of train trains */
-        CF_TRY(open_path(s, vp, "test", "test_labels", 0, s->c, s->h, s->w, &s->valid, err));
+        CF_TRY(cf_session_open_data(s, vp, "test", "test_labels", 0, s->c, s->h, s->w, &s->valid, err));
         CF_TRY(check_shape(s, &s->valid, "validation", vp, err));
+        CF_TRY(cf_dataset_match_classes(&s->valid, vp, (const char *const *)s->train.class_names, s->train.k, err));
         if (s->valid.k > s->k) s->k = s->valid.k;
         s->tr = malloc((size_t)s->train.n * sizeof *s->tr);
         s->va = malloc((size_t)s->valid.n * sizeof *s->va);
@@ -102,16 +103,47 @@ static cf_status load_test(cf_session *s, int need_train, int c, int h, int w, c
     const char *tp = cf_params_str(s->pd, "test"), *trp = cf_params_str(s->pd, "train");
     int lim = cf_params_int(s->pd, "limit_test");
     if (need_train) c = s->c, h = s->h, w = s->w;
-    if (*tp) CF_TRY(open_path(s, tp, "test", "test_labels", lim, c, h, w, &s->test, err));
-    else if (*trp && is_cifar_dir(s, trp)) CF_TRY(open_path(s, trp, "test", "test_labels", lim, c, h, w, &s->test, err));
+    if (*tp) CF_TRY(cf_session_open_data(s, tp, "test", "test_labels", lim, c, h, w, &s->test, err));
+    else if (*trp && is_cifar_dir(s, trp)) CF_TRY(cf_session_open_data(s, trp, "test", "test_labels", lim, c, h, w, &s->test, err));
     else if (*trp) return CF_OK;
     else CF_TRY(cf_idx_load(cf_params_str(s->pd, "test_images"), cf_params_str(s->pd, "test_labels"), lim, &s->test, err));
+    if (need_train)
+        CF_TRY(cf_dataset_match_classes(&s->test, *tp ? tp : trp, (const char *const *)s->train.class_names,
+                                        s->train.k, err));
     if (!need_train) {
         s->c = s->test.c; s->h = s->test.h; s->w = s->test.w; s->k = s->test.k;
     } else if (s->test.h != s->h || s->test.w != s->w)
         return cf_error_set(err, CF_ERR_INVALID, "data: test images are %dx%d but training images %dx%d",
                             s->test.h, s->test.w, s->h, s->w);
     if (s->test.k > s->k) s->k = s->test.k;
+    return CF_OK;
+}
+
+cf_status cf_dataset_match_classes(cf_dataset *d, const char *path, const char *const *names, int k, cf_error *err)
+{
+    if (!d->src || strcmp(d->src->v->name, "folder") || !d->class_names) return CF_OK;
+    int *to = malloc((size_t)d->k * sizeof *to), same = d->k == k;
+    if (!to) return cf_error_set(err, CF_ERR_NOMEM, "out of memory");
+    for (int c = 0; c < d->k; c++) {
+        to[c] = -1;
+        for (int j = 0; j < k && to[c] < 0; j++)
+            if (names[j] && !strcmp(names[j], d->class_names[c])) to[c] = j;
+        if (to[c] < 0) {
+            free(to);
+            return cf_error_set(err, CF_ERR_INVALID, "%s: class folder \"%s\" is not a class of the model", path,
+                                d->class_names[c]);
+        }
+        same = same && to[c] == c;
+    }
+    if (!same) { /* a subset or another order: number by the model's classes */
+        for (int i = 0; i < d->n; i++) d->y[i] = to[d->y[i]];
+        for (int c = 0; c < d->k; c++) free(d->class_names[c]);
+        free(d->class_names);
+        d->class_names = cf_calloc((size_t)k, sizeof *d->class_names);
+        for (int c = 0; d->class_names && c < k; c++) d->class_names[c] = cf_strdup(names[c] ? names[c] : "?");
+        d->k = k;
+    }
+    free(to);
     return CF_OK;
 }
 

@@ -330,6 +330,11 @@ done:
     if (rs.have_test && (class_names = cf_calloc((size_t)s.k, sizeof *class_names)))
         for (int c = 0; c < s.k; c++) class_names[c] = c < s.test.k ? s.test.class_names[c] : "?";
     char *cfg_text = s.cfg_loaded ? cf_config_to_string(&s.cfg) : NULL;
+    const char *skipped[CF_SKIPPED_NAMED];
+    int n_skipped = 0;
+    const cf_dataset *sets[3] = {&s.train, &s.valid, &s.test};
+    for (int d = 0; d < 3; d++)
+        for (int i = 0; i < sets[d]->n_named && n_skipped < CF_SKIPPED_NAMED; i++) skipped[n_skipped++] = sets[d]->skipped[i];
     cf_ev_end end = {
         .status = st, .message = st ? err->msg : NULL, .outcome = rs.outcome, .name = s.name,
         .run_dir = s.run_dir, .backend = s.be ? s.be->name : "", .device = s.be ? s.be->info.name : "",
@@ -341,7 +346,9 @@ done:
         .train_samples = s.n_tr, .validation_samples = s.n_va, .have_test = rs.have_test && class_names,
         .test_loss = rs.te.loss, .test_accuracy = rs.te.acc, .test_topk = rs.te.topk, .top_k = s.top_k,
         .test_samples = rs.te.n, .k = s.k, .class_names = class_names, .confusion = &rs.conf,
-        .diagnosis_code = rs.diag_code, .diagnosis_text = rs.diag_text};
+        .diagnosis_code = rs.diag_code, .diagnosis_text = rs.diag_text,
+        .skipped = s.train.n_skipped + s.valid.n_skipped + s.test.n_skipped, .skipped_files = skipped,
+        .n_skipped_files = n_skipped};
     cf_sinks_end(&sinks, &end, err);
     st = end.status;
     free(cfg_text);

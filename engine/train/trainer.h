@@ -10,8 +10,9 @@
 /* Validate everything, train, evaluate, write the run directory. */
 cf_status cf_train_run(const cf_train_opts *o, cf_error *err);
 
-/* Evaluate a saved model on the test set (or the given IDX files). */
-cf_status cf_eval_model(const char *model_path, const char *images, const char *labels,
+/* Evaluate a saved model on its test set, the given IDX files, or data (a
+ * path in any format). */
+cf_status cf_eval_model(const char *model_path, const char *images, const char *labels, const char *data,
                         const char *backend, int threads, int json, FILE *out, cf_error *err);
 
 /* Top-k classes of images (JPEG/PGM/PPM) under a saved model. */
