@@ -69,6 +69,15 @@ $CLF eval "$T/r4/model.clf" --data "$F/corrupt" 2>/dev/null | grep -q "skipped 6
     || bad "eval --data skips"
 $CLF eval "$T/r1/model.clf" --data "$F/png_gray" --json | grep -q '"samples":40' && ok "eval --data (json)" || bad "eval --data"
 
+# SageMaker channels: train (images) + train_lst (a .lst) + validation (a folder).
+mkdir -p "$T/sm_lst" && cp "$F/png_gray.lst" "$T/sm_lst/"
+echo '{"epochs":"1","image_shape":"1,28,28","resize":"28"}' > "$T/hp.json"
+SM_CHANNEL_TRAIN="$F/png_gray" SM_CHANNEL_TRAIN_LST="$T/sm_lst" SM_CHANNEL_VALIDATION="$F/jpg_gray" \
+    $CLF train "$T/m.cfg" --hyperparameters "$T/hp.json" --run-dir "$T/sm" --quiet \
+    && grep -q 'train = ".*sm_lst/png_gray.lst"' "$T/sm/config.cfg" && grep -q 'validation = ".*jpg_gray"' "$T/sm/config.cfg" \
+    && grep -q '"validation":{"loss":[0-9.]*,"accuracy":[0-9.]*,"samples":40}' "$T/sm/summary.json" \
+    && ok "SageMaker channels train, train_lst, validation" || bad "SageMaker channels"
+
 # data info
 $CLF data info "$F/corrupt" > "$T/info" && grep -q "folder, 36 items (30 readable), 10 classes" "$T/info" \
     && grep -q "huge.png: corrupt PNG: 100000 x 100000" "$T/info" && ok "data info" || bad "data info: $(cat "$T/info")"

@@ -63,6 +63,8 @@ const cf_param_def cf_data_params[] = {
     {"format", CF_PT_STRING, "auto", CF_PARAM_NO_RANGE, "auto|idx|folder|lst|cifar|recordio",
      "format of data.train/validation/test (auto: detected)"},
     {"root", CF_PT_STRING, "", CF_PARAM_NO_RANGE, NULL, "where a .lst's image paths start (empty: the .lst's folder)"},
+    {"validation_root", CF_PT_STRING, "", CF_PARAM_NO_RANGE, NULL,
+     "the same for data.validation (empty: data.root; SageMaker: the validation channel)"},
     {"image_shape", CF_PT_STRING, "", CF_PARAM_NO_RANGE, NULL,
      "\"C,H,W\" input of image formats (SageMaker's meaning; C = 1 or 3, gray/RGB converted); empty: the first image's"},
     {"resize", CF_PT_INT, "0", 0, 16384, NULL,

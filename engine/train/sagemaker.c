@@ -2,6 +2,7 @@
  * (shared/reference/sagemaker-ic.md names and semantics) becomes config
  * overrides, and augmentation_type presets expand into augmentation plugins.
  * Names whose feature clforge lacks are refused by name, never ignored. */
+#include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,6 +27,7 @@ static const sm_map direct[] = {
     {"early_stopping_tolerance", "train.early_stopping.tolerance"},
     {"num_layers", "model.num_layers"},
     {"augmentation_type", "augmentation_type"},
+    {"resize", "data.resize"},
     {NULL, NULL}};
 
 static const struct { const char *name, *why; } unsupported[] = {
@@ -33,7 +35,6 @@ static const struct { const char *name, *why; } unsupported[] = {
     {"multi_label", "multi-label classification"},
     {"use_weighted_loss", "multi-label weighted loss (use train.class_weights for single-label)"},
     {"kv_store", "multi-machine training"},
-    {"resize", "resizing the shorter side before cropping"},
     {NULL, NULL}};
 
 /* Optimizer-specific names and the optimizers SageMaker applies them to;
@@ -77,6 +78,50 @@ static void add(cf_sbuf *list, int *n, const char *key, const char *val)
 {
     cf_sbuf_printf(list, "%s=%s%c", key, val, '\0');
     (*n)++;
+}
+
+/* The first file in dir whose name ends in ext, into out. */
+static int find_ext(const char *dir, const char *ext, char *out, size_t n)
+{
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    struct dirent *e;
+    char best[512] = "";
+    size_t el = strlen(ext);
+    while ((e = readdir(d))) {
+        size_t l = strlen(e->d_name);
+        if (l > el && !strcmp(e->d_name + l - el, ext) && (!best[0] || strcmp(e->d_name, best) < 0))
+            snprintf(best, sizeof best, "%s", e->d_name);
+    }
+    closedir(d);
+    if (best[0]) snprintf(out, n, "%s/%s", dir, best);
+    return best[0] != 0;
+}
+
+/* SageMaker's data channels (SM_CHANNEL_TRAIN=/opt/ml/input/data/train, ...)
+ * onto data.train / data.validation: a channel holding a .rec is that file;
+ * with a *_lst channel, its .lst with the images channel as the root; else
+ * the channel's folder (class folders). */
+static cf_status channels(cf_sbuf *list, int *n, cf_error *err)
+{
+    static const struct { const char *img, *lst, *key, *root; } ch[] = {
+        {"SM_CHANNEL_TRAIN", "SM_CHANNEL_TRAIN_LST", "data.train", "data.root"},
+        {"SM_CHANNEL_VALIDATION", "SM_CHANNEL_VALIDATION_LST", "data.validation", "data.validation_root"}};
+    for (int i = 0; i < 2; i++) {
+        const char *img = getenv(ch[i].img), *lst = getenv(ch[i].lst);
+        char path[1200], q[1300];
+        if (!img || !*img) continue;
+        if (lst && *lst) {
+            if (!find_ext(lst, ".lst", path, sizeof path))
+                return cf_error_set(err, CF_ERR_INVALID, "%s=%s holds no .lst file", ch[i].lst, lst);
+            snprintf(q, sizeof q, "\"%s\"", img);
+            add(list, n, ch[i].root, q);
+        } else if (!find_ext(img, ".rec", path, sizeof path))
+            snprintf(path, sizeof path, "%s", img);
+        snprintf(q, sizeof q, "\"%s\"", path);
+        add(list, n, ch[i].key, q);
+    }
+    return CF_OK;
 }
 
 cf_status cf_sagemaker_overrides(const char *path, char ***sets, int *n_sets, cf_error *err)
@@ -141,6 +186,8 @@ cf_status cf_sagemaker_overrides(const char *path, char ***sets, int *n_sets, cf
                 char a[64];
                 snprintf(a, sizeof a, "[%d,%d,%d]", c, h, w);
                 add(&list, &n, "model.input", a);
+                snprintf(a, sizeof a, "\"%d,%d,%d\"", c, h, w);
+                add(&list, &n, "data.image_shape", a);
             }
         } else if (!strcmp(k, "lr_scheduler_step")) {
             add(&list, &n, "train.lr_schedule.type", "step");
@@ -167,6 +214,7 @@ cf_status cf_sagemaker_overrides(const char *path, char ***sets, int *n_sets, cf
                               path, k, hint);
         }
     }
+    if (!st) st = channels(&list, &n, err);
     if (!st) {
         char **arr = cf_calloc((size_t)n + 1, sizeof *arr);
         const char *p = list.s;

@@ -21,8 +21,8 @@ static cf_status image_shape(cf_session *s, int *c, int *h, int *w, cf_error *er
 }
 
 /* Open one data path: IDX as before, anything else through a reader. */
-cf_status cf_session_open_data(cf_session *s, const char *path, const char *part, const char *labels_key,
-                               int limit, int c, int h, int w, cf_dataset *d, cf_error *err)
+static cf_status open_rooted(cf_session *s, const char *path, const char *part, const char *labels_key, int limit,
+                             int c, int h, int w, const char *root, cf_dataset *d, cf_error *err)
 {
     const cf_reader_vtable *v;
     CF_TRY(cf_reader_detect(path, cf_params_str(s->pd, "format"), &v, err));
@@ -36,9 +36,14 @@ cf_status cf_session_open_data(cf_session *s, const char *path, const char *part
                         .resize = cf_params_int(s->pd, "resize"), .workers = cf_params_int(s->pd, "workers"),
                         .cache_mb = cf_params_num(s->pd, "cache_mb"), .warn = s->warn,
                         .cifar_label = cf_params_str(s->pd, "cifar_label")};
-    const char *root = cf_params_str(s->pd, "root");
     o.root = *root ? root : NULL;
     return cf_dataset_open(path, &o, d, err);
+}
+
+cf_status cf_session_open_data(cf_session *s, const char *path, const char *part, const char *labels_key,
+                               int limit, int c, int h, int w, cf_dataset *d, cf_error *err)
+{
+    return open_rooted(s, path, part, labels_key, limit, c, h, w, cf_params_str(s->pd, "root"), d, err);
 }
 
 static int is_cifar_dir(cf_session *s, const char *path)
@@ -70,7 +75,9 @@ static cf_status load_train(cf_session *s, int c, int h, int w, cf_error *err)
     s->k = s->train.k;
     const char *vp = cf_params_str(s->pd, "validation");
     if (*vp) { /* a validation set of its own: all of train trains */
-        CF_TRY(cf_session_open_data(s, vp, "test", "test_labels", 0, s->c, s->h, s->w, &s->valid, err));
+        const char *vr = cf_params_str(s->pd, "validation_root");
+        CF_TRY(open_rooted(s, vp, "test", "test_labels", 0, s->c, s->h, s->w, *vr ? vr : cf_params_str(s->pd, "root"),
+                           &s->valid, err));
         CF_TRY(check_shape(s, &s->valid, "validation", vp, err));
         CF_TRY(cf_dataset_match_classes(&s->valid, vp, (const char *const *)s->train.class_names, s->train.k, err));
         if (s->valid.k > s->k) s->k = s->valid.k;
