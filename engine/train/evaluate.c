@@ -130,10 +130,18 @@ cf_status cf_print_model(const char *config_path, const char *const *sets, int n
     cf_session_init(&s, &o, out);
     cf_status st = cf_session_config(&s, config_path, err);
     if (!st) {
-        /* Shapes come from the data files' headers; fall back to 1x28x28, 10 classes. */
+        /* Shapes come from data.image_shape, the training data's reader
+         * (pixel formats) or the IDX headers; else 1x28x28, 10 classes. */
         s.c = 1; s.h = 28; s.w = 28; s.k = 10;
         cf_dataset d;
-        if (cf_idx_load(cf_params_str(s.pd, "test_images"), cf_params_str(s.pd, "test_labels"), 1, &d, NULL) == CF_OK) {
+        const char *tp = cf_params_str(s.pd, "train"), *shape = cf_params_str(s.pd, "image_shape");
+        cf_reader *r;
+        cf_reader_opts ro = {.limit = 1};
+        if (*shape && sscanf(shape, "%d,%d,%d", &s.c, &s.h, &s.w) == 3) {
+        } else if (*tp && !cf_reader_open(tp, cf_params_str(s.pd, "format"), &ro, &r, NULL)) {
+            if (r->info.c) s.c = r->info.c, s.h = r->info.h, s.w = r->info.w;
+            cf_reader_close(r);
+        } else if (cf_idx_load(cf_params_str(s.pd, "test_images"), cf_params_str(s.pd, "test_labels"), 1, &d, NULL) == CF_OK) {
             s.c = d.c; s.h = d.h; s.w = d.w;
             cf_dataset_free(&d);
         }

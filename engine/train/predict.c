@@ -28,7 +28,17 @@ cf_status cf_predict(const char *model_path, const char *const *images, int n, i
     for (int i = 0; i < n && !st; i++) {
         cf_image_u8 im;
         if ((st = cf_image_read(images[i], &im, err))) break;
-        cf_image_to_input(&im, s.c, s.h, s.w, x);
+        /* A model trained with data.resize sees images as training did:
+         * shorter side scaled, centre crop; otherwise scaled to the input. */
+        int rs = cf_params_int(s.pd, "resize");
+        if (rs > 0) {
+            st = cf_image_fit(images[i], &im, s.c, s.h, s.w, rs, x, err);
+            if (st) {
+                cf_image_u8_free(&im);
+                break;
+            }
+        } else
+            cf_image_to_input(&im, s.c, s.h, s.w, x);
         cf_image_u8_free(&im);
         size_t plane = (size_t)s.h * s.w;
         for (int c = 0; c < s.c; c++)
