@@ -1,6 +1,7 @@
 /* Batch assembly: samples -> (decode) -> (augmentation chain) -> normalised
  * inputs, smoothed one-hot targets and class weights, into host buffers. */
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -49,12 +50,64 @@ cf_status cf_session_batch_into(cf_session *s, const cf_dataset *d, const int *i
     return cf_session_batch_part(s, d, idx, n, augment, epoch, bt, bt, 0, 1, err);
 }
 
+typedef struct part_job {
+    cf_session *s;
+    const cf_dataset *d;
+    const int *idx;
+    int n, augment, first, step;
+    uint64_t epoch;
+    cf_batch *out, scratch;
+    cf_status st;
+    cf_error err;
+} part_job;
+
+static void *part_run(void *arg)
+{
+    part_job *j = arg;
+    j->st = cf_session_batch_part(j->s, j->d, j->idx, j->n, j->augment, j->epoch, j->out, &j->scratch, j->first,
+                                  j->step, &j->err);
+    return NULL;
+}
+
+/* Streamed data (evaluation sets): decode the batch with data.workers threads. */
+static cf_status batch_parallel(cf_session *s, const cf_dataset *d, const int *idx, int n, int augment,
+                                uint64_t epoch, cf_batch *out, int nw, cf_error *err)
+{
+    part_job jobs[16];
+    pthread_t th[16];
+    int started[16] = {0};
+    cf_status st = CF_OK;
+    for (int t = 0; t < nw; t++) {
+        jobs[t] = (part_job){s, d, idx, n, augment, t, nw, epoch, out, {0}, CF_OK, {0}};
+        if ((st = cf_batch_alloc_scratch(s, &jobs[t].scratch, err))) break;
+    }
+    for (int t = 1; t < nw && !st; t++) started[t] = !pthread_create(&th[t], NULL, part_run, &jobs[t]);
+    if (!st) part_run(&jobs[0]);
+    for (int t = 1; t < nw; t++)
+        if (started[t]) pthread_join(th[t], NULL);
+        else if (!st) part_run(&jobs[t]); /* no thread: do its share here */
+    for (int t = 0; t < nw; t++) {
+        if (!st && jobs[t].st) {
+            st = jobs[t].st;
+            if (err) *err = jobs[t].err;
+        }
+        cf_batch_free(&jobs[t].scratch);
+    }
+    return st;
+}
+
 cf_status cf_session_batch(cf_session *s, const cf_dataset *d, const int *idx, int n, int augment,
                            uint64_t epoch, cf_error *err)
 {
     if (!s->item && !(s->item = cf_calloc(1, sizeof *s->item)))
         return cf_error_set(err, CF_ERR_NOMEM, "out of memory");
     cf_batch b = {s->bx, s->bt, s->bw, s->aug_a, s->aug_b, s->item};
+    if (d->src && !d->x && n >= 16) {
+        int nw = s->pd ? cf_params_int(s->pd, "workers") : 0;
+        if (nw <= 0) nw = cf_data_workers_default();
+        if (nw > 16) nw = 16;
+        if (nw > 1) return batch_parallel(s, d, idx, n, augment, epoch, &b, nw, err);
+    }
     return cf_session_batch_into(s, d, idx, n, augment, epoch, &b, err);
 }
 

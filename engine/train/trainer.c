@@ -214,14 +214,17 @@ cf_status cf_train_run(const cf_train_opts *o, cf_error *err)
         int nb = (s.n_tr + s.batch - 1) / s.batch;
         double last_prog = 0;
 #define BATCH_LEN(b) (s.n_tr - (b) * s.batch < s.batch ? s.n_tr - (b) * s.batch : s.batch)
-        cf_prefetch_submit(pf, &s.train, order, BATCH_LEN(0), 1, (uint64_t)epoch);
+        const int ahead = CF_PREFETCH_DEPTH - 1; /* batches assembled while one trains */
+        for (int q = 0; q < ahead && q < nb; q++)
+            cf_prefetch_submit(pf, &s.train, order + (size_t)q * s.batch, BATCH_LEN(q), 1, (uint64_t)epoch);
         for (int b = 0; b < nb && !st; b++) {
             int m = BATCH_LEN(b);
             cf_batch *cur;
             lr = cf_schedule_lr(s.sched, epoch - 1, (double)b / nb);
             if ((st = cf_prefetch_wait(pf, &cur, err))) break;
-            if (b + 1 < nb) /* the next batch is assembled while this one trains */
-                cf_prefetch_submit(pf, &s.train, order + (size_t)(b + 1) * s.batch, BATCH_LEN(b + 1), 1, (uint64_t)epoch);
+            if (b + ahead < nb)
+                cf_prefetch_submit(pf, &s.train, order + (size_t)(b + ahead) * s.batch, BATCH_LEN(b + ahead), 1,
+                                   (uint64_t)epoch);
             rs.step++;
             if ((st = cf_net_run(s.net, cur->x, cur->t, cur->w, m, 1, s.seed, (uint64_t)rs.step, s.bl, s.bp, NULL, err))) break;
             double bl = 0;
