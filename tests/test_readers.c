@@ -325,6 +325,21 @@ START_TEST(streamed_equals_cached)
 }
 END_TEST
 
+START_TEST(limit_takes_evenly_spaced_items)
+{
+    cf_dataset d;
+    cf_error e = {0};
+    cf_source_opts o = {.format = "auto", .limit = 10, .cache_mb = 64};
+    ck_assert(!cf_dataset_open(fx("png_gray"), &o, &d, &e));
+    ck_assert_int_eq(d.n, 10);
+    int seen[10] = {0}, classes = 0;
+    for (int i = 0; i < d.n; i++) seen[d.y[i]] = 1;
+    for (int c = 0; c < 10; c++) classes += seen[c];
+    ck_assert_msg(classes >= 8, "a limit listed class by class kept %d classes", classes);
+    cf_dataset_free(&d);
+}
+END_TEST
+
 Suite *cf_test_suite(void)
 {
     Suite *s = suite_create("readers");
@@ -342,6 +357,7 @@ Suite *cf_test_suite(void)
     tcase_add_test(t, corrupt_files_skipped_and_named);
     tcase_add_test(t, shapes_and_resize);
     tcase_add_test(t, streamed_equals_cached);
+    tcase_add_test(t, limit_takes_evenly_spaced_items);
     suite_add_tcase(s, t);
     return s;
 }

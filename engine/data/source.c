@@ -57,7 +57,8 @@ cf_status cf_dataset_sample(const cf_dataset *d, int i, float *scratch, cf_item 
 
 typedef struct scan_job {
     cf_dataset *d;
-    long n;
+    long n;                 /* candidates: items pick[0..n) */
+    const long *pick;
     long next;              /* next item to claim */
     unsigned char *bad;     /* per item: 1 = skip */
     float *keep;            /* all pixels (cache) or NULL */
@@ -83,7 +84,7 @@ static void *scan_worker(void *arg)
         for (long i = i0; i < i1; i++) {
             cf_error e = {0};
             float *out = j->keep ? j->keep + (size_t)i * px : tmp;
-            cf_status st = decode_item(j->d, i, out, &it, &e);
+            cf_status st = decode_item(j->d, j->pick[i], out, &it, &e);
             if (st == CF_ERR_IO) j->bad[i] = 1;
             else if (st) {
                 pthread_mutex_lock(&j->mu);
@@ -128,7 +129,8 @@ static cf_status first_shape(cf_dataset *d, cf_error *err)
 cf_status cf_dataset_open(const char *path, const cf_source_opts *o, cf_dataset *d, cf_error *err)
 {
     memset(d, 0, sizeof *d);
-    cf_reader_opts ro = {o->root, o->part, o->cifar_label, o->labels_path, o->limit};
+    /* limit: evenly spaced items, so a folder listed class by class keeps every class */
+    cf_reader_opts ro = {o->root, o->part, o->cifar_label, o->labels_path, 0};
     CF_TRY(cf_reader_open(path, o->format, &ro, &d->src, err));
     const cf_reader_info *in = &d->src->info;
     cf_status st = CF_OK;
@@ -141,11 +143,15 @@ cf_status cf_dataset_open(const char *path, const cf_source_opts *o, cf_dataset 
         if (c) d->c = c;
     }
     size_t px = (size_t)d->c * d->h * d->w;
-    scan_job j = {.d = d, .n = in->n};
-    j.bad = cf_calloc((size_t)in->n, 1);
+    long total = in->n > 0 && o->limit > 0 && o->limit < in->n ? o->limit : in->n;
+    long *pick = malloc((size_t)(total ? total : 1) * sizeof *pick);
+    for (long i = 0; pick && i < total; i++) pick[i] = total == in->n ? i : (long)((double)i * in->n / total);
+    scan_job j = {.d = d, .n = total, .pick = pick};
+    j.bad = cf_calloc((size_t)(total ? total : 1), 1);
+    if (!st && !pick) st = cf_error_set(err, CF_ERR_NOMEM, "out of memory");
     if (!st && !j.bad) st = cf_error_set(err, CF_ERR_NOMEM, "out of memory");
-    if (!st && o->cache_mb > 0 && (double)in->n * px * sizeof(float) <= o->cache_mb * 1048576.0) {
-        j.keep = malloc((size_t)in->n * px * sizeof(float));
+    if (!st && o->cache_mb > 0 && (double)total * px * sizeof(float) <= o->cache_mb * 1048576.0) {
+        j.keep = malloc((size_t)total * px * sizeof(float));
         /* no room after all: stream */
     }
     if (!st) {
@@ -166,7 +172,7 @@ cf_status cf_dataset_open(const char *path, const cf_source_opts *o, cf_dataset 
     }
     long n = 0;
     if (!st) {
-        for (long i = 0; i < in->n; i++) n += !j.bad[i];
+        for (long i = 0; i < total; i++) n += !j.bad[i];
         d->map = malloc((size_t)(n ? n : 1) * sizeof *d->map);
         d->y = malloc((size_t)(n ? n : 1) * sizeof *d->y);
         d->skipped = cf_calloc(CF_SKIPPED_NAMED, sizeof *d->skipped);
@@ -175,10 +181,10 @@ cf_status cf_dataset_open(const char *path, const cf_source_opts *o, cf_dataset 
     if (!st) {
         cf_item it = {0};
         long m = 0;
-        for (long i = 0; i < in->n; i++) {
+        for (long i = 0; i < total; i++) {
             if (j.bad[i]) {
                 cf_error e = {0};
-                cf_status rs = cf_reader_read(d->src, i, &it, &e);
+                cf_status rs = cf_reader_read(d->src, pick[i], &it, &e);
                 if (!rs) { /* readable bytes: say why they do not decode */
                     cf_image_u8 im = {0};
                     if (!cf_image_decode(it.name, it.data, it.len, 0, 0, &im, &e)) cf_image_u8_free(&im);
@@ -189,19 +195,19 @@ cf_status cf_dataset_open(const char *path, const cf_source_opts *o, cf_dataset 
                 continue;
             }
             if (j.keep && m != i) memmove(j.keep + (size_t)m * px, j.keep + (size_t)i * px, px * sizeof(float));
-            d->map[m] = i;
-            d->y[m++] = (int)cf_reader_labels(d->src, i)[0];
+            d->map[m] = pick[i];
+            d->y[m++] = (int)cf_reader_labels(d->src, pick[i])[0];
         }
         cf_item_free(&it);
         if (o->warn && d->n_skipped > CF_SKIPPED_NAMED)
             fprintf(o->warn, "warning: ... and %ld more unreadable files skipped\n", d->n_skipped - CF_SKIPPED_NAMED);
         if (o->warn && d->n_skipped)
-            fprintf(o->warn, "warning: %s: %ld of %ld files skipped (unreadable)\n", path, d->n_skipped, in->n);
+            fprintf(o->warn, "warning: %s: %ld of %ld files skipped (unreadable)\n", path, d->n_skipped, total);
         d->n = (int)n;
         d->k = in->k;
         d->x = j.keep;
         j.keep = NULL;
-        if (n == 0) st = cf_error_set(err, CF_ERR_INVALID, "%s: none of the %ld files is a readable image", path, in->n);
+        if (n == 0) st = cf_error_set(err, CF_ERR_INVALID, "%s: none of the %ld files is a readable image", path, total);
     }
     if (!st) {
         d->class_names = cf_calloc((size_t)d->k + 1, sizeof *d->class_names);
@@ -222,6 +228,7 @@ cf_status cf_dataset_open(const char *path, const cf_source_opts *o, cf_dataset 
     }
     free(j.bad);
     free(j.keep);
+    free(pick);
     if (st) cf_dataset_free(d);
     return st;
 }
