@@ -39,6 +39,12 @@ done
     && [ "$(num "$T/w1" validation)" = "$(num "$T/w3" validation)" ] \
     && ok "cached = streamed, 1 worker = 3 workers ($(num "$T/w3" train))" || bad "runs differ: $(num "$T/r1" train) / $(num "$T/w1" train) / $(num "$T/w3" train)"
 
+# Killed after epoch 1 and resumed: the same model as the uninterrupted streamed run.
+CLFORGE_TEST_KILL_AFTER_EPOCH=1 $CLF train "$T/m.cfg" --run-dir "$T/k" --quiet --set data.train=\"$T/train\" \
+    --set data.test=\"$F/jpg_gray\" --set data.cache_mb=0 --set data.workers=1 2>/dev/null
+$CLF train --resume "$T/k" --quiet && cmp -s "$T/k/model.clf" "$T/w1/model.clf" \
+    && ok "a resumed streamed run = the uninterrupted one (model.clf)" || bad "resume of a folder run"
+
 # A .lst with its images under data.root; a separate validation set.
 $CLF train "$T/m.cfg" --run-dir "$T/r2" --quiet --set data.train=\"$F/png_gray.lst\" --set data.root=\"$F/png_gray\" \
     --set data.validation=\"$F/pgm\" --set data.test=\"$F/png_gray\" \
@@ -50,6 +56,9 @@ $CLF train "$T/m.cfg" --run-dir "$T/r3" --quiet --set data.train=\"$F/cifar10\" 
     && grep -q '"test":{"loss":[0-9.]*,"accuracy":[0-9.]*,"samples":10' "$T/r3/summary.json" \
     && grep -q 'input = \[ 3, 32, 32 \]' "$T/r3/summary.json" \
     && ok "CIFAR-10 layout trains (3x32x32)" || bad "CIFAR training"
+grep -q 'mean = \[ [0-9.e-]*, [0-9.e-]*, [0-9.e-]* \]' "$T/r3/config.cfg" 2>/dev/null || \
+    tr -d '\\' < "$T/r3/summary.json" | grep -q 'mean = \[ [0-9.e-]*, [0-9.e-]*, [0-9.e-]* \]' \
+    && ok "per-channel mean saved with the model" || bad "colour mean/std not saved"
 $CLF eval "$T/r3/model.clf" | grep -q "test accuracy .*(10 images" && ok "eval of a CIFAR model reads its test half" || bad "eval cifar"
 
 # IDX through data.train (labels found by name) = the old keys.
