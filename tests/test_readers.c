@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/util.h"
 #include "data/dataset.h"
 #include "data/image.h"
 #include "data/reader.h"
@@ -325,6 +326,29 @@ START_TEST(streamed_equals_cached)
 }
 END_TEST
 
+START_TEST(jpeg_dct_scaling_and_resize)
+{
+    char *data;
+    size_t len;
+    cf_error e = {0};
+    ck_assert(!cf_read_file(fx("big/00000_x8.jpg"), &data, &len, &e));
+    cf_image_u8 full, small;
+    ck_assert(!cf_image_decode("big", (unsigned char *)data, len, 0, 0, &full, &e));
+    ck_assert(full.w == 224 && full.h == 224);
+    /* wanted at 28: decoded at 1/4 (56, still twice the target) in the DCT domain */
+    ck_assert(!cf_image_decode("big", (unsigned char *)data, len, 28, 28, &small, &e));
+    ck_assert_int_eq(small.w, 56);
+    float px[784];
+    ck_assert(!cf_image_fit("big", &small, 1, 28, 28, 28, px, &e));
+    double sum = 0;
+    for (int p = 0; p < 784; p++) sum += fabs(px[p] - idx_test.x[p]);
+    ck_assert_msg(sum / 784 < 0.03, "mean difference %g from the IDX image", sum / 784);
+    cf_image_u8_free(&full);
+    cf_image_u8_free(&small);
+    free(data);
+}
+END_TEST
+
 START_TEST(limit_takes_evenly_spaced_items)
 {
     cf_dataset d;
@@ -358,6 +382,7 @@ Suite *cf_test_suite(void)
     tcase_add_test(t, shapes_and_resize);
     tcase_add_test(t, streamed_equals_cached);
     tcase_add_test(t, limit_takes_evenly_spaced_items);
+    tcase_add_test(t, jpeg_dct_scaling_and_resize);
     suite_add_tcase(s, t);
     return s;
 }

@@ -73,8 +73,10 @@ static int folder_detect(const char *path, int is_dir, const unsigned char *h, s
     return sub ? 50 : 0;
 }
 
-static cf_status add_images(folder_state *s, const char *dir, int label, long limit, cf_error *err)
+static cf_status add_images(folder_state *s, const char *dir, int label, long limit, int depth, cf_error *err)
 {
+    if (depth > 32) /* a symlink loop, or nothing a dataset needs */
+        return cf_error_set(err, CF_ERR_INVALID, "%s: folders nested more than 32 deep (a symlink loop?)", dir);
     char **v;
     int cnt;
     CF_TRY(list_dir(dir, &v, &cnt, err));
@@ -83,7 +85,7 @@ static cf_status add_images(folder_state *s, const char *dir, int label, long li
         char p[2048];
         snprintf(p, sizeof p, "%s/%s", dir, v[i]);
         if (is_dir_path(p)) {
-            st = add_images(s, p, label, limit, err);
+            st = add_images(s, p, label, limit, depth + 1, err);
             continue;
         }
         if (!cf_is_image_name(v[i])) continue;
@@ -135,7 +137,7 @@ static cf_status folder_open(const char *path, const cf_reader_opts *o, void **s
         if (!is_dir_path(p)) continue; /* loose files beside the class folders */
         long before = s->n;
         s->classes[s->k] = cf_strdup(v[i]);
-        st = add_images(s, p, s->k, o->limit, err);
+        st = add_images(s, p, s->k, o->limit, 0, err);
         s->k++;
         if (!st && s->n == before && !(o->limit && s->n >= o->limit))
             st = cf_error_set(err, CF_ERR_INVALID, "%s: class folder \"%s\" holds no images (.jpg .jpeg .png "

@@ -88,6 +88,10 @@ static cf_status lst_open(const char *path, const cf_reader_opts *o, void **stat
     while (!st && fgets(line, sizeof line, fp) && (!o->limit || s->n < o->limit)) {
         lineno++;
         size_t len = strlen(line);
+        if (len == sizeof line - 1 && line[len - 1] != '\n') {
+            st = cf_error_set(err, CF_ERR_INVALID, "%s:%d: line longer than %zu bytes", path, lineno, sizeof line - 2);
+            break;
+        }
         while (len && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = 0;
         if (!len) continue;
         char *f[258];
