@@ -87,6 +87,11 @@ SM_CHANNEL_TRAIN="$F/png_gray" SM_CHANNEL_TRAIN_LST="$T/sm_lst" SM_CHANNEL_VALID
     && grep -q '"validation":{"loss":[0-9.]*,"accuracy":[0-9.]*,"samples":40}' "$T/sm/summary.json" \
     && ok "SageMaker channels train, train_lst, validation" || bad "SageMaker channels"
 
+$CLF train "$T/m.cfg" --run-dir "$T/r5" --quiet --set data.train=\"$F/png_gray\" --set train.epochs=1 || bad "no test set"
+grep -q '"test":' "$T/r5/summary.json" && bad "a test set appeared" || ok "data.train without data.test: no test set"
+$CLF eval "$T/r5/model.clf" 2>"$T/err" && bad "eval without a test set ran"
+grep -q "without data.test: say what to evaluate with --data" "$T/err" && ok "eval asks for --data" || bad "$(cat "$T/err")"
+
 # data info
 $CLF data info "$F/corrupt" > "$T/info" && grep -q "folder, 36 items (30 readable), 10 classes" "$T/info" \
     && grep -q "huge.png: corrupt PNG: 100000 x 100000" "$T/info" && ok "data info" || bad "data info: $(cat "$T/info")"

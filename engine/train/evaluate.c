@@ -63,8 +63,12 @@ static cf_status model_test_set(cf_session *s, const char **where, cf_error *err
     const char *tp = cf_params_str(s->pd, "test"), *trp = cf_params_str(s->pd, "train");
     int lim = cf_params_int(s->pd, "limit_test");
     const cf_reader_vtable *v;
-    if (!*tp && *trp && !cf_reader_detect(trp, cf_params_str(s->pd, "format"), &v, NULL) && !strcmp(v->name, "cifar"))
-        tp = trp;
+    if (!*tp && *trp && !cf_reader_detect(trp, cf_params_str(s->pd, "format"), &v, NULL)) {
+        if (!strcmp(v->name, "cifar")) tp = trp;
+        else if (strcmp(v->name, "idx")) /* the IDX defaults would be another dataset */
+            return cf_error_set(err, CF_ERR_INVALID, "the model was trained on %s without data.test: say what to "
+                                                     "evaluate with --data PATH", trp);
+    }
     *where = tp;
     if (*tp) return cf_session_open_data(s, tp, "test", "test_labels", lim, s->c, s->h, s->w, &s->test, err);
     *where = cf_params_str(s->pd, "test_images");
