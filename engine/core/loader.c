@@ -264,6 +264,8 @@ void cf_plugin_close(void *handle)
     free(p);
 }
 
+void cf_plugin_release(void *handle) { free(handle); /* the copy only; p->dl stays loaded */ }
+
 cf_status cf_plugin_params(const cf_plugin_desc *d, const config_setting_t *group, FILE *warn,
                            cf_params **out, cf_error *err)
 {

@@ -174,9 +174,14 @@ cf_status cf_registry_create(cf_registry **out, const char *const *extra, int n_
 void cf_registry_destroy(cf_registry *r)
 {
     if (!r) return;
-    /* Handles stay open: descriptors and vtables may still be referenced by
-     * objects the caller keeps (backends are closed first by convention). */
-    for (int i = 0; i < r->n; i++) free(r->e[i].path);
+    /* The engine's descriptor copies go with the registry (backends and
+     * plugin states are closed first by convention); the shared objects stay
+     * mapped: an unloaded OpenCL or OpenBLAS module can leave exit handlers
+     * pointing into it. */
+    for (int i = 0; i < r->n; i++) {
+        cf_plugin_release(r->e[i].handle);
+        free(r->e[i].path);
+    }
     free(r->e);
     cf_sbuf_free(&r->warnings);
     cf_sbuf_free(&r->shadowed);

@@ -106,6 +106,22 @@ cf_status cf_write_file_atomic(const char *path, const void *data, size_t len, c
         unlink(tmp);
         return cf_error_set(err, CF_ERR_IO, "%s: rename failed: %s", path, strerror(e));
     }
+    /* The rename itself is durable only once the directory is synced: a
+     * power cut could otherwise leave the old file (or none). */
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash == dir) dir[1] = 0;
+    else if (slash) *slash = 0;
+    else snprintf(dir, sizeof dir, ".");
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+    if (dfd >= 0) {
+        int r = fsync(dfd);
+        int e = errno;
+        close(dfd);
+        if (r != 0 && e != EINVAL) /* some filesystems cannot sync a directory */
+            return cf_error_set(err, CF_ERR_IO, "%s: fsync of its directory failed: %s", path, strerror(e));
+    }
     return CF_OK;
 }
 

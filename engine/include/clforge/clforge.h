@@ -44,6 +44,9 @@ cf_status cf_registry_find(const cf_registry *r, cf_plugin_kind kind, const char
 cf_status cf_plugin_open(const char *path, const cf_plugin_desc **desc, void **handle,
                          cf_error *err);
 void cf_plugin_close(void *handle);
+/* Free the engine's copy but keep the shared object loaded (what the
+ * registry does: a module's exit handlers may still point into it). */
+void cf_plugin_release(void *handle);
 /* The same checks for a descriptor already in memory (a plugin linked into
  * the program, or a test); origin names it in messages. */
 cf_status cf_plugin_adopt(const cf_plugin_desc *raw, const char *origin,
