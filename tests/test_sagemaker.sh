@@ -44,7 +44,7 @@ grep -q 'plugin = "rmsprop"' "$c2" && grep -q "gamma = 0.9;" "$c2" && ! grep -q 
     && grep -q "mini_batch_size = 64;" "$c2" \
     && echo "ok: rmsprop gamma default; the config's batch size wins" || { echo "FAIL: rmsprop: $(cat "$c2")"; fails=$((fails + 1)); }
 for bad in '{"use_pretrained_model": "1"}|use_pretrained_model. = 1 is not supported yet' \
-           '{"kv_store": "dist_sync"}|kv_store. = dist_sync is not supported yet' \
+           '{"kv_store": "dist_async"}|kv_store = .dist_async. is not supported' \
            '{"optimizer": "lamb"}|optimizer .lamb. (allowed: sgd, adam, rmsprop, nag)' \
            '{"num_classes": "7"}|num_classes is 7 but' \
            '{"epochz": "3"}|bad.json: unknown SageMaker hyperparameter .epochz.; did you mean .epochs.?' \

@@ -10,6 +10,7 @@
 #include "data/dataset.h"
 #include "train/trainer.h"
 #include "core/util.h"
+#include "dist/dist.h"
 #include "core/params.h"
 #include "core/schema.h"
 #include "model/model.h"
@@ -52,7 +53,8 @@ static const char *const top_help =
 
 static int fail(const cf_error *e)
 {
-    fprintf(stderr, "clforge: error: %s\n", e->msg);
+    /* under mpirun: one message, from rank 0, for an error every rank shares */
+    if (cf_dist_rank() == 0 || !cf_dist_error_shared()) fprintf(stderr, "clforge: error: %s\n", e->msg);
     return e->status == CF_ERR_INTERRUPTED ? 130 : 1;
 }
 
@@ -143,11 +145,19 @@ static int cmd_train(int argc, char **argv)
     o.stop = &g_stop;
     o.out = stdout;
     o.warn = stderr;
+    FILE *devnull = NULL;
+    if (cf_dist_rank() > 0) { /* rank 0 speaks for the data-parallel run */
+        o.quiet = 1;
+        o.json = 0;
+        o.sagemaker_log = 0;
+        if ((devnull = fopen("/dev/null", "w"))) o.warn = devnull;
+    }
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     cf_error e = {0};
     cf_status s = cf_train_run(&o, &e);
     free(sets);
+    if (devnull) fclose(devnull);
     return s ? fail(&e) : 0;
 }
 
@@ -516,6 +526,22 @@ static void single_threaded_openblas(char **argv)
     execv("/proc/self/exe", argv); /* returns only on failure: carry on as we are */
 }
 
+/* train and tune join mpirun's world (dist/dist.h) when it started them. */
+static int in_world(int (*cmd)(int, char **), int argc, char **argv)
+{
+    cf_error e = {0};
+    if (cf_dist_init(&argc, &argv, &e)) {
+        if (cf_dist_rank() == 0) fprintf(stderr, "clforge: error: %s\n", e.msg);
+        return 1;
+    }
+    int rc = cmd(argc, argv);
+    /* A rank that failed alone (its error not shared with the others) would
+     * leave them waiting in the next collective: end the job. */
+    if (rc && cf_dist_size() > 1 && !cf_dist_error_shared()) cf_dist_abort(rc);
+    cf_dist_finalize();
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     single_threaded_openblas(argv);
@@ -527,10 +553,10 @@ int main(int argc, char **argv)
     argv[1] = argv[0];
     argc--;
     argv++;
-    if (!strcmp(cmd, "train")) return cmd_train(argc, argv);
+    if (!strcmp(cmd, "train")) return in_world(cmd_train, argc, argv);
     if (!strcmp(cmd, "eval")) return cmd_eval(argc, argv);
     if (!strcmp(cmd, "data")) return cmd_data(argc, argv);
-    if (!strcmp(cmd, "tune")) return cf_cmd_tune(argc, argv);
+    if (!strcmp(cmd, "tune")) return in_world(cf_cmd_tune, argc, argv);
     if (!strcmp(cmd, "model")) return cmd_model(argc, argv);
     if (!strcmp(cmd, "predict")) return cmd_predict(argc, argv);
     if (!strcmp(cmd, "lr-find")) return cmd_lr_find(argc, argv);

@@ -100,6 +100,9 @@ const cf_param_def cf_train_params[] = {
     {"class_weights", CF_PT_FLOAT_LIST, "", 0, 1e6, NULL, "per-class loss weights"},
     {"top_k", CF_PT_INT, "0", 0, 1000, NULL, "also report top-k accuracy (0 = off)"},
     {"checkpoint_frequency", CF_PT_INT, "0", 0, 100000, NULL, "save a checkpoint every N epochs (0 = best and last only)"},
+    {"kv_store", CF_PT_STRING, "auto", CF_PARAM_NO_RANGE, "auto|local|dist_sync|dist_async",
+     "several processes (SageMaker's name): dist_sync = data parallel under mpirun, mini_batch_size "
+     "per rank; auto = dist_sync when mpirun started several ranks (docs/distributed.md)"},
     {"lr_schedule", CF_PT_GROUP, "", CF_PARAM_NO_RANGE, NULL, "group: learning-rate schedule (see train.lr_schedule.*)"},
     {"early_stopping", CF_PT_GROUP, "", CF_PARAM_NO_RANGE, NULL, "group: early stopping (see train.early_stopping.*)"},
     CF_PARAM_TABLE_END};

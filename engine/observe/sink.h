@@ -92,6 +92,10 @@ typedef struct cf_ev_end {
     long skipped;                      /* unreadable data files left out (train, validation, test) */
     const char *const *skipped_files;  /* the first n_skipped_files of them */
     int n_skipped_files;
+    int world_size;                 /* ranks of a data-parallel run (1: one process) */
+    const char *hosts;              /* "host:rank,..." (NULL: not known) */
+    double allreduce_seconds;       /* in gradient allreduce, over allreduce_steps steps */
+    long allreduce_steps;
 } cf_ev_end;
 
 typedef struct cf_sink cf_sink;

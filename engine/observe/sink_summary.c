@@ -120,6 +120,12 @@ static cf_status end(cf_sink *s, const cf_ev_end *ev, cf_error *err)
     cf_json_num(&b, ev->wall_seconds);
     cf_sbuf_printf(&b, ",\"epochs_run\":%d,\"best_epoch\":%d,\"steps\":%ld,\"parameters\":%ld", ev->epochs_run,
                    ev->best_epoch, ev->steps, ev->parameters);
+    /* the world the run was trained by (1 rank: a plain run) */
+    cf_sbuf_printf(&b, ",\"distributed\":{\"world_size\":%d,\"hosts\":", ev->world_size > 0 ? ev->world_size : 1);
+    cf_json_str(&b, ev->hosts ? ev->hosts : "");
+    cf_sbuf_printf(&b, ",\"allreduce_seconds_per_step\":");
+    cf_json_num(&b, ev->allreduce_steps ? ev->allreduce_seconds / (double)ev->allreduce_steps : 0.0);
+    cf_sbuf_printf(&b, "}");
     cf_sbuf_printf(&b, ",\"train\":{\"loss\":");
     cf_json_num(&b, ev->train_loss);
     cf_sbuf_printf(&b, ",\"accuracy\":");

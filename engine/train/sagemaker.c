@@ -22,6 +22,7 @@ static const sm_map direct[] = {
     {"learning_rate", "optimizer.learning_rate"},
     {"top_k", "train.top_k"},
     {"checkpoint_frequency", "train.checkpoint_frequency"},
+    {"kv_store", "train.kv_store"}, /* dist_sync: mpirun -np N (docs/distributed.md) */
     {"early_stopping_min_epochs", "train.early_stopping.min_epochs"},
     {"early_stopping_patience", "train.early_stopping.patience"},
     {"early_stopping_tolerance", "train.early_stopping.tolerance"},
@@ -34,7 +35,6 @@ static const struct { const char *name, *why; } unsupported[] = {
     {"use_pretrained_model", "pretrained networks are not shipped (no downloads here)"},
     {"multi_label", "multi-label classification"},
     {"use_weighted_loss", "multi-label weighted loss (use train.class_weights for single-label)"},
-    {"kv_store", "multi-machine training"},
     {NULL, NULL}};
 
 /* Optimizer-specific names and the optimizers SageMaker applies them to;

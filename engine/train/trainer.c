@@ -12,6 +12,9 @@
 
 #include "config.h"
 #include "data/prefetch.h"
+#include "dist/dist.h"
+#include "dist/dp.h"
+#include "core/crc32c.h"
 #include "observe/diagnosis.h"
 #include "observe/sink.h"
 #include "train/checkpoint.h"
@@ -87,6 +90,13 @@ cf_status cf_train_run(const cf_train_opts *o, cf_error *err)
     cf_sinks sinks = {0};
     const char **class_names = NULL;
     char ckdir[1100];
+    /* Data parallel under mpirun (dist/dp.h): rank 0 alone writes the run
+     * directory; dp_started says whether the ranks have met yet (a rank that
+     * fails before must still meet the others, or they would wait forever). */
+    cf_dp dp;
+    cf_dp_init(&dp);
+    int lead = dp.rank == 0, dp_started = 0;
+    char *hosts = NULL;
     cf_status st = stream_sinks(o, s.out, &sinks, err);
     if (st) goto done;
     /* 1. Everything that can be wrong with the config is found here, before
@@ -157,7 +167,8 @@ cf_status cf_train_run(const cf_train_opts *o, cf_error *err)
         st = cf_error_set(err, CF_ERR_INVALID, "train.early_stopping needs a validation split (data.validation_split > 0)");
         goto done;
     }
-    if ((st = file_sinks(&s, &sinks, err))) goto done;
+    if ((st = cf_dp_check_mode(&dp, cf_params_str(s.pt, "kv_store"), err))) goto done;
+    if (lead && (st = file_sinks(&s, &sinks, err))) goto done;
     /* 2. The run directory. */
     if (resuming) {
         snprintf(s.run_dir, sizeof s.run_dir, "%s", o->run_dir);
@@ -174,14 +185,24 @@ cf_status cf_train_run(const cf_train_opts *o, cf_error *err)
             goto done;
         }
         /* a later --resume continues to the new length */
-        if (s.epochs != cfg_epochs && (st = cf_run_dir_write_config(&s, err))) goto done;
+        if (lead && s.epochs != cfg_epochs && (st = cf_run_dir_write_config(&s, err))) goto done;
         if ((st = cf_sinks_open(&sinks, &(cf_ev_open){s.run_dir, 1, resume_epoch}, err))) goto done;
-    } else {
+    } else if (lead) {
         if ((st = cf_run_dir_create(&s, err))) goto done;
         if ((st = cf_sinks_open(&sinks, &(cf_ev_open){s.run_dir, 0, 0}, err))) goto done;
         if ((st = cf_run_dir_write_config(&s, err))) goto done;
     }
-    if ((st = cf_run_dir_checkpoints(&s, ckdir, sizeof ckdir, err))) goto done;
+    if (lead && (st = cf_run_dir_checkpoints(&s, ckdir, sizeof ckdir, err))) goto done;
+    {
+        char *ct = cf_config_to_string(&s.cfg);
+        cf_dp_fingerprint fp = {"", ct ? cf_crc32c(ct, strlen(ct)) : 0, s.n_tr, s.n_va,
+                                s.test.n, s.k, s.c, s.h, s.w, cf_net_param_count(s.net)};
+        free(ct);
+        snprintf(fp.version, sizeof fp.version, "%s", cf_dist_version());
+        dp_started = 1;
+        if ((st = cf_dp_start(&dp, s.net, CF_OK, &fp, err))) goto done;
+        hosts = cf_dist_hosts();
+    }
     cf_ev_start start = {s.name, s.run_dir, s.be->name, s.be->info.name, PACKAGE_VERSION, s.n_tr, s.n_va,
                          s.epochs, resume_epoch, cf_net_param_count(s.net), rs.step, o->sets, o->n_sets};
     if ((st = cf_sinks_start(&sinks, &start, err))) goto done;
@@ -211,38 +232,45 @@ cf_status cf_train_run(const cf_train_opts *o, cf_error *err)
         long correct = 0, seen = 0;
         memcpy(order, s.tr, (size_t)s.n_tr * sizeof *order);
         cf_shuffle(order, s.n_tr, s.seed, (uint64_t)epoch);
-        int nb = (s.n_tr + s.batch - 1) / s.batch;
+        /* batches of the global batch (mini_batch_size x ranks); this rank trains its shard */
+        int nb = cf_dp_batches(&dp, s.n_tr, s.batch), off, m;
         double last_prog = 0;
-#define BATCH_LEN(b) (s.n_tr - (b) * s.batch < s.batch ? s.n_tr - (b) * s.batch : s.batch)
         const int ahead = CF_PREFETCH_DEPTH - 1; /* batches assembled while one trains */
-        for (int q = 0; q < ahead && q < nb; q++)
-            cf_prefetch_submit(pf, &s.train, order + (size_t)q * s.batch, BATCH_LEN(q), 1, (uint64_t)epoch);
+        for (int q = 0; q < ahead && q < nb; q++) {
+            cf_dp_shard(&dp, s.n_tr, s.batch, q, &off, &m);
+            cf_prefetch_submit(pf, &s.train, order + off, m, 1, (uint64_t)epoch);
+        }
         for (int b = 0; b < nb && !st; b++) {
-            int m = BATCH_LEN(b);
             cf_batch *cur;
             lr = cf_schedule_lr(s.sched, epoch - 1, (double)b / nb);
             if ((st = cf_prefetch_wait(pf, &cur, err))) break;
-            if (b + ahead < nb)
-                cf_prefetch_submit(pf, &s.train, order + (size_t)(b + ahead) * s.batch, BATCH_LEN(b + ahead), 1,
-                                   (uint64_t)epoch);
-            rs.step++;
-            if ((st = cf_net_run(s.net, cur->x, cur->t, cur->w, m, 1, s.seed, (uint64_t)rs.step, s.bl, s.bp, NULL, err))) break;
-            double bl = 0;
-            for (int i = 0; i < m; i++) {
-                bl += s.bl[i];
-                wsum += cur->w[i];
-                correct += (int)s.bp[i] == s.train.y[order[(size_t)b * s.batch + i]];
+            if (b + ahead < nb) {
+                cf_dp_shard(&dp, s.n_tr, s.batch, b + ahead, &off, &m);
+                cf_prefetch_submit(pf, &s.train, order + off, m, 1, (uint64_t)epoch);
             }
-            if (!isfinite(bl)) {
+            cf_dp_shard(&dp, s.n_tr, s.batch, b, &off, &m); /* this batch's share */
+            rs.step++;
+            double bl = 0, bw = 0;
+            /* rank 0 keeps the run's dropout seed: one rank trains as before */
+            if (m) st = cf_net_run(s.net, cur->x, cur->t, cur->w, m, 1, s.seed ^ (0x9e3779b97f4a7c15ULL * (uint64_t)dp.rank),
+                                   (uint64_t)rs.step, s.bl, s.bp, NULL, err);
+            for (int i = 0; i < m && !st; i++) {
+                bl += s.bl[i];
+                bw += cur->w[i];
+                correct += (int)s.bp[i] == s.train.y[order[(size_t)off + i]];
+            }
+            wsum += bw;
+            if (!st && !isfinite(bl)) {
                 st = cf_error_set(err, CF_ERR_NUMERIC,
                                   "epoch %d, batch %d: the loss is %s (learning rate %g); lower "
                                   "optimizer.learning_rate or check the data",
                                   epoch, b + 1, isnan(bl) ? "NaN" : "infinite", lr);
-                break;
             }
+            /* every rank, also one that failed: the others wait for it here */
+            if ((st = cf_dp_grads(&dp, s.net, bw, st, o->stop && *o->stop, err))) break;
             lsum += bl;
             seen += m;
-            if ((st = cf_session_step(&s, rs.step, lr, m, err))) break;
+            if ((st = cf_session_step(&s, rs.step, lr, cf_dp_global_len(&dp, s.n_tr, s.batch, b), err))) break;
             double now = cf_now();
             if (now - last_prog > 0.25 || b == nb - 1) { /* a few a second: the bar, not the data */
                 double ips = seen / (now - t0);
@@ -251,15 +279,21 @@ cf_status cf_train_run(const cf_train_opts *o, cf_error *err)
                 if ((st = cf_sinks_batch(&sinks, &ev, err))) break;
                 last_prog = now;
             }
-            if (o->stop && *o->stop) {
+            if (dp.size == 1 && o->stop && *o->stop) { /* several ranks: cf_dp_grads stops them together */
                 st = cf_error_set(err, CF_ERR_INTERRUPTED, "interrupted in epoch %d", epoch);
                 break;
             }
         }
         if (st) break;
-        double t_train = cf_now() - t0;
+        double t_train = cf_now() - t0, sums[4] = {lsum, wsum, (double)correct, (double)seen};
+        if ((st = cf_dp_sum(&dp, sums, 4, err))) break;
+        lsum = sums[0], wsum = sums[1], correct = (long)sums[2], seen = (long)sums[3];
         cf_eval_result tr = {lsum / (wsum > 0 ? wsum : 1), (double)correct / (seen ? seen : 1), 0, seen}, va = {0};
-        if (s.n_va && (st = cf_session_evaluate(&s, s.valid.n ? &s.valid : &s.train, s.va, s.n_va, NULL, &va, err))) break;
+        /* rank 0 validates (its batch-norm statistics) and tells the others, so
+         * that schedules and early stopping decide alike everywhere */
+        if (s.n_va && lead) st = cf_session_evaluate(&s, s.valid.n ? &s.valid : &s.train, s.va, s.n_va, NULL, &va, err);
+        if (dp.size > 1 && !(st = cf_dist_agree(st, err))) st = cf_dist_bcast(&va, sizeof va, 0, err);
+        if (st) break;
         double secs = cf_now() - t0;
         rs.tr = tr;
         rs.va = va;
@@ -272,7 +306,7 @@ cf_status cf_train_run(const cf_train_opts *o, cf_error *err)
         int stop = cf_early_stop_update(&es, epoch, s.n_va ? (es_max ? va.acc : va.loss) : (es_max ? tr.acc : tr.loss));
         /* best, every checkpoint_frequency epochs, last (what --resume reads) */
         int freq = cf_params_int(s.pt, "checkpoint_frequency");
-        for (int kind = 0; kind < 3 && !st; kind++) {
+        for (int kind = 0; kind < 3 && !st && lead; kind++) {
             static const char *const kinds[3] = {"best", "epoch", "last"};
             char ck[1400];
             if (kind == 0 && !es.is_best) continue;
@@ -282,6 +316,7 @@ cf_status cf_train_run(const cf_train_opts *o, cf_error *err)
             if (!(st = cf_checkpoint_save(&s, ck, epoch, rs.step, &es, err)))
                 st = cf_sinks_checkpoint(&sinks, &(cf_ev_checkpoint){ck, kinds[kind], epoch, rs.step}, err);
         }
+        if (dp.size > 1) st = cf_dist_agree(st, err);
         if (st) break;
         /* Test hook: die as abruptly as a SIGKILL'ed run would (tests/test_resume.sh). */
         const char *kill_at = getenv("CLFORGE_TEST_KILL_AFTER_EPOCH");
@@ -301,6 +336,10 @@ cf_status cf_train_run(const cf_train_opts *o, cf_error *err)
         cf_diagnose(hist, nh, rs.diag_text, sizeof rs.diag_text, rs.diag_code, sizeof rs.diag_code);
     free(hist);
     if (st) goto done;
+    if (!lead) { /* the rest is rank 0's: the test set, model.clf, the report */
+        rs.outcome = "completed";
+        goto done;
+    }
     /* Restore the best-validation weights when early stopping chose them. */
     if (es_on && es.best_epoch && es.best_epoch != rs.epochs_run) {
         char ck[1400];
@@ -327,6 +366,7 @@ cf_status cf_train_run(const cf_train_opts *o, cf_error *err)
     }
     rs.outcome = "completed";
 done:
+    if (!dp_started) cf_dp_start(&dp, NULL, st ? st : CF_ERR_INVALID, NULL, err);
     cf_prefetch_stop(pf);
     rs.wall = cf_now() - t_start;
     if (st == CF_ERR_INTERRUPTED) rs.outcome = "interrupted";
@@ -351,12 +391,15 @@ done:
         .test_samples = rs.te.n, .k = s.k, .class_names = class_names, .confusion = &rs.conf,
         .diagnosis_code = rs.diag_code, .diagnosis_text = rs.diag_text,
         .skipped = s.train.n_skipped + s.valid.n_skipped + s.test.n_skipped, .skipped_files = skipped,
-        .n_skipped_files = n_skipped};
+        .n_skipped_files = n_skipped, .world_size = dp.size, .hosts = hosts,
+        .allreduce_seconds = dp.allreduce_s, .allreduce_steps = dp.steps};
     cf_sinks_end(&sinks, &end, err);
     st = end.status;
     free(cfg_text);
     free(class_names);
     cf_sinks_free(&sinks);
+    free(hosts);
+    cf_dp_free(&dp);
     if (rs.conf.m) cf_confusion_free(&rs.conf);
     cf_session_free(&s);
     return st;

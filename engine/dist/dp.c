@@ -1,0 +1,195 @@
+/* Data-parallel training: every rank trains on its shard of the same global
+ * batch and applies the same averaged gradient, so the replicas never drift
+ * apart. The gradient is reduced after backward finishes: the executor runs
+ * backward as one call (model/graph.c), so communication is not overlapped
+ * with it. Batch-norm statistics stay per rank (rank 0's are saved). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/util.h"
+#include "dist/dist.h"
+#include "dist/dp.h"
+
+#define BUCKET_FLOATS ((size_t)1 << 20) /* 4 MiB per allreduce */
+#define EXTRA 3                         /* weight sum, failed, stop */
+
+void cf_dp_init(cf_dp *dp)
+{
+    memset(dp, 0, sizeof *dp);
+    dp->rank = cf_dist_rank();
+    dp->size = cf_dist_size();
+}
+
+void cf_dp_free(cf_dp *dp)
+{
+    free(dp->buf);
+    dp->buf = NULL;
+}
+
+cf_status cf_dp_check_mode(const cf_dp *dp, const char *kv, cf_error *err)
+{
+    if (!strcmp(kv, "dist_async"))
+        return cf_error_set(err, CF_ERR_UNSUPPORTED,
+                            "train.kv_store = \"dist_async\" is not supported: clforge has no parameter "
+                            "server; asynchronous updates would apply stale gradients and make runs "
+                            "unrepeatable. Use \"dist_sync\" (every step averages all ranks' gradients)");
+    if (!strcmp(kv, "local") && dp->size > 1)
+        return cf_error_set(err, CF_ERR_INVALID,
+                            "train.kv_store = \"local\" but mpirun started %d ranks: each would train the "
+                            "same model alone. Use \"dist_sync\" (or \"auto\"), or run without mpirun",
+                            dp->size);
+    return CF_OK;
+}
+
+void cf_dp_shard(const cf_dp *dp, int n, int per_rank, int b, int *off, int *len)
+{
+    long g = (long)per_rank * dp->size, start = (long)b * g;
+    long l = n - start < g ? n - start : g;
+    if (l < 0) l = 0;
+    /* even split, so a short last batch keeps every rank busy */
+    long q = l / dp->size, rem = l % dp->size;
+    *len = (int)(q + (dp->rank < rem));
+    *off = (int)(start + dp->rank * q + (dp->rank < rem ? dp->rank : rem));
+}
+
+int cf_dp_global_len(const cf_dp *dp, int n, int per_rank, int b)
+{
+    long g = (long)per_rank * dp->size, l = n - (long)b * g;
+    return (int)(l < g ? (l > 0 ? l : 0) : g);
+}
+
+int cf_dp_batches(const cf_dp *dp, int n, int per_rank)
+{
+    long g = (long)per_rank * dp->size;
+    return (int)((n + g - 1) / g);
+}
+
+static cf_status fingerprints(const cf_dp *dp, const cf_dp_fingerprint *fp, cf_error *err)
+{
+    cf_dp_fingerprint *all = cf_calloc((size_t)dp->size, sizeof *all);
+    char(*hosts)[64] = cf_calloc((size_t)dp->size, sizeof *hosts);
+    char me[64];
+    snprintf(me, sizeof me, "%s", cf_dist_host());
+    cf_status st = cf_dist_allgather(fp, all, sizeof *fp, err);
+    if (!st) st = cf_dist_allgather(me, hosts, sizeof me, err);
+    const cf_dp_fingerprint *a = &all[0];
+    for (int r = 1; r < dp->size && !st; r++) {
+        const cf_dp_fingerprint *b = &all[r];
+        const char *h0 = hosts[0], *h = hosts[r];
+        if (strncmp(a->version, b->version, sizeof a->version))
+            st = cf_error_set(err, CF_ERR_INVALID,
+                              "rank %d (%s) runs clforge %.32s, rank 0 (%s) runs %.32s: install the same "
+                              "version on every node",
+                              r, h, b->version, h0, a->version);
+        else if (a->n_train != b->n_train || a->n_validation != b->n_validation || a->n_test != b->n_test ||
+                 a->classes != b->classes || a->c != b->c || a->h != b->h || a->w != b->w)
+            st = cf_error_set(err, CF_ERR_INVALID,
+                              "rank %d (%s) read other data than rank 0 (%s): %d training / %d validation / "
+                              "%d test images, %d classes, %dx%dx%d against %d / %d / %d, %d classes, "
+                              "%dx%dx%d: every rank must read the same dataset (a shared filesystem or "
+                              "identical copies)",
+                              r, h, h0, b->n_train, b->n_validation, b->n_test, b->classes, b->c, b->h, b->w,
+                              a->n_train, a->n_validation, a->n_test, a->classes, a->c, a->h, a->w);
+        else if (a->config_crc != b->config_crc)
+            st = cf_error_set(err, CF_ERR_INVALID,
+                              "rank %d (%s) read a different config than rank 0 (%s) (crc32c %08x vs %08x): "
+                              "every rank must read the same file with the same --set options",
+                              r, h, h0, b->config_crc, a->config_crc);
+        else if (a->parameters != b->parameters)
+            st = cf_error_set(err, CF_ERR_INVALID, "rank %d (%s) built a model of %ld parameters, rank 0 %ld",
+                              r, h, b->parameters, a->parameters);
+    }
+    free(all);
+    free(hosts);
+    return st;
+}
+
+static cf_status bcast_tensor(cf_net *net, cf_tensor *t, float *tmp, cf_error *err)
+{
+    cf_backend *b = cf_net_backend(net);
+    size_t n = cf_tensor_numel(t);
+    CF_TRY(cf_tensor_download(b, t, tmp, err));
+    CF_TRY(cf_dist_bcast(tmp, n * sizeof *tmp, 0, err));
+    return cf_tensor_upload(b, t, tmp, err);
+}
+
+cf_status cf_dp_start(cf_dp *dp, cf_net *net, cf_status st, const cf_dp_fingerprint *fp, cf_error *err)
+{
+    if (dp->size == 1) return st;
+    CF_TRY(cf_dist_agree(st, err));
+    CF_TRY(cf_dist_agree(fingerprints(dp, fp, err), err));
+    size_t most = 0;
+    dp->n = 0;
+    for (int i = 0; i < cf_net_n_params(net); i++) {
+        cf_net_param *p = cf_net_param_at(net, i);
+        size_t k = cf_tensor_numel(&p->value);
+        if (k > most) most = k;
+        if (p->trainable) dp->n += k;
+    }
+    dp->buf = malloc((dp->n + EXTRA) * sizeof *dp->buf);
+    float *tmp = malloc((most ? most : 1) * sizeof *tmp);
+    if (!dp->buf || !tmp) st = cf_error_set(err, CF_ERR_NOMEM, "out of memory");
+    for (int i = 0; i < cf_net_n_params(net) && !st; i++) {
+        cf_net_param *p = cf_net_param_at(net, i);
+        st = bcast_tensor(net, &p->value, tmp, err);
+        for (int k = 0; p->trainable && p->slots && k < cf_net_slots(net) && !st; k++)
+            st = bcast_tensor(net, &p->slots[k], tmp, err);
+    }
+    free(tmp);
+    if (!st) cf_net_params_changed(net);
+    return cf_dist_agree(st, err);
+}
+
+cf_status cf_dp_grads(cf_dp *dp, cf_net *net, double wsum, cf_status st, int stop, cf_error *err)
+{
+    if (dp->size == 1) return st;
+    double t0 = cf_now();
+    cf_backend *b = cf_net_backend(net);
+    float *g = dp->buf;
+    size_t at = 0;
+    int have = !st && wsum > 0; /* an empty shard (short last batch) adds nothing */
+    for (int i = 0; i < cf_net_n_params(net); i++) {
+        cf_net_param *p = cf_net_param_at(net, i);
+        if (!p->trainable) continue;
+        size_t k = cf_tensor_numel(&p->grad);
+        if (have && (st = cf_tensor_download(b, &p->grad, g + at, err))) have = 0;
+        at += k;
+    }
+    /* sum of (wsum_r x mean_r) / sum of wsum_r: the mean over the global batch */
+    if (have)
+        for (size_t j = 0; j < dp->n; j++) g[j] *= (float)wsum;
+    else
+        memset(g, 0, dp->n * sizeof *g);
+    g[dp->n] = have ? (float)wsum : 0.0f;
+    g[dp->n + 1] = st ? 1.0f : 0.0f;
+    g[dp->n + 2] = stop ? 1.0f : 0.0f;
+    cf_error e;
+    /* the flags travel in the last bucket, with the gradients' tail */
+    for (size_t off = 0; off < dp->n + EXTRA; off += BUCKET_FLOATS) {
+        size_t k = dp->n + EXTRA - off < BUCKET_FLOATS ? dp->n + EXTRA - off : BUCKET_FLOATS;
+        if (cf_dist_allreduce_float(g + off, k, &e)) {
+            *err = e;
+            return e.status;
+        }
+    }
+    if (g[dp->n + 1] > 0) return cf_dist_agree(st, err);
+    if (g[dp->n + 2] > 0) return cf_error_set(err, CF_ERR_INTERRUPTED, "interrupted");
+    float inv = g[dp->n] > 0 ? 1.0f / g[dp->n] : 0.0f;
+    at = 0;
+    for (int i = 0; i < cf_net_n_params(net); i++) {
+        cf_net_param *p = cf_net_param_at(net, i);
+        if (!p->trainable) continue;
+        size_t k = cf_tensor_numel(&p->grad);
+        for (size_t j = 0; j < k; j++) g[at + j] *= inv;
+        CF_TRY(cf_tensor_upload(b, &p->grad, g + at, err));
+        at += k;
+    }
+    dp->allreduce_s += cf_now() - t0;
+    dp->steps++;
+    return CF_OK;
+}
+
+cf_status cf_dp_sum(cf_dp *dp, double *v, int n, cf_error *err)
+{
+    return dp->size == 1 ? CF_OK : cf_dist_allreduce_double(v, n, err);
+}
