@@ -9,7 +9,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/crc32c.h"
 #include "core/util.h"
+#include "dist/dist.h"
 #include "tune/tune.h"
 
 int cf_cmd_tune(int argc, char **argv);
@@ -40,6 +42,8 @@ static void usage(FILE *f)
           "  --trial-program P  program run as `P train ...` (default: this clforge)\n"
           "  --in-process       synthetic objectives: evaluate in this process (no isolation)\n"
           "  --quiet            print only the summary\n"
+          "Under `mpirun -np N`, rank 0 runs the study and ranks 1..N-1 run one trial each\n"
+          "at a time (max_parallel = N - 1); trials.csv names the worker (docs/distributed.md).\n"
           "See docs/tuning.md for the tune group's keys.\n",
           f);
 }
@@ -235,7 +239,23 @@ static int tune_main(int argc, char **argv, const char **sets)
     if (allow_unknown) sets[n_sets++] = "strict_keys=false";
     char *resolved = NULL;
     cf_tune_load_opts lo = {sets, n_sets, allow_unknown, stderr, n_sets ? &resolved : NULL};
-    if (cf_tune_config_load_opts(abs_config, &lo, &cfg, &err) != CF_OK) {
+    cf_status ls = cf_tune_config_load_opts(abs_config, &lo, &cfg, &err);
+    int world = cf_dist_size(), rank = cf_dist_rank();
+    if (world > 1) { /* every rank loaded it, or rank 0 says which did not */
+        char *text = NULL;
+        size_t tn = 0;
+        uint32_t crc = 0;
+        if (!ls && cf_read_file(abs_config, &text, &tn, &err) == CF_OK) crc = cf_crc32c(text, tn);
+        free(text);
+        for (int i = 0; i < n_sets; i++) crc = cf_crc32c_extend(crc, sets[i], strlen(sets[i]) + 1);
+        if (!(ls = cf_dist_agree(ls, &err))) ls = cf_dist_same(cf_dist_version(), crc, "tuning config", &err);
+        if (ls && !cf_dist_error_shared()) ls = CF_OK; /* cannot happen: agree shares every failure */
+        if (ls) {
+            if (rank == 0) fprintf(stderr, "clforge tune: %s\n", err.msg);
+            return 1;
+        }
+    }
+    if (ls != CF_OK) {
         /* name the file as the user typed it */
         const char *m = err.msg;
         size_t al = strlen(abs_config);
@@ -246,6 +266,12 @@ static int tune_main(int argc, char **argv, const char **sets)
     if (max_trials > 0) cfg.max_trials = (int)max_trials;
     if (max_parallel > 0) cfg.max_parallel = (int)max_parallel;
     if (seed >= 0) cfg.seed = (uint64_t)seed;
+    if (world > 1 && in_process) {
+        if (rank == 0) fprintf(stderr, "clforge tune: --in-process runs trials in the tuner itself; under mpirun the workers run them\n");
+        cf_tune_config_free(&cfg);
+        return 2;
+    }
+    if (world > 1) cfg.max_parallel = world - 1; /* one trial per worker rank */
 
     char exe[CF_TUNE_PATH_MAX];
     if (program) {
@@ -282,10 +308,25 @@ static int tune_main(int argc, char **argv, const char **sets)
         snprintf(base, sizeof base, "%.*s/base.cfg", (int)(sizeof cfg.config_path - 10), abs_dir);
         snprintf(cfg.config_path, sizeof cfg.config_path, "%s", base);
     }
-    cf_study_opts o = {dir, resume, exe, on_event, &u, NULL, in_process, &g_stop};
+    if (world > 1 && rank > 0) { /* a worker: no study, no output; trials as rank 0 sends them */
+        cf_status ws = cf_tune_worker_mpi(&cfg, exe, &err);
+        cf_tune_config_free(&cfg);
+        free(resolved);
+        if (ws) fprintf(stderr, "clforge tune: rank %d: %s\n", rank, err.msg);
+        return ws ? 1 : 0;
+    }
+    cf_tune_runner mpi_runner;
+    if (world > 1 && cf_tune_runner_mpi(&mpi_runner, &cfg, &err)) {
+        fprintf(stderr, "clforge tune: %s\n", err.msg);
+        cf_tune_config_free(&cfg);
+        free(resolved);
+        return 1;
+    }
+    cf_study_opts o = {dir, resume, exe, on_event, &u, world > 1 ? &mpi_runner : NULL, in_process, &g_stop};
     cf_study *s = NULL;
     if (cf_study_open(&s, &cfg, &o, &err) != CF_OK) {
         fprintf(stderr, "clforge tune: %s\n", err.msg);
+        if (world > 1) mpi_runner.destroy(mpi_runner.ctx); /* the workers leave */
         cf_tune_config_free(&cfg);
         free(resolved);
         return 1;
@@ -298,6 +339,7 @@ static int tune_main(int argc, char **argv, const char **sets)
         if (ws != CF_OK) {
             fprintf(stderr, "clforge tune: %s\n", err.msg);
             cf_study_close(s);
+            if (world > 1) mpi_runner.destroy(mpi_runner.ctx);
             cf_tune_config_free(&cfg);
             return 1;
         }
@@ -319,6 +361,7 @@ static int tune_main(int argc, char **argv, const char **sets)
         printf("  directory %s\n", dir);
     }
     cf_status st = cf_study_run(s, &err);
+    if (world > 1) mpi_runner.destroy(mpi_runner.ctx); /* done: the workers leave */
     if (u.tty && !quiet) fputs("\r\033[K", stdout);
     int rc = 0;
     int b = cf_study_best(s);

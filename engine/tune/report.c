@@ -54,7 +54,7 @@ cf_status cf_tune_write_csv(const cf_study *s, const char *path, cf_error *err)
         fputc(',', f);
         csv_str(f, c->space.p[i].key);
     }
-    fputs(",reason\n", f);
+    fputs(",reason,worker\n", f);
     for (int i = 0; i < cf_study_count(s); i++) {
         const cf_trial *t = cf_study_trial(s, i);
         char v[40];
@@ -73,6 +73,8 @@ cf_status cf_tune_write_csv(const cf_study *s, const char *path, cf_error *err)
         }
         fputc(',', f);
         csv_str(f, t->reason);
+        fputc(',', f);
+        csv_str(f, t->worker);
         fputc('\n', f);
     }
     return commit(f, tmp, path, err);

@@ -171,18 +171,20 @@ static cf_status end_trial(cf_study *s, cf_trial *t, cf_trial_state st, const ch
     char r[CF_TUNE_REASON_MAX * 2], num[40];
     if (reason) snprintf(t->reason, sizeof t->reason, "%s", reason);
     cf_tune_json_escape(t->reason, r, sizeof r);
+    char w[128] = ""; /* who ran it, so trials.csv keeps the worker after --resume */
+    if (t->worker[0]) snprintf(w, sizeof w, ",\"worker\":\"%s\"", t->worker);
     if (st == CF_TRIAL_DONE) {
         cf_tune_json_num(t->value, num, sizeof num);
-        CF_TRY(study_journal(s, "{\"ev\":\"finished\",\"trial\":%d,\"value\":%s,\"seconds\":%.3f}", t->id, num,
-                       t->seconds));
+        CF_TRY(study_journal(s, "{\"ev\":\"finished\",\"trial\":%d,\"value\":%s,\"seconds\":%.3f%s}", t->id, num,
+                       t->seconds, w));
     } else if (st == CF_TRIAL_PRUNED) {
         cf_tune_json_num(t->value, num, sizeof num);
         CF_TRY(study_journal(s, "{\"ev\":\"pruned\",\"trial\":%d,\"epoch\":%d,\"value\":%s,\"seconds\":%.3f,"
-                          "\"reason\":\"%s\"}",
-                       t->id, t->pruned_epoch, num, t->seconds, r));
+                          "\"reason\":\"%s\"%s}",
+                       t->id, t->pruned_epoch, num, t->seconds, r, w));
     } else {
-        CF_TRY(study_journal(s, "{\"ev\":\"failed\",\"trial\":%d,\"seconds\":%.3f,\"reason\":\"%s\"}", t->id,
-                       t->seconds, r));
+        CF_TRY(study_journal(s, "{\"ev\":\"failed\",\"trial\":%d,\"seconds\":%.3f,\"reason\":\"%s\"%s}", t->id,
+                       t->seconds, r, w));
     }
     update_stall(s, t);
     if (s->o.cb) s->o.cb(s->o.user, s, t, CF_STUDY_EV_END);
@@ -331,6 +333,7 @@ cf_status cf_study_run(cf_study *s, cf_error *err)
         }
         if (ev.trial_id < 0 || ev.trial_id >= s->n) continue;
         cf_trial *t = &s->t[ev.trial_id];
+        if (ev.worker[0]) snprintf(t->worker, sizeof t->worker, "%s", ev.worker);
         if (ev.kind == CF_TEV_EPOCH) st = on_epoch(s, t, &ev, err);
         else st = on_end(s, t, &ev, err);
         if (st != CF_OK) goto fail;

@@ -11,6 +11,7 @@
  *   pruned   {"ev":"pruned","trial":k,"epoch":e,"value":v,"reason":..}
  *   failed   {"ev":"failed","trial":k,"reason":..}
  *   done     {"ev":"done","reason":..}
+ * finished/pruned/failed carry "worker":"host:rank" when the MPI runner ran them.
  * Every line carries "t", the study's elapsed seconds. On --resume a trial
  * with "proposed" but no terminal event was in flight: it runs again, with
  * the same id and values, from scratch (a continued one from its parent's
@@ -97,6 +98,8 @@ static cf_status replay_line(void *user, const char *line, int lineno, cf_error 
         cf_tune_json_num_at(line, "value", &v) || (v = NAN, 1);
         return study_add_epoch(tr, (int)e, v, err);
     }
+    if (!strcmp(ev, "finished") || !strcmp(ev, "pruned") || !strcmp(ev, "failed"))
+        cf_tune_json_str_at(line, "worker", tr->worker, sizeof tr->worker);
     if (!strcmp(ev, "finished") || !strcmp(ev, "pruned")) {
         if (!cf_tune_json_num_at(line, "value", &tr->value)) tr->value = NAN;
         if (cf_tune_json_num_at(line, "seconds", &v)) tr->seconds = v;

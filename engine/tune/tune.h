@@ -157,6 +157,7 @@ typedef struct cf_trial {
     int stop_requested;   /* pruned or failed while its process still runs */
     int attempt;          /* runs of this trial (re-run after a crash) */
     char reason[CF_TUNE_REASON_MAX];
+    char worker[64];      /* host:rank that ran it (MPI runner), "" when local */
 } cf_trial;
 
 /* ---- runner interface: how trials are executed ---------------------------
@@ -186,6 +187,7 @@ typedef struct cf_tune_event {
     char names[CF_TUNE_MAX_METRICS][48];
     double values[CF_TUNE_MAX_METRICS];
     char reason[CF_TUNE_REASON_MAX];
+    char worker[64]; /* host:rank (MPI runner), "" for a local child */
 } cf_tune_event;
 
 typedef struct cf_tune_runner {
@@ -204,6 +206,12 @@ typedef struct cf_tune_runner {
  * instead of exec'ing anything. */
 cf_status cf_tune_runner_local(cf_tune_runner *out, const cf_tune_config *cfg, const char *exe,
                                int final_test, cf_error *err);
+
+/* MPI runner (runner_mpi.c), under mpirun: on rank 0 the study's runner,
+ * one trial per worker rank; on ranks 1..N-1 cf_tune_worker_mpi runs the
+ * trials rank 0 sends (each with the local runner) until the study ends. */
+cf_status cf_tune_runner_mpi(cf_tune_runner *out, const cf_tune_config *cfg, cf_error *err);
+cf_status cf_tune_worker_mpi(const cf_tune_config *cfg, const char *exe, cf_error *err);
 
 /* In-process runner: synthetic objectives only, no isolation (benchmarks, tests). */
 cf_status cf_tune_runner_inproc(cf_tune_runner *out, const cf_tune_config *cfg, cf_error *err);
