@@ -113,11 +113,17 @@ static cf_status bcast_tensor(cf_net *net, cf_tensor *t, float *tmp, cf_error *e
     return cf_tensor_upload(b, t, tmp, err);
 }
 
-cf_status cf_dp_start(cf_dp *dp, cf_net *net, cf_status st, const cf_dp_fingerprint *fp, cf_error *err)
+cf_status cf_dp_check(cf_dp *dp, cf_status st, const cf_dp_fingerprint *fp, cf_error *err)
 {
     if (dp->size == 1) return st;
     CF_TRY(cf_dist_agree(st, err));
-    CF_TRY(cf_dist_agree(fingerprints(dp, fp, err), err));
+    return cf_dist_agree(fingerprints(dp, fp, err), err);
+}
+
+cf_status cf_dp_start(cf_dp *dp, cf_net *net, cf_status st, cf_error *err)
+{
+    if (dp->size == 1) return st;
+    CF_TRY(cf_dist_agree(st, err));
     size_t most = 0;
     dp->n = 0;
     for (int i = 0; i < cf_net_n_params(net); i++) {

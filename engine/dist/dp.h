@@ -33,11 +33,13 @@ cf_status cf_dp_check_mode(const cf_dp *dp, const char *kv_store, cf_error *err)
 void cf_dp_shard(const cf_dp *dp, int n, int per_rank, int b, int *off, int *len);
 int cf_dp_batches(const cf_dp *dp, int n, int per_rank);
 int cf_dp_global_len(const cf_dp *dp, int n, int per_rank, int b); /* samples in global batch b */
-/* The start of training: every rank's setup status (cf_dist_agree), then the
- * fingerprints compared with rank 0's, then rank 0's parameters (and
- * optimizer state) broadcast — also after a resume, so that every rank
- * continues from exactly the same weights. */
-cf_status cf_dp_start(cf_dp *dp, cf_net *net, cf_status st, const cf_dp_fingerprint *fp, cf_error *err);
+/* Before the run directory exists: every rank's setup status
+ * (cf_dist_agree), then the fingerprints compared with rank 0's. */
+cf_status cf_dp_check(cf_dp *dp, cf_status st, const cf_dp_fingerprint *fp, cf_error *err);
+/* The start of training (after a resume's checkpoint load): every rank's
+ * status again, then rank 0's parameters and optimizer state broadcast, so
+ * that every rank starts from exactly the same weights. */
+cf_status cf_dp_start(cf_dp *dp, cf_net *net, cf_status st, cf_error *err);
 /* After backward: grads become the weighted mean over the global batch
  * (this rank's grads were averaged over its own weight sum wsum). st: this
  * rank's status of the step; stop: this rank was asked to stop. Every rank

@@ -91,11 +91,11 @@ cf_status cf_train_run(const cf_train_opts *o, cf_error *err)
     const char **class_names = NULL;
     char ckdir[1100];
     /* Data parallel under mpirun (dist/dp.h): rank 0 alone writes the run
-     * directory; dp_started says whether the ranks have met yet (a rank that
-     * fails before must still meet the others, or they would wait forever). */
+     * directory. dp_met: this rank has no meeting with the others ahead (a
+     * rank that fails before one must still attend, or they wait forever). */
     cf_dp dp;
     cf_dp_init(&dp);
-    int lead = dp.rank == 0, dp_started = 0;
+    int lead = dp.rank == 0, dp_met = 0;
     char *hosts = NULL;
     cf_status st = stream_sinks(o, s.out, &sinks, err);
     if (st) goto done;
@@ -168,6 +168,17 @@ cf_status cf_train_run(const cf_train_opts *o, cf_error *err)
         goto done;
     }
     if ((st = cf_dp_check_mode(&dp, cf_params_str(s.pt, "kv_store"), err))) goto done;
+    {   /* every rank must run the same thing: checked before anything is written */
+        char *ct = cf_config_to_string(&s.cfg);
+        cf_dp_fingerprint fp = {"", ct ? cf_crc32c(ct, strlen(ct)) : 0, s.n_tr, s.n_va,
+                                s.test.n, s.k, s.c, s.h, s.w, cf_net_param_count(s.net)};
+        free(ct);
+        snprintf(fp.version, sizeof fp.version, "%s", cf_dist_version());
+        if ((st = cf_dp_check(&dp, CF_OK, &fp, err))) {
+            dp_met = 1; /* every rank knows */
+            goto done;
+        }
+    }
     if (lead && (st = file_sinks(&s, &sinks, err))) goto done;
     /* 2. The run directory. */
     if (resuming) {
@@ -193,16 +204,9 @@ cf_status cf_train_run(const cf_train_opts *o, cf_error *err)
         if ((st = cf_run_dir_write_config(&s, err))) goto done;
     }
     if (lead && (st = cf_run_dir_checkpoints(&s, ckdir, sizeof ckdir, err))) goto done;
-    {
-        char *ct = cf_config_to_string(&s.cfg);
-        cf_dp_fingerprint fp = {"", ct ? cf_crc32c(ct, strlen(ct)) : 0, s.n_tr, s.n_va,
-                                s.test.n, s.k, s.c, s.h, s.w, cf_net_param_count(s.net)};
-        free(ct);
-        snprintf(fp.version, sizeof fp.version, "%s", cf_dist_version());
-        dp_started = 1;
-        if ((st = cf_dp_start(&dp, s.net, CF_OK, &fp, err))) goto done;
-        hosts = cf_dist_hosts();
-    }
+    dp_met = 1;
+    if ((st = cf_dp_start(&dp, s.net, CF_OK, err))) goto done; /* rank 0's weights everywhere */
+    hosts = cf_dist_hosts();
     cf_ev_start start = {s.name, s.run_dir, s.be->name, s.be->info.name, PACKAGE_VERSION, s.n_tr, s.n_va,
                          s.epochs, resume_epoch, cf_net_param_count(s.net), rs.step, o->sets, o->n_sets};
     if ((st = cf_sinks_start(&sinks, &start, err))) goto done;
@@ -366,7 +370,7 @@ cf_status cf_train_run(const cf_train_opts *o, cf_error *err)
     }
     rs.outcome = "completed";
 done:
-    if (!dp_started) cf_dp_start(&dp, NULL, st ? st : CF_ERR_INVALID, NULL, err);
+    if (!dp_met && dp.size > 1) cf_dist_agree(st ? st : CF_ERR_INVALID, err);
     cf_prefetch_stop(pf);
     rs.wall = cf_now() - t_start;
     if (st == CF_ERR_INTERRUPTED) rs.outcome = "interrupted";
