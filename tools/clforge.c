@@ -84,7 +84,11 @@ static int cmd_train(int argc, char **argv)
         "  --allow-unknown     unknown config keys (file, --set) are warnings, not errors\n"
         "                      (as strict_keys = false; in the config)\n"
         "  --quiet             only errors\n"
-        "  -h, --help          this help\n";
+        "  -h, --help          this help\n"
+        "\n"
+        "mpirun -np N clforge train CONFIG trains data-parallel (train.kv_store =\n"
+        "dist_sync): train.mini_batch_size is per rank, gradients are averaged every\n"
+        "step, rank 0 writes the run directory (docs/distributed.md).\n";
     static const struct option opts[] = {{"set", required_argument, 0, 's'},
                                          {"run-dir", required_argument, 0, 'r'},
                                          {"resume", required_argument, 0, 'R'},

@@ -40,7 +40,8 @@ const cf_param_def cf_backend_params[] = {
     {"name", CF_PT_STRING, "auto", CF_PARAM_NO_RANGE, NULL,
      "reference, cpu, opencl, or auto (a GPU if present, else the fastest CPU backend)"},
     {"device", CF_PT_STRING, "", CF_PARAM_NO_RANGE, NULL,
-     "device: index, name substring, or gpu/cpu/accelerator (opencl)"},
+     "device: index, name substring, or gpu/cpu/accelerator (opencl); a comma-separated list "
+     "(\"0,1,2,3\") gives each MPI rank on a node its own (entry local rank mod count)"},
     {"threads", CF_PT_INT, "0", 0, 1024, NULL, "compute threads (0 = backend default)"},
     {"verbose", CF_PT_BOOL, "false", CF_PARAM_NO_RANGE, NULL, "log kernel compiles and cache use"},
     CF_PARAM_TABLE_END};

@@ -8,6 +8,20 @@
 #include "config.h"
 #include "dist/dist.h"
 
+const char *cf_dist_device(const char *spec, char *buf, size_t cap)
+{
+    if (!spec || !strchr(spec, ',')) return spec;
+    int n = 1;
+    for (const char *c = spec; *c; c++) n += *c == ',';
+    int want = cf_dist_local_rank() % n;
+    const char *at = spec;
+    for (int i = 0; i < want; i++) at = strchr(at, ',') + 1;
+    size_t len = strcspn(at, ",");
+    while (len && at[0] == ' ') at++, len--;
+    snprintf(buf, cap, "%.*s", (int)len, at);
+    return buf;
+}
+
 const char *cf_dist_version(void)
 {
     const char *v = getenv("CLFORGE_TEST_VERSION"); /* tests/test_mpi_errors.sh: a rank on another version */

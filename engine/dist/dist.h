@@ -21,6 +21,12 @@ int cf_dist_rank(void);
 int cf_dist_size(void);
 int cf_dist_active(void);       /* 1 when MPI was initialised (even with one rank) */
 int cf_dist_built_with_mpi(void);
+/* This rank's index among the ranks on its node (0 without MPI). */
+int cf_dist_local_rank(void);
+/* backend.device for this rank: a comma-separated list ("0,1,2,3") names one
+ * device per local rank (entry local_rank mod count); anything else is
+ * returned as it is. buf holds the entry. */
+const char *cf_dist_device(const char *spec, char *buf, size_t cap);
 /* This rank's host name (not collective). */
 const char *cf_dist_host(void);
 /* "host:rank,host:rank..." of every rank, in rank order (malloc'd). */

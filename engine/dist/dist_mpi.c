@@ -9,7 +9,7 @@
 
 #include "dist/dist.h"
 
-static int g_active, g_rank, g_size = 1, g_shared;
+static int g_active, g_rank, g_size = 1, g_shared, g_local;
 static char g_host[256];
 
 static int launched(void)
@@ -43,6 +43,11 @@ cf_status cf_dist_init(int *argc, char ***argv, cf_error *err)
     MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
     MPI_Comm_rank(MPI_COMM_WORLD, &g_rank);
     MPI_Comm_size(MPI_COMM_WORLD, &g_size);
+    MPI_Comm node; /* the ranks sharing this node's memory: one device each */
+    if (MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, g_rank, MPI_INFO_NULL, &node) == MPI_SUCCESS) {
+        MPI_Comm_rank(node, &g_local);
+        MPI_Comm_free(&node);
+    }
     g_active = 1;
     setenv("CLFORGE_NO_MPI", "1", 1); /* for the processes this one starts */
     return CF_OK;
@@ -62,6 +67,7 @@ void cf_dist_abort(int code)
 
 int cf_dist_rank(void) { return g_rank; }
 int cf_dist_error_shared(void) { return g_shared; }
+int cf_dist_local_rank(void) { return g_local; }
 int cf_dist_size(void) { return g_size; }
 int cf_dist_active(void) { return g_active; }
 int cf_dist_built_with_mpi(void) { return 1; }

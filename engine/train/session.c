@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/schema.h"
+#include "dist/dist.h"
 #include "train/sagemaker.h"
 #include "data/reader.h"
 #include "train/session.h"
@@ -190,7 +191,8 @@ cf_status cf_session_model(cf_session *s, cf_error *err)
 cf_status cf_session_backend(cf_session *s, int max_batch, cf_error *err)
 {
     cf_backend_config bc = {0};
-    bc.device = cf_params_str(s->pb, "device");
+    char dev[256]; /* "0,1,2,3": one device per rank on the node (docs/distributed.md) */
+    bc.device = cf_dist_device(cf_params_str(s->pb, "device"), dev, sizeof dev);
     bc.threads = cf_params_int(s->pb, "threads");
     bc.verbose = cf_params_bool(s->pb, "verbose");
     const char *bn = cf_params_str(s->pb, "name");
