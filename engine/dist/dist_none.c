@@ -29,9 +29,9 @@ cf_status cf_dist_init(int *argc, char ***argv, cf_error *err)
         g_env_rank = rank > 0 ? rank : 0;
         return cf_error_set(err, CF_ERR_UNSUPPORTED,
                             "started by mpirun with %d ranks, but this clforge was built without MPI "
-                            "(configure found no mpicc): each rank would train alone. Install Open MPI "
-                            "(libopenmpi-dev), rerun ./configure (it says \"MPI: yes\") and make, or run "
-                            "without mpirun",
+                            "(./configure found no mpicc, or --disable-mpi): each rank would work alone. "
+                            "Install Open MPI (libopenmpi-dev), rerun ./configure (it prints \"checking for "
+                            "MPI... yes\") and make, or run without mpirun",
                             size);
     }
     return CF_OK;

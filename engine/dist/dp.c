@@ -179,7 +179,8 @@ cf_status cf_dp_grads(cf_dp *dp, cf_net *net, double wsum, cf_status st, int sto
         }
     }
     if (g[dp->n + 1] > 0) return cf_dist_agree(st, err);
-    if (g[dp->n + 2] > 0) return cf_error_set(err, CF_ERR_INTERRUPTED, "interrupted");
+    if (g[dp->n + 2] > 0) /* every rank stops at this step; agreeing marks it shared */
+        return cf_dist_agree(cf_error_set(err, CF_ERR_INTERRUPTED, "interrupted (a rank was asked to stop)"), err);
     float inv = g[dp->n] > 0 ? 1.0f / g[dp->n] : 0.0f;
     at = 0;
     for (int i = 0; i < cf_net_n_params(net); i++) {
