@@ -11,6 +11,7 @@ CLF=./clforge
 command -v mpirun >/dev/null 2>&1 || { echo "SKIP: mpirun not found (install openmpi-bin)"; exit 77; }
 $CLF version >/dev/null || exit 1
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
+timeout 60 mpirun -np 2 --oversubscribe true > /dev/null 2>&1 || { echo "SKIP: mpirun cannot start 2 processes here"; exit 77; }
 MPIRUN="timeout 300 mpirun -np 2 --oversubscribe"
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT

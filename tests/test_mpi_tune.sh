@@ -9,6 +9,7 @@ CLF=./clforge
 SRC=${srcdir:-.}
 command -v mpirun >/dev/null 2>&1 || { echo "SKIP: mpirun not found (install openmpi-bin)"; exit 77; }
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
+timeout 60 mpirun -np 2 --oversubscribe true > /dev/null 2>&1 || { echo "SKIP: mpirun cannot start 2 processes here"; exit 77; }
 T=$(mktemp -d)
 trap '[ -n "${KEEP:-}" ] || rm -rf "$T"' EXIT; echo "tmp $T"
 fails=0
