@@ -42,7 +42,10 @@ if paste -d' ' "$T/one/metrics.jsonl" "$T/single/metrics.jsonl" | awk '{
 then echo "ok: 2 ranks x 32 = 1 process x 64"; else echo "FAIL: losses differ"; fails=$((fails + 1)); fi
 grep -q '"world_size":2' "$T/one/summary.json" && grep -q '"hosts":"[^"]*:0,[^"]*:1"' "$T/one/summary.json" \
     && echo "ok: summary.json records world size and hosts" || { echo "FAIL: summary.json distributed"; fails=$((fails + 1)); }
-[ "$(ls "$T" | grep -c -v '\.')" -eq 2 ] && echo "ok: one run directory" || { echo "FAIL: run directories: $(ls "$T")"; fails=$((fails + 1)); }
+# without --run-dir: one directory under output.dir (rank 0's), not one per rank
+$MPIRUN $CLF train "$T/m.cfg" --quiet --set train.epochs=1 --set output.dir=\"$T/out\" > /dev/null 2>&1
+[ "$(ls "$T/out" | wc -l)" -eq 1 ] && [ -f "$T/out/$(ls "$T/out")/model.clf" ] && echo "ok: one run directory" \
+    || { echo "FAIL: run directories: $(ls "$T/out")"; fails=$((fails + 1)); }
 # kill after epoch 1 under MPI, resume under MPI
 CLFORGE_TEST_KILL_AFTER_EPOCH=1 $MPIRUN -x CLFORGE_TEST_KILL_AFTER_EPOCH $CLF train "$T/m.cfg" --quiet --run-dir "$T/k" > /dev/null 2>&1
 [ "$(wc -l < "$T/k/metrics.jsonl")" -eq 1 ] || { echo "FAIL: the killed run should have 1 epoch"; fails=$((fails + 1)); }
@@ -50,6 +53,23 @@ $MPIRUN $CLF train --resume "$T/k" --quiet > /dev/null 2> "$T/resume.err" || { e
 for f in checkpoints/last.ckpt model.clf metrics.jsonl; do
     if cmp -s "$T/one/$f" "$T/k/$f"; then echo "ok: resumed $f identical"; else echo "FAIL: resumed $f differs"; fails=$((fails + 1)); fi
 done
+# batch norm: train.batchnorm_stats = "average" changes what validation sees, never training
+cat > "$T/bn.cfg" <<'CFG'
+name = "bn"; seed = 9; backend = { name = "reference"; };
+data = { limit_train = 640; limit_test = 100; validation_split = 0.2; };
+model = { layers = ( { type = "conv"; filters = 4; kernel = 3; padding = 1; activation = "relu"; },
+                     { type = "maxpool"; size = 2; }, { type = "dense"; units = 10; } ); };
+train = { epochs = 2; mini_batch_size = 32; };
+optimizer = { plugin = "sgd"; learning_rate = 0.05; momentum = 0.9; };
+regularizers = ( { plugin = "batchnorm"; } );
+CFG
+$MPIRUN $CLF train "$T/bn.cfg" --quiet --run-dir "$T/bnp" > /dev/null 2>&1
+$MPIRUN $CLF train "$T/bn.cfg" --quiet --run-dir "$T/bna" --set train.batchnorm_stats=\"average\" > /dev/null 2>&1
+tl() { grep -o '"train_loss":[^,]*' "$1/metrics.jsonl"; }
+vl() { grep -o '"validation_loss":[^,]*' "$1/metrics.jsonl"; }
+if [ -n "$(tl "$T/bnp")" ] && [ "$(tl "$T/bnp")" = "$(tl "$T/bna")" ] && [ "$(vl "$T/bnp")" != "$(vl "$T/bna")" ]; then
+    echo "ok: averaged batch-norm statistics: same training, other validation"
+else echo "FAIL: batchnorm_stats: $(tl "$T/bnp") / $(tl "$T/bna") / $(vl "$T/bnp") / $(vl "$T/bna")"; fails=$((fails + 1)); fi
 # kv_store names
 $CLF train "$T/m.cfg" --quiet --set train.kv_store=\"dist_async\" --run-dir "$T/x" > "$T/async.out" 2>&1
 grep -q "dist_async.*not supported" "$T/async.out" && [ ! -d "$T/x" ] && echo "ok: dist_async refused by name" \

@@ -104,6 +104,9 @@ const cf_param_def cf_train_params[] = {
     {"kv_store", CF_PT_STRING, "auto", CF_PARAM_NO_RANGE, "auto|local|dist_sync|dist_async",
      "several processes (SageMaker's name): dist_sync = data parallel under mpirun, mini_batch_size "
      "per rank; auto = dist_sync when mpirun started several ranks (docs/distributed.md)"},
+    {"batchnorm_stats", CF_PT_STRING, "per_rank", CF_PARAM_NO_RANGE, "per_rank|average",
+     "data parallel: average = the ranks average their batch-norm running statistics after each "
+     "epoch, before validation and checkpoints (batch statistics in training stay per rank)"},
     {"lr_schedule", CF_PT_GROUP, "", CF_PARAM_NO_RANGE, NULL, "group: learning-rate schedule (see train.lr_schedule.*)"},
     {"early_stopping", CF_PT_GROUP, "", CF_PARAM_NO_RANGE, NULL, "group: early stopping (see train.early_stopping.*)"},
     CF_PARAM_TABLE_END};

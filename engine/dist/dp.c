@@ -196,6 +196,29 @@ cf_status cf_dp_grads(cf_dp *dp, cf_net *net, double wsum, cf_status st, int sto
     return CF_OK;
 }
 
+cf_status cf_dp_average_stats(cf_dp *dp, cf_net *net, cf_error *err)
+{
+    if (dp->size == 1) return CF_OK;
+    cf_backend *b = cf_net_backend(net);
+    int changed = 0;
+    for (int i = 0; i < cf_net_n_params(net); i++) {
+        cf_net_param *p = cf_net_param_at(net, i);
+        if (p->trainable) continue;
+        size_t k = cf_tensor_numel(&p->value);
+        float *v = malloc(k * sizeof *v);
+        if (!v) return cf_error_set(err, CF_ERR_NOMEM, "out of memory");
+        cf_status st = cf_tensor_download(b, &p->value, v, err);
+        if (!st) st = cf_dist_allreduce_float(v, k, err);
+        for (size_t j = 0; j < k && !st; j++) v[j] /= (float)dp->size;
+        if (!st) st = cf_tensor_upload(b, &p->value, v, err);
+        free(v);
+        if (st) return st;
+        changed = 1;
+    }
+    if (changed) cf_net_params_changed(net); /* folded batch norms are recomputed */
+    return CF_OK;
+}
+
 cf_status cf_dp_sum(cf_dp *dp, double *v, int n, cf_error *err)
 {
     return dp->size == 1 ? CF_OK : cf_dist_allreduce_double(v, n, err);

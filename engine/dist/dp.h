@@ -45,6 +45,9 @@ cf_status cf_dp_start(cf_dp *dp, cf_net *net, cf_status st, cf_error *err);
  * rank's status of the step; stop: this rank was asked to stop. Every rank
  * returns the same status, at the same step. */
 cf_status cf_dp_grads(cf_dp *dp, cf_net *net, double wsum, cf_status st, int stop, cf_error *err);
+/* Every rank's running statistics (the net's non-trainable parameters, i.e.
+ * batch-norm means and variances) replaced by their mean over the ranks. */
+cf_status cf_dp_average_stats(cf_dp *dp, cf_net *net, cf_error *err);
 /* Sums over ranks (epoch statistics). */
 cf_status cf_dp_sum(cf_dp *dp, double *v, int n, cf_error *err);
 

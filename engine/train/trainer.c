@@ -291,6 +291,8 @@ cf_status cf_train_run(const cf_train_opts *o, cf_error *err)
         if (st) break;
         double t_train = cf_now() - t0, sums[4] = {lsum, wsum, (double)correct, (double)seen};
         if ((st = cf_dp_sum(&dp, sums, 4, err))) break;
+        if (!strcmp(cf_params_str(s.pt, "batchnorm_stats"), "average") && (st = cf_dp_average_stats(&dp, s.net, err)))
+            break;
         lsum = sums[0], wsum = sums[1], correct = (long)sums[2], seen = (long)sums[3];
         cf_eval_result tr = {lsum / (wsum > 0 ? wsum : 1), (double)correct / (seen ? seen : 1), 0, seen}, va = {0};
         /* rank 0 validates (its batch-norm statistics) and tells the others, so
