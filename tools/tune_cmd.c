@@ -249,7 +249,6 @@ static int tune_main(int argc, char **argv, const char **sets)
         free(text);
         for (int i = 0; i < n_sets; i++) crc = cf_crc32c_extend(crc, sets[i], strlen(sets[i]) + 1);
         if (!(ls = cf_dist_agree(ls, &err))) ls = cf_dist_same(cf_dist_version(), crc, "tuning config", &err);
-        if (ls && !cf_dist_error_shared()) ls = CF_OK; /* cannot happen: agree shares every failure */
         if (ls) {
             if (rank == 0) fprintf(stderr, "clforge tune: %s\n", err.msg);
             return 1;

@@ -45,8 +45,11 @@ cf_status cf_dist_allgather(const void *mine, void *all, size_t bytes, cf_error 
  * Without it a rank that failed alone leaves the others waiting forever in
  * the next collective. */
 cf_status cf_dist_agree(cf_status st, cf_error *err);
-/* 1 once cf_dist_agree returned a failure: every rank knows it, rank 0 says it. */
+/* 1 once cf_dist_agree returned a failure (every rank knows it, rank 0 says
+ * it) or cf_dist_release was called: no rank waits for this one any more. */
 int cf_dist_error_shared(void);
+/* This rank has told the others to finish (the tuner's QUIT to its workers). */
+void cf_dist_release(void);
 
 /* check.c: every rank runs clforge `version` and read the same `what`
  * (crc: its text, e.g. the config with --set applied). */

@@ -67,6 +67,7 @@ void cf_dist_abort(int code)
 
 int cf_dist_rank(void) { return g_rank; }
 int cf_dist_error_shared(void) { return g_shared; }
+void cf_dist_release(void) { g_shared = 1; }
 int cf_dist_local_rank(void) { return g_local; }
 int cf_dist_size(void) { return g_size; }
 int cf_dist_active(void) { return g_active; }

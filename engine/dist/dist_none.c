@@ -43,6 +43,7 @@ void cf_dist_abort(int code) { exit(code); }
 int cf_dist_rank(void) { return g_env_rank; }
 int cf_dist_size(void) { return 1; }
 int cf_dist_error_shared(void) { return 0; }
+void cf_dist_release(void) {}
 int cf_dist_local_rank(void) { return 0; }
 int cf_dist_active(void) { return 0; }
 int cf_dist_built_with_mpi(void) { return 0; }

@@ -147,6 +147,7 @@ static void co_destroy(void *ctx)
     cf_error e;
     int zero = 0;
     for (int r = 1; r < c->n; r++) cf_dist_send(r, TAG_QUIT, &zero, sizeof zero, &e);
+    cf_dist_release(); /* the workers leave: an error of the tuner's own needs no MPI_Abort */
     free(c->busy);
     free(c);
 }
