@@ -27,6 +27,14 @@ w1=$(awk -F, 'NR > 1 && $NF ~ /:1$/' "$T/b/trials.csv" | wc -l)
 w2=$(awk -F, 'NR > 1 && $NF ~ /:2$/' "$T/b/trials.csv" | wc -l)
 [ "$w1" -gt 0 ] && [ "$w2" -gt 0 ] && [ $((w1 + w2)) -eq 40 ] && echo "ok: both workers ran trials ($w1 + $w2)" \
     || { echo "FAIL: workers $w1 + $w2"; fails=$((fails + 1)); }
+# Trials that crash (SIGSEGV in the child) are failed trials; the workers carry on.
+timeout 120 mpirun -np 3 --oversubscribe $CLF tune "$SRC/examples/tune_branin.cfg" --dir "$T/c" --quiet \
+    --set tune.max_trials=12 --set tune.objective.fail_crash=0.4 > "$T/c.out" 2>&1
+rc=$?
+nf=$(awk -F, 'NR > 1 && $2 == "failed" && /crashed/' "$T/c/trials.csv" | wc -l)
+nd=$(awk -F, 'NR > 1 && $2 == "done"' "$T/c/trials.csv" | wc -l)
+[ "$rc" -eq 0 ] && [ "$nf" -gt 0 ] && [ $((nf + nd)) -eq 12 ] && echo "ok: $nf crashing trials failed, $nd done, no rank lost" \
+    || { echo "FAIL: crashing trials: rc $rc, $nf failed, $nd done: $(tail -3 "$T/c.out")"; fails=$((fails + 1)); }
 # Slower trials (0.2 s epochs, 3 each), then SIGKILL of worker rank 1.
 sed -e 's/objective = { function = "branin"; };/objective = { function = "branin"; epoch_seconds = 0.2; }; epochs = 3;/' \
     -e 's/max_trials = 40;/max_trials = 16;/' "$SRC/examples/tune_branin.cfg" > "$T/slow.cfg"
