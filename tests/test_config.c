@@ -8,7 +8,7 @@
 #include "core/util.h"
 #include "core/params.h"
 #include "core/config_file.h"
-#include "core/schema.h"
+#include "train/schema.h"
 #include "model/net.h"
 #include "data/dataset.h"
 

@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "core/plugin_params.h"
-#include "core/schema.h"
+#include "train/schema.h"
 #include "testutil.h"
 
 /* Open backend name with the config text's backend group. */

@@ -12,7 +12,7 @@
 #include "core/util.h"
 #include "dist/dist.h"
 #include "core/params.h"
-#include "core/schema.h"
+#include "train/schema.h"
 #include "model/model.h"
 
 /* tools/tune_cmd.c provides the real one; this weak fallback keeps the CLI

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/schema.h"
+#include "train/schema.h"
 #include "train/session.h"
 
 cf_status cf_session_save_model(cf_session *s, const char *path, cf_error *err)

@@ -9,7 +9,7 @@
 #include "core/json_parse.h"
 #include "train/sagemaker.h"
 #include "core/util.h"
-#include "core/schema.h"
+#include "train/schema.h"
 
 typedef struct sm_map {
     const char *name;

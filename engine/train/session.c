@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/schema.h"
+#include "train/schema.h"
 #include "dist/dist.h"
 #include "train/sagemaker.h"
 #include "data/reader.h"

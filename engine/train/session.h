@@ -12,7 +12,7 @@
 #include "model/net.h"
 #include "model/modelfile.h"
 #include "data/dataset.h"
-#include "data/batch.h"
+#include "train/batch.h"
 
 typedef struct cf_plugin_inst {
     const cf_plugin_desc *d;

@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "data/prefetch.h"
+#include "train/prefetch.h"
 #include "dist/dist.h"
 #include "dist/dp.h"
 #include "core/crc32c.h"

@@ -37,6 +37,6 @@ cf_status cf_print_model(const char *config_path, const char *const *sets, int n
                          cf_error *err);
 
 /* The config tables moved to core/schema.h. */
-#include "core/schema.h"
+#include "train/schema.h"
 
 #endif

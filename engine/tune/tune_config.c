@@ -9,7 +9,7 @@
 
 #include "core/config_file.h"
 #include "core/params.h"
-#include "core/schema.h"
+#include "train/schema.h"
 #include "tune/tune.h"
 
 typedef struct ctx {

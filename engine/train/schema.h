@@ -1,7 +1,7 @@
 /* clforge — the schema: every config key declared once (engine sections here,
  * plugin sections in each plugin's table), and the checks driven by it. */
-#ifndef CLFORGE_CORE_SCHEMA_H
-#define CLFORGE_CORE_SCHEMA_H
+#ifndef CLFORGE_TRAIN_SCHEMA_H
+#define CLFORGE_TRAIN_SCHEMA_H
 
 #include <libconfig.h>
 #include <stdio.h>

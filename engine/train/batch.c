@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "data/batch.h"
+#include "train/batch.h"
 #include "data/reader.h"
 #include "train/session.h"
 

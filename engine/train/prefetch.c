@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "data/prefetch.h"
+#include "train/prefetch.h"
 
 #define MAX_WORKERS 64
 
