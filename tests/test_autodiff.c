@@ -158,6 +158,7 @@ static void check_model(cf_model_spec *m, cf_loss_kind kind)
     cf_net_free(net);
     cf_backend_close(b);
     cf_registry_destroy(r);
+    cf_model_spec_free(m);
 }
 
 START_TEST(residual_bn_dropout_xent) { check_model(model_residual(), CF_LOSS_XENT); }

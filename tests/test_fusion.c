@@ -122,14 +122,17 @@ static cf_model_spec *model_cnn(int ties)
     return m;
 }
 
+/* One registry for the program: backends opened from it outlive each test's
+ * scope (a static keeps it reachable, so no leak is reported). */
+static cf_registry *g_reg;
+
 static cf_backend *open_backend(const char *name)
 {
-    cf_registry *r;
     cf_backend *b;
     cf_error e = {0};
     cf_backend_config bc = {0};
-    ck_assert_int_eq(cf_registry_create(&r, NULL, 0, &e), CF_OK);
-    ck_assert_msg(cf_backend_open(r, name, &bc, &b, &e) == CF_OK, "%s", e.msg);
+    if (!g_reg) ck_assert_int_eq(cf_registry_create(&g_reg, NULL, 0, &e), CF_OK);
+    ck_assert_msg(cf_backend_open(g_reg, name, &bc, &b, &e) == CF_OK, "%s", e.msg);
     return b;
 }
 

@@ -39,6 +39,10 @@ static cf_status summary_of(const char *text, char **out, long *np, cf_error *e)
         FILE *f = open_memstream(out, &len);
         s = cf_model_summary(m, f, np, e);
         fclose(f);
+        if (s) { /* callers keep the text only on success */
+            free(*out);
+            *out = NULL;
+        }
     }
     cf_model_spec_free(m);
     cf_config_free(&c);

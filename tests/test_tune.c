@@ -260,6 +260,7 @@ START_TEST(test_grid_enumerates)
         for (int b = 0; b < 2; b++)
             for (int c = 0; c < 3; c++) ck_assert_int_eq(seen[a][b][c], 1);
     cf_study_close(s);
+    cf_tune_config_free(&cfg);
     /* a continuous range without steps is refused */
     st = load_cfg("g2.cfg",
                   "tune = { strategy = \"grid\"; objective = { metric = \"validation:loss\"; goal = \"minimize\"; };\n"

@@ -108,7 +108,10 @@ void cf_tune_synthetic_child(const cf_tune_config *cfg, const cf_tune_job *job, 
                  "\"true_value\":%s,\"seconds\":%g}\n",
                  e, isnan(v) ? "NaN" : a, isnan(v) ? "NaN" : a, b, o->epoch_seconds);
         put(fd, line);
-        if (crash) raise(SIGSEGV); /* a simulated crash: that is the point of this mode */
+        if (crash) { /* a simulated crash: that is the point of this mode */
+            signal(SIGSEGV, SIG_DFL); /* a death by signal even under a sanitizer's handler */
+            raise(SIGSEGV);
+        }
     }
     cf_tune_json_num(v, a, sizeof a);
     snprintf(line, sizeof line, "{\"event\":\"end\",\"status\":\"ok\",\"validation_loss\":%s}\n", a);
