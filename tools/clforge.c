@@ -25,6 +25,8 @@ __attribute__((weak)) int cf_cmd_tune(int argc, char **argv)
     return 1;
 }
 
+int cf_cmd_im2rec(int argc, char **argv); /* tools/im2rec_cmd.c */
+
 static volatile sig_atomic_t g_stop;
 static void on_signal(int sig) { (void)sig; g_stop = 1; }
 
@@ -41,6 +43,7 @@ static const char *const top_help =
     "  data info PATH      a dataset's format, classes, counts, image sizes, unreadable files\n"
     "  lr-find CONFIG      learning-rate range test: sweep, plot, suggest a rate\n"
     "  tune CONFIG         hyperparameter search (grid, random, bayesian, hyperband, asha)\n"
+    "  im2rec PREFIX ROOT  MXNet im2rec: image lists (--list) and RecordIO .rec/.idx\n"
     "  model CONFIG        print the expanded model: layers, shapes, parameter counts\n"
     "  backends            list the backend plugins found and their files\n"
     "  devices             list the devices of every backend (OpenCL platforms/devices)\n"
@@ -561,6 +564,7 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "eval")) return cmd_eval(argc, argv);
     if (!strcmp(cmd, "data")) return cmd_data(argc, argv);
     if (!strcmp(cmd, "tune")) return in_world(cf_cmd_tune, argc, argv);
+    if (!strcmp(cmd, "im2rec")) return cf_cmd_im2rec(argc, argv);
     if (!strcmp(cmd, "model")) return cmd_model(argc, argv);
     if (!strcmp(cmd, "predict")) return cmd_predict(argc, argv);
     if (!strcmp(cmd, "lr-find")) return cmd_lr_find(argc, argv);
