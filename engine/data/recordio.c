@@ -110,8 +110,8 @@ static cf_status read_record(const cf_recordio *r, uint64_t off, size_t max, uns
         uint64_t padded = ((uint64_t)n + 3u) & ~(uint64_t)3u;
         if (off + 8 + padded > r->size)
             return cf_error_set(err, CF_ERR_IO,
-                                "%s: truncated record at offset %" PRIu64 ": %" PRIu32
-                                " bytes (%" PRIu64 " padded) but only %" PRIu64 " left",
+                                "%s: truncated record at offset %" PRIu64 ": its header says %" PRIu32
+                                " bytes (%" PRIu64 " with padding), only %" PRIu64 " follow",
                                 r->path, off, n, padded, r->size - off - 8);
         int last = cflag == 0 || cflag == 3;
         if (!max || have < max) {
@@ -149,6 +149,14 @@ cf_status cf_recordio_read(const cf_recordio *r, long i, unsigned char **buf, si
     if (i < 0 || i >= r->n)
         return cf_error_set(err, CF_ERR_INVALID, "%s: record %ld of %ld", r->path, i, r->n);
     return read_record(r, r->offset[i], 0, buf, cap, len, NULL, err);
+}
+
+cf_status cf_recordio_read_head(const cf_recordio *r, long i, size_t max, unsigned char **buf,
+                                size_t *cap, size_t *len, cf_error *err)
+{
+    if (i < 0 || i >= r->n)
+        return cf_error_set(err, CF_ERR_INVALID, "%s: record %ld of %ld", r->path, i, r->n);
+    return read_record(r, r->offset[i], max ? max : 1, buf, cap, len, NULL, err);
 }
 
 static cf_status push(cf_recordio *r, long *cap, int64_t key, uint64_t off, cf_error *err)

@@ -45,6 +45,9 @@ cf_status cf_recordio_open(const char *path, const char *idx, cf_recordio *r, cf
  * Thread-safe (pread). */
 cf_status cf_recordio_read(const cf_recordio *r, long i, unsigned char **buf, size_t *cap,
                            size_t *len, cf_error *err);
+/* The first max bytes of record i (fewer when it is shorter). */
+cf_status cf_recordio_read_head(const cf_recordio *r, long i, size_t max, unsigned char **buf,
+                                size_t *cap, size_t *len, cf_error *err);
 /* The record starting at byte off; *next gets the offset after it. */
 cf_status cf_recordio_read_at(const cf_recordio *r, uint64_t off, unsigned char **buf,
                               size_t *cap, size_t *len, uint64_t *next, cf_error *err);
