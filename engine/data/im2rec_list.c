@@ -98,7 +98,7 @@ static cf_status add(list *l, const char *rel, int label, cf_error *err)
 /* One folder (rel to root): its images, then (recursive) its sorted sub-folders. */
 static cf_status walk(list *l, const char *rel, int depth, cf_error *err)
 {
-    char *full = join(l->root, rel);
+    char *full = *rel ? join(l->root, rel) : cf_strdup(l->root);
     if (!full) return cf_error_set(err, CF_ERR_NOMEM, "out of memory");
     DIR *d = opendir(full);
     if (!d) {
