@@ -1,5 +1,5 @@
 /* clforge — the dataset reader interface: one format per file in engine/data/
- * (idx.c, folder.c, lst.c, cifar.c, recordio.c), chosen by detection or by
+ * (idx.c, folder.c, lst.c, cifar.c, reader_recordio.c), chosen by detection or by
  * data.format. A reader lists its items and their labels at open; reading an
  * item gives its encoded bytes (JPEG/PNG/PNM, decoded by data/image.c) or its
  * pixels (IDX, CIFAR). Reads must be safe from several threads at once (each
@@ -69,7 +69,7 @@ typedef struct cf_reader {
 
 /* The built-in readers. */
 extern const cf_reader_vtable cf_reader_idx, cf_reader_folder, cf_reader_lst, cf_reader_cifar;
-/* MXNet RecordIO (engine/data/recordio.c): a weak reference, so the registry
+/* MXNet RecordIO (engine/data/reader_recordio.c): a weak reference, so the registry
  * holds it exactly when that file is linked in. */
 extern const cf_reader_vtable cf_reader_recordio __attribute__((weak));
 
