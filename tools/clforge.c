@@ -549,6 +549,16 @@ static int in_world(int (*cmd)(int, char **), int argc, char **argv)
     return rc;
 }
 
+/* Under --enable-sanitizers: the leak suppressions (third-party runtimes
+ * only) and the allocator setting the out-of-memory tests need are built in,
+ * so they hold in every process, mpirun's ranks and trial children too. */
+#ifdef __SANITIZE_ADDRESS__
+const char *__lsan_default_options(void);
+const char *__asan_default_options(void);
+const char *__lsan_default_options(void) { return "suppressions=" CF_LSAN_SUPP; }
+const char *__asan_default_options(void) { return "allocator_may_return_null=1:detect_leaks=1"; }
+#endif
+
 int main(int argc, char **argv)
 {
     single_threaded_openblas(argv);
