@@ -134,8 +134,8 @@ static cf_status walk(list *l, const char *rel, int depth, cf_error *err)
     }
     closedir(d);
     if (s == CF_OK) {
-        qsort(files, (size_t)nf, sizeof *files, cmp_str);
-        qsort(dirs, (size_t)nd, sizeof *dirs, cmp_str);
+        if (nf) qsort(files, (size_t)nf, sizeof *files, cmp_str); /* NULL when empty: UB for qsort */
+        if (nd) qsort(dirs, (size_t)nd, sizeof *dirs, cmp_str);
         int label = l->o->recursive ? l->n_cats : 0;
         for (int i = 0; i < nf && s == CF_OK; i++) {
             char *r = join(rel, files[i]);
