@@ -4,7 +4,7 @@
 #   bash bench/gpu/run.sh [OUTDIR]        # OUTDIR defaults to $OUT
 #
 # Needs only bench/gpu/kit/ (bench/gpu/pack.sh makes it; carry it) and the
-# tracked tree (bench/configs/, this script, torch_bench.py). Unpacks the kit
+# tracked tree (bench/configs/, this script, torch_bench.py, bench/torch_models.py). Unpacks the kit
 # into a temporary directory, points LD_LIBRARY_PATH at it, makes the NVIDIA
 # OpenCL driver visible to the kit's ICD loader when no vendors file names it,
 # then, each step under `timeout` and all of them within GPU_KIT_BUDGET_S:

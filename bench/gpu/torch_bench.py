@@ -50,60 +50,10 @@ def load_idx(path):
     return t.reshape(dims)
 
 
-class CNN(nn.Module):
-    """conv3x3x32 p1-relu-maxpool2, conv3x3x64 p1-relu-maxpool2, dense128-relu, dense10."""
-
-    def __init__(self):
-        super().__init__()
-        self.conv1 = nn.Conv2d(1, 32, 3, padding=1)
-        self.conv2 = nn.Conv2d(32, 64, 3, padding=1)
-        self.fc1 = nn.Linear(64 * 7 * 7, 128)
-        self.fc2 = nn.Linear(128, 10)
-
-    def forward(self, x):
-        x = F.max_pool2d(F.relu(self.conv1(x)), 2)
-        x = F.max_pool2d(F.relu(self.conv2(x)), 2)
-        return self.fc2(F.relu(self.fc1(x.flatten(1))))
-
-
-class Block(nn.Module):
-    """Basic block; 1x1 projection shortcut (+BN) when stride or width change,
-    as clforge's resnet preset."""
-
-    def __init__(self, cin, cout, stride):
-        super().__init__()
-        self.c1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
-        self.b1 = nn.BatchNorm2d(cout)
-        self.c2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
-        self.b2 = nn.BatchNorm2d(cout)
-        self.proj = None
-        if stride != 1 or cin != cout:
-            self.proj = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, 0, bias=False),
-                                      nn.BatchNorm2d(cout))
-
-    def forward(self, x):
-        y = self.b2(self.c2(F.relu(self.b1(self.c1(x)))))
-        return F.relu(y + (self.proj(x) if self.proj is not None else x))
-
-
-class ResNet20(nn.Module):
-    """CIFAR-style ResNet-20: 3 stages x 3 basic blocks, 16/32/64 channels."""
-
-    def __init__(self):
-        super().__init__()
-        self.stem = nn.Conv2d(1, 16, 3, 1, 1, bias=False)
-        self.bn = nn.BatchNorm2d(16)
-        layers, cin = [], 16
-        for s, w in enumerate((16, 32, 64)):
-            for b in range(3):
-                layers.append(Block(cin, w, 2 if (b == 0 and s > 0) else 1))
-                cin = w
-        self.blocks = nn.Sequential(*layers)
-        self.fc = nn.Linear(64, 10)
-
-    def forward(self, x):
-        x = self.blocks(F.relu(self.bn(self.stem(x))))
-        return self.fc(F.adaptive_avg_pool2d(x, 1).flatten(1))
+# The same architectures as the CPU benchmark (bench/torch_models.py, which
+# mirrors clforge's bench/configs and presets): one definition for both.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from torch_models import CNN, ResNet20  # noqa: E402
 
 
 # name: (class, training batch, optimizer) — as bench/configs/<name>.cfg
