@@ -14,6 +14,7 @@
 #include "core/params.h"
 #include "train/schema.h"
 #include "model/model.h"
+#include "core/sanitizer_options.h" /* defines the sanitizer defaults: main files only */
 
 /* tools/tune_cmd.c provides the real one; this weak fallback keeps the CLI
  * linkable in a build without the tuner and says so. */
@@ -548,16 +549,6 @@ static int in_world(int (*cmd)(int, char **), int argc, char **argv)
     cf_dist_finalize();
     return rc;
 }
-
-/* Under --enable-sanitizers: the leak suppressions (third-party runtimes
- * only) and the allocator setting the out-of-memory tests need are built in,
- * so they hold in every process, mpirun's ranks and trial children too. */
-#ifdef __SANITIZE_ADDRESS__
-const char *__lsan_default_options(void);
-const char *__asan_default_options(void);
-const char *__lsan_default_options(void) { return "suppressions=" CF_LSAN_SUPP; }
-const char *__asan_default_options(void) { return "allocator_may_return_null=1:detect_leaks=1"; }
-#endif
 
 int main(int argc, char **argv)
 {
