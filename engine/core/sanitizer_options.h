@@ -10,7 +10,10 @@
 #ifdef __SANITIZE_ADDRESS__
 const char *__lsan_default_options(void);
 const char *__asan_default_options(void);
-const char *__lsan_default_options(void) { return "suppressions=" CF_LSAN_SUPP; }
+/* fast_unwind_on_malloc=0: Open MPI's components have no frame pointers and
+ * are unloaded before the leak check; only full stacks reach the libmpi
+ * frames the suppressions name. */
+const char *__lsan_default_options(void) { return "suppressions=" CF_LSAN_SUPP ":fast_unwind_on_malloc=0"; }
 const char *__asan_default_options(void) { return "allocator_may_return_null=1:detect_leaks=1"; }
 #endif
 
