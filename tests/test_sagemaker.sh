@@ -57,5 +57,24 @@ for bad in '{"use_pretrained_model": "1"}|use_pretrained_model. = 1 is not suppo
     else echo "FAIL: ${bad%%|*}: $(cat "$T/err")"; fails=$((fails + 1)); fi
     [ -e "$T/bad" ] && { echo "FAIL: left a run dir"; fails=$((fails + 1)); rm -rf "$T/bad"; }
 done
+# use_weighted_loss -> train.weighted_loss: weights N / (K x count) over the training split,
+# the same losses as those weights given by hand in train.class_weights.
+D=/usr/share/datasets/fashion-mnist
+W=$(python3 -c "
+import gzip, collections
+y = gzip.open('$D/train-labels-idx1-ubyte.gz').read()[8:8 + 700]
+c = collections.Counter(y); n = len(y); k = 10
+print('[' + ', '.join(repr(n / (k * c[i])) for i in range(k)) + ']')")
+printf '{"use_weighted_loss": "1"}' > "$T/w.json"
+$CLF train "$SRC/examples/fashion_mlp.cfg" --hyperparameters "$T/w.json" --run-dir "$T/w1" --quiet --no-test \
+    --set data.limit_train=700 --set data.validation_split=0.0 --set train.epochs=1 --set backend.name=\"reference\" \
+    && grep -q 'weighted_loss = true' "$T/w1/config.cfg" && echo "ok: use_weighted_loss maps to train.weighted_loss" \
+    || { echo "FAIL: use_weighted_loss"; fails=$((fails + 1)); }
+printf '{}' > "$T/none.json" # the same SageMaker defaults on both sides
+$CLF train "$SRC/examples/fashion_mlp.cfg" --hyperparameters "$T/none.json" --run-dir "$T/w2" --quiet --no-test \
+    --set "train.class_weights=$W" \
+    --set data.limit_train=700 --set data.validation_split=0.0 --set train.epochs=1 --set backend.name=\"reference\" \
+    && cmp -s "$T/w1/metrics.jsonl" "$T/w2/metrics.jsonl" && echo "ok: weighted_loss = inverse class frequencies" \
+    || { echo "FAIL: weighted_loss losses differ from class_weights $W"; fails=$((fails + 1)); }
 echo "$fails failed"
 [ "$fails" -eq 0 ]

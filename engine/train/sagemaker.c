@@ -34,7 +34,6 @@ static const sm_map direct[] = {
 static const struct { const char *name, *why; } unsupported[] = {
     {"use_pretrained_model", "pretrained networks are not shipped (no downloads here)"},
     {"multi_label", "multi-label classification"},
-    {"use_weighted_loss", "multi-label weighted loss (use train.class_weights for single-label)"},
     {NULL, NULL}};
 
 /* Optimizer-specific names and the optimizers SageMaker applies them to;
@@ -196,6 +195,8 @@ cf_status cf_sagemaker_overrides(const char *path, char ***sets, int *n_sets, cf
             add(&list, &n, "train.lr_schedule.steps", q);
         } else if (!strcmp(k, "lr_scheduler_factor")) {
             add(&list, &n, "train.lr_schedule.factor", val);
+        } else if (!strcmp(k, "use_weighted_loss")) { /* SageMaker: multi-label only; here any labels */
+            add(&list, &n, "train.weighted_loss", !strcmp(val, "true") || !strcmp(val, "1") || !strcmp(val, "True") ? "true" : "false");
         } else if (!strcmp(k, "early_stopping")) {
             add(&list, &n, "train.early_stopping.enabled", !strcmp(val, "true") || !strcmp(val, "1") || !strcmp(val, "True") ? "true" : "false");
         } else if (!strcmp(k, "precision_dtype")) {

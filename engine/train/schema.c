@@ -99,6 +99,8 @@ const cf_param_def cf_train_params[] = {
     {"loss", CF_PT_STRING, "cross_entropy", CF_PARAM_NO_RANGE, "cross_entropy|mse|hinge", "loss function"},
     {"label_smoothing", CF_PT_FLOAT, "0", 0, 0.999, NULL, "cross-entropy target smoothing"},
     {"class_weights", CF_PT_FLOAT_LIST, "", 0, 1e6, NULL, "per-class loss weights"},
+    {"weighted_loss", CF_PT_BOOL, "false", CF_PARAM_NO_RANGE, NULL,
+     "weight each class's loss by N / (K x its count) in the training split (SageMaker use_weighted_loss)"},
     {"top_k", CF_PT_INT, "0", 0, 1000, NULL, "also report top-k accuracy (0 = off)"},
     {"checkpoint_frequency", CF_PT_INT, "0", 0, 100000, NULL, "save a checkpoint every N epochs (0 = best and last only)"},
     {"kv_store", CF_PT_STRING, "auto", CF_PARAM_NO_RANGE, "auto|local|dist_sync|dist_async",

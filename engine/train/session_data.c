@@ -185,7 +185,21 @@ cf_status cf_session_data(cf_session *s, int need_train, int need_test, cf_error
             cf_dataset_stats(&s->train, s->tr, s->n_tr, s->mean, s->std); /* training split only */
     }
     int ncw = cf_params_list_len(s->pt, "class_weights");
-    if (ncw) {
+    if (cf_params_bool(s->pt, "weighted_loss") && need_train) {
+        /* Inverse class frequency, mean weight 1 over the training split: a
+         * rare class counts as much as a common one. */
+        if (ncw) return cf_error_set(err, CF_ERR_INVALID, "train.weighted_loss and train.class_weights: choose one");
+        long *cnt = cf_calloc((size_t)s->k, sizeof *cnt);
+        s->class_w = malloc((size_t)s->k * sizeof *s->class_w);
+        if (!cnt || !s->class_w) {
+            free(cnt);
+            return cf_error_set(err, CF_ERR_NOMEM, "out of memory");
+        }
+        for (int i = 0; i < s->n_tr; i++) cnt[s->train.y[s->tr[i]]]++;
+        for (int c = 0; c < s->k; c++)
+            s->class_w[c] = cnt[c] ? (float)((double)s->n_tr / ((double)s->k * (double)cnt[c])) : 0.0f;
+        free(cnt);
+    } else if (ncw) {
         if (ncw != s->k)
             return cf_error_set(err, CF_ERR_INVALID, "train.class_weights has %d values for %d classes", ncw, s->k);
         s->class_w = malloc((size_t)ncw * sizeof *s->class_w);
