@@ -9,38 +9,16 @@
 
 #include <jpeglib.h>
 
+#include "data/jpeg_error.h"
 #include "data/image.h"
-
-typedef struct jerr {
-    struct jpeg_error_mgr mgr;
-    jmp_buf jb;
-    char msg[JMSG_LENGTH_MAX];
-} jerr;
-
-static void jerr_exit(j_common_ptr c)
-{
-    jerr *e = (jerr *)c->err;
-    (*c->err->format_message)(c, e->msg);
-    longjmp(e->jb, 1);
-}
-
-/* libjpeg only warns about a truncated or corrupt stream and fills the rest
- * with grey; for us a damaged input is an error, so warnings end decoding. */
-static void jerr_emit(j_common_ptr c, int level)
-{
-    if (level < 0) jerr_exit(c);
-}
 
 static cf_status read_jpeg(const char *path, const unsigned char *data, size_t len, int min_h,
                            int min_w, cf_image_u8 *out, cf_error *err)
 {
     struct jpeg_decompress_struct c;
-    jerr e;
+    cf_jpeg_error e;
     unsigned char *volatile pix = NULL;
-    c.err = jpeg_std_error(&e.mgr);
-    e.mgr.error_exit = jerr_exit;
-    e.mgr.emit_message = jerr_emit;
-    snprintf(e.msg, sizeof e.msg, "unknown error");
+    c.err = cf_jpeg_error_init(&e, 1);
     if (setjmp(e.jb)) {
         jpeg_destroy_decompress(&c);
         free(pix);

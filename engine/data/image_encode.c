@@ -9,19 +9,7 @@
 #include <png.h>
 
 #include "data/image_encode.h"
-
-typedef struct jerr {
-    struct jpeg_error_mgr mgr;
-    jmp_buf jb;
-    char msg[JMSG_LENGTH_MAX];
-} jerr;
-
-static void jerr_exit(j_common_ptr c)
-{
-    jerr *e = (jerr *)c->err;
-    (*c->err->format_message)(c, e->msg);
-    longjmp(e->jb, 1);
-}
+#include "data/jpeg_error.h"
 
 static cf_status bad_shape(const cf_image_u8 *im, const char *fmt, cf_error *err)
 {
@@ -36,12 +24,11 @@ cf_status cf_encode_jpeg(const cf_image_u8 *im, int quality, unsigned char **out
         im->c == 2)
         return bad_shape(im, "JPEG", err);
     struct jpeg_compress_struct c;
-    jerr e;
+    cf_jpeg_error e;
     unsigned char *volatile mem = NULL;
     unsigned long size = 0;
     unsigned char *volatile row = NULL;
-    c.err = jpeg_std_error(&e.mgr);
-    e.mgr.error_exit = jerr_exit;
+    c.err = cf_jpeg_error_init(&e, 0);
     if (setjmp(e.jb)) {
         jpeg_destroy_compress(&c);
         free(mem);
