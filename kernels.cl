@@ -688,3 +688,39 @@ __kernel void k_conv_db(__global float *db, __global const float *dy, int N, int
     s = wg_sum(sh, s);
     if (l == 0) db[k] = acc ? db[k] + s : s;
 }
+
+/* ---- multi-label: sigmoid + binary cross-entropy (the multilabel work; one block) ---- */
+
+/* softplus(x) = max(x, 0) + log(1 + exp(-|x|)): no overflow for any logit. */
+static float bce_softplus(float x) { return fmax(x, 0.0f) + log1p(exp(-fabs(x))); }
+
+/* One work-item per row. flags: 1 probs, 2 loss, 4 pred, 8 weight, 16 pos_weight. */
+__kernel void k_bce_fwd(__global float *probs, __global float *loss, __global float *pred,
+                        __global const float *x, __global const float *t,
+                        __global const float *w, __global const float *pw, int flags, int rows,
+                        int K)
+{
+    GID_GUARD(rows);
+    size_t o = (size_t)i * K;
+    float l = 0.0f;
+    for (int k = 0; k < K; k++) {
+        float xv = x[o + k], tv = t[o + k], c = (flags & 16) ? pw[k] : 1.0f;
+        l += (1.0f - tv + c * tv) * bce_softplus(xv) - c * tv * xv;
+        if (flags & 1) probs[o + k] = 1.0f / (1.0f + exp(-xv));
+    }
+    l /= (float)K;
+    if (flags & 2) loss[i] = (flags & 8) ? w[i] * l : l;
+    if (flags & 4) pred[i] = (float)row_argmax(x + o, K);
+}
+
+/* One work-item per element; p = sigmoid(x) from the forward pass. */
+__kernel void k_bce_bwd(__global float *dx, __global const float *p, __global const float *t,
+                        __global const float *w, __global const float *pw, int flags, int n,
+                        int K, float scale, int acc)
+{
+    GID_GUARD(n);
+    float s = ((flags & 8) ? scale * w[i / K] : scale) / (float)K;
+    float c = (flags & 16) ? pw[i % K] : 1.0f, tv = t[i];
+    float d = s * ((1.0f - tv + c * tv) * p[i] - c * tv);
+    dx[i] = acc ? dx[i] + d : d;
+}

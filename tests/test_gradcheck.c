@@ -415,6 +415,35 @@ START_TEST(test_loss_values)
 }
 END_TEST
 
+/* Sigmoid-BCE by hand, as torch's BCEWithLogitsLoss(pos_weight) defines it:
+ * -[c t log s(x) + (1 - t) log(1 - s(x))], averaged over the K labels; and a
+ * logit of 100 that a naive log(1 - sigmoid) would turn into inf. */
+START_TEST(test_bce_values)
+{
+    cf_backend *b = open_ref();
+    float x[6] = {2, -1, 0, 100, -100, 0.5f}, t[6] = {1, 0, 1, 0, 0, 0.25f}, w[2] = {1, 2};
+    float pw[3] = {1, 3, 0.5f}, probs[6], loss[2];
+    cf_op op = {0};
+    op.kind = CF_OP_SIGMOID_BCE_FWD;
+    hand_t in[4] = {H2(2, 3, x), H2(2, 3, t), H1(2, w), H1(3, pw)};
+    hand_t out[2] = {H2(2, 3, probs), H1(2, loss)};
+    hand_run(b, &op, in, 4, out, 2);
+    double l = 0;
+    for (int k = 0; k < 3; k++) {
+        double s = 1 / (1 + exp(-x[k]));
+        l -= pw[k] * t[k] * log(s) + (1 - t[k]) * log(1 - s);
+    }
+    NEAR(probs[0], 1 / (1 + exp(-2.0)), 1e-7);
+    NEAR(loss[0], l / 3, 1e-6);
+    /* row 1: x = 100, t = 0 costs 100; x = -100, t = 0 costs ~0; x = 0.5 */
+    double s5 = 1 / (1 + exp(-0.5));
+    double l1 = 100 + log1p(exp(-100.0)) + log1p(exp(-100.0)) - (0.5 * 0.25 * log(s5) + 0.75 * log(1 - s5));
+    NEAR(loss[1], 2 * l1 / 3, 1e-4);
+    ck_assert(isfinite(loss[1]));
+    cf_backend_close(b);
+}
+END_TEST
+
 /* Hinge subgradient: a margin of exactly 0 contributes nothing, a positive
  * one moves the true class down and the other class up. */
 START_TEST(test_hinge_margin_boundary)
@@ -613,6 +642,7 @@ Suite *cf_test_suite(void)
     tcase_add_test(tc, test_activation_values);
     tcase_add_test(tc, test_batchnorm_running_stats);
     tcase_add_test(tc, test_loss_values);
+    tcase_add_test(tc, test_bce_values);
     tcase_add_test(tc, test_dropout_mask);
     tcase_add_test(tc, test_hinge_margin_boundary);
     suite_add_tcase(s, tc);

@@ -466,6 +466,24 @@ static void mk_hinge(tu_case *c, int v, cf_rng *r)
     }
 }
 
+/* Sigmoid-BCE: multi-hot targets (some soft, in (0, 1)), a per-class
+ * pos_weight on odd variants, and a variant of large logits (|x| up to 60,
+ * where a naive log(sigmoid) would give -inf). */
+static void mk_bce(tu_case *c, int v, cf_rng *r)
+{
+    loss_common(c, v < 4 ? v : 2, r, 1);
+    int N = c->in[0].shape[0], K = c->in[0].shape[1];
+    float *t = c->in[1].data;
+    for (int i = 0; i < N * K; i++) t[i] = cf_rng_below(r, 3) == 0 ? (float)cf_rng_range(r, 0, 1) : (float)cf_rng_below(r, 2);
+    if (v == 4) {
+        fill_u(&c->in[0], r, -60, 60);
+        say(c, "large logits");
+    }
+    if (v % 2) fill_u((tu_new(&c->in[3], 1, K), &c->in[3]), r, 0.25, 4);
+    tu_new(&c->out[0], 2, N, K);
+    say(c, "multi-hot target%s", v % 2 ? ", pos_weight" : "");
+}
+
 static void mk_dropout(tu_case *c, int v, cf_rng *r)
 {
     static const float rates[] = {0.5f, 0.0f, 0.5f, 0.3f};
@@ -660,6 +678,8 @@ const tu_op_def tu_ops[] = {
     VEC(CF_OP_SUMSQ),
     {CF_OP_CONV2D_FWD_ACT, 12, mk_conv_act, 0, {{0}}, 0, 0, 0, 0},
     {CF_OP_CHANNEL_COPY, 5, mk_chan, 0, {{0}}, 0, 0, 0, 0},
+    {CF_OP_SIGMOID_BCE_FWD, 5, mk_bce, 1,
+     {{CF_OP_SIGMOID_BCE_BWD, {FOUT(0), FIN(1), FIN(2), FIN(3)}, {GRAD(0)}}}, 1, 0, 0, 0},
 };
 const int tu_n_ops = (int)(sizeof tu_ops / sizeof tu_ops[0]);
 

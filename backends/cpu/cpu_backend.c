@@ -414,6 +414,8 @@ static cf_status cpu_exec_op(cpu_ctx *c, const cf_op *op, cf_error *err)
     case CF_OP_MAX:
     case CF_OP_SUMSQ: return cpu_vec(c, op, err);
     case CF_OP_CHANNEL_COPY: return cpu_channel_copy(c, op, err);
+    case CF_OP_SIGMOID_BCE_FWD:
+    case CF_OP_SIGMOID_BCE_BWD: return cpu_bce(c, op, err);
     case CF_OP_NONE:
     case CF_OP_COUNT: break;
     }

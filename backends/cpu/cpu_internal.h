@@ -92,6 +92,7 @@ cf_status cpu_pool_op(cpu_ctx *c, const cf_op *op, cf_error *err);
 cf_status cpu_act(cpu_ctx *c, const cf_op *op, cf_error *err);
 cf_status cpu_softmax(cpu_ctx *c, const cf_op *op, cf_error *err);
 cf_status cpu_loss(cpu_ctx *c, const cf_op *op, cf_error *err);
+cf_status cpu_bce(cpu_ctx *c, const cf_op *op, cf_error *err);
 cf_status cpu_dropout(cpu_ctx *c, const cf_op *op, cf_error *err);
 cf_status cpu_batchnorm(cpu_ctx *c, const cf_op *op, cf_error *err);
 cf_status cpu_vec(cpu_ctx *c, const cf_op *op, cf_error *err);

@@ -162,3 +162,63 @@ cf_status cpu_loss(cpu_ctx *c, const cf_op *op, cf_error *err)
     }
     return CF_OK;
 }
+
+/* Sigmoid + binary cross-entropy (multi-label), as the reference: per label
+ * (1 - t + c t) softplus(x) - c t x with c = pos_weight[k] (in[3], optional). */
+static double softplus(double x) { return (x > 0 ? x : 0) + log1p(exp(-fabs(x))); }
+
+cf_status cpu_bce(cpu_ctx *c, const cf_op *op, cf_error *err)
+{
+    (void)c;
+    const char *name = op->kind == CF_OP_SIGMOID_BCE_FWD ? "sigmoid_bce_fwd" : "sigmoid_bce_bwd";
+    long N, K;
+    CF_TRY(check_io(op, name, &N, &K, err));
+    const cf_tensor *pwt = op->in[3];
+    if (pwt && pwt->buf && cf_tensor_numel(pwt) != (size_t)K)
+        return cpu_err(err, CF_ERR_INVALID, "cpu backend: %s: pos_weight %s has %zu elements, not %ld", name,
+                       cpu_tname(pwt), cf_tensor_numel(pwt), K);
+    const float *X = cpu_data(op->in[0]), *T = cpu_data(op->in[1]), *Wt = opt_data(op->in[2]),
+                *PW = opt_data(pwt);
+    if (K == 0) return CF_OK;
+    if (op->kind == CF_OP_SIGMOID_BCE_FWD) {
+        float *probs = NULL, *loss, *pred;
+        if (op->out[0]) {
+            if (!op->out[0]->buf || cf_tensor_numel(op->out[0]) != (size_t)(N * K))
+                return cpu_err(err, CF_ERR_INVALID, "cpu backend: %s: out[0] (probs) must be [%ld,%ld]", name, N,
+                               K);
+            probs = cpu_data(op->out[0]);
+        }
+        if (!op->out[1] || !op->out[1]->buf || cf_tensor_numel(op->out[1]) != (size_t)N)
+            return cpu_err(err, CF_ERR_INVALID, "cpu backend: %s: out[1] (loss) must have %ld elements", name, N);
+        if (op->out[2] && (!op->out[2]->buf || cf_tensor_numel(op->out[2]) != (size_t)N))
+            return cpu_err(err, CF_ERR_INVALID, "cpu backend: %s: out[2] (pred) must have %ld elements", name, N);
+        loss = cpu_data(op->out[1]);
+        pred = opt_out(op->out[2]);
+        for (long n = 0; n < N; n++) {
+            const float *x = X + n * K, *t = T + n * K;
+            double l = 0;
+            for (long k = 0; k < K; k++) {
+                double cw = PW ? PW[k] : 1.0;
+                l += (1.0 - t[k] + cw * t[k]) * softplus(x[k]) - cw * t[k] * x[k];
+                if (probs) probs[n * K + k] = (float)(1.0 / (1.0 + exp(-(double)x[k])));
+            }
+            loss[n] = (float)((Wt ? Wt[n] : 1.0f) * l / (double)K);
+            if (pred) pred[n] = (float)row_argmax(x, K);
+        }
+        return CF_OK;
+    }
+    if (!op->out[0] || !op->out[0]->buf)
+        return cpu_err(err, CF_ERR_INVALID, "cpu backend: %s: output 0 is missing", name);
+    CF_TRY(cpu_same_numel(op->in[0], op->out[0], name, err));
+    float *D = cpu_data(op->out[0]);
+    for (long n = 0; n < N; n++) {
+        double s = (double)op->p.loss.scale * (Wt ? Wt[n] : 1.0f) / (double)K;
+        for (long k = 0; k < K; k++) {
+            long i = n * K + k;
+            double cw = PW ? PW[k] : 1.0, p = X[i], t = T[i];
+            float d = (float)(s * ((1.0 - t + cw * t) * p - cw * t));
+            D[i] = op->accumulate ? D[i] + d : d;
+        }
+    }
+    return CF_OK;
+}

@@ -24,7 +24,7 @@
     X(k_maxpool_fwd) X(k_maxpool_bwd) X(k_maxpool_bwd_disjoint) X(k_avgpool_fwd) X(k_avgpool_bwd)                            \
     X(k_gap_fwd) X(k_gap_bwd) X(k_channel_copy)                                                              \
     X(k_im2col) X(k_col2im) X(k_nchw_to_cm) X(k_cm_to_nchw) X(k_bias_rows) X(k_colsum)             \
-    X(k_conv_db)
+    X(k_conv_db) X(k_bce_fwd) X(k_bce_bwd)
 
 #define CF_OCL_ENUM(n) CF_##n,
 enum { CF_OCL_KERNELS(CF_OCL_ENUM) CF_K_COUNT };

@@ -158,6 +158,37 @@ static cf_status loss_op(cf_ocl *o, const cf_op *op, cf_error *err)
     }
 }
 
+/* Sigmoid + binary cross-entropy (multi-label); pos_weight in in[3]. */
+static cf_status bce_op(cf_ocl *o, const cf_op *op, cf_error *err)
+{
+    cf_tensor *x = op->in[0], *t = op->in[1], *w = op->in[2], *pw = op->in[3];
+    NEED(x, "in[0]");
+    NEED(t, "in[1] (target)");
+    SAME(x, t);
+    int rows = x->shape[0], K = rows ? (int)(cf_tensor_numel(x) / (size_t)rows) : 0;
+    int n = (int)cf_tensor_numel(x);
+    if (w && (int)cf_tensor_numel(w) != rows)
+        return cf_ocl_fail(err, CF_ERR_INVALID, "opencl: %s: weight has %zu elements, expected %d",
+                           OPNAME, cf_tensor_numel(w), rows);
+    if (pw && (int)cf_tensor_numel(pw) != K)
+        return cf_ocl_fail(err, CF_ERR_INVALID, "opencl: %s: pos_weight has %zu elements, expected %d",
+                           OPNAME, cf_tensor_numel(pw), K);
+    int wf = (w ? 8 : 0) | (pw ? 16 : 0);
+    if (op->kind == CF_OP_SIGMOID_BCE_FWD) {
+        cf_tensor *p = op->out[0], *l = op->out[1], *pr = op->out[2];
+        NEED(l, "out[1] (loss)");
+        if (p) SAME(p, x);
+        int flags = (p ? 1 : 0) | 2 | (pr ? 4 : 0) | wf;
+        return cf_ocl_run1d(o, CF_k_bce_fwd, rows, err, "tttttttiii", p, l, pr, x, t, w, pw, flags,
+                            rows, K);
+    }
+    cf_tensor *dx = op->out[0];
+    NEED(dx, "out[0] (gradient)");
+    SAME(dx, x);
+    return cf_ocl_run1d(o, CF_k_bce_bwd, n, err, "tttttiiifi", dx, x, t, w, pw, wf, n, K,
+                        op->p.loss.scale, op->accumulate != 0);
+}
+
 static cf_status batchnorm_op(cf_ocl *o, const cf_op *op, cf_error *err)
 {
     int N, C, H, W;
@@ -437,6 +468,8 @@ cf_status cf_ocl_exec(cf_ocl *o, const cf_op *op, cf_error *err)
     case CF_OP_GAP_FWD:
     case CF_OP_GAP_BWD: return elementwise_op(o, op, err);
     case CF_OP_CHANNEL_COPY: return channel_copy_op(o, op, err);
+    case CF_OP_SIGMOID_BCE_FWD:
+    case CF_OP_SIGMOID_BCE_BWD: return bce_op(o, op, err);
     default:
         return cf_ocl_fail(err, CF_ERR_UNSUPPORTED, "opencl: op %d (%s) is not supported",
                            (int)op->kind, cf_ocl_op_name(op->kind));

@@ -836,6 +836,51 @@ static cf_status hinge_bwd(const cf_op *op, cf_error *err)
     return CF_OK;
 }
 
+/* Sigmoid + binary cross-entropy per label (multi-label). softplus(x) =
+ * max(x, 0) + log1p(exp(-|x|)) never overflows, and log(1 - sigmoid(x)) =
+ * -softplus(x), so the loss is finite for any logit. */
+static double softplus(double x) { return (x > 0 ? x : 0) + log1p(exp(-fabs(x))); }
+
+static cf_status sigmoid_bce_fwd(const cf_op *op, cf_error *err)
+{
+    loss_io io;
+    float *probs, *loss, *pred, *pw;
+    CF_TRY(loss_inputs(op, &io, err));
+    IN_OPT(3, "pos_weight", io.K, &pw);
+    OUT_OPT(0, "probs", io.N * io.K, &probs);
+    CF_TRY(loss_outputs(op, &io, &loss, &pred, err));
+    for (size_t n = 0; n < io.N; n++) {
+        double l = 0;
+        for (size_t k = 0; k < io.K; k++) {
+            size_t i = n * io.K + k;
+            double x = io.x[i], t = io.t[i], c = pw ? pw[k] : 1.0;
+            l += (1.0 - t + c * t) * softplus(x) - c * t * x;
+            if (probs) probs[i] = (float)(1.0 / (1.0 + exp(-x)));
+        }
+        loss[n] = (float)(loss_weight(&io, n) * l / (double)io.K);
+        if (pred) pred[n] = (float)argmax_row(io.x + n * io.K, io.K);
+    }
+    return CF_OK;
+}
+
+static cf_status sigmoid_bce_bwd(const cf_op *op, cf_error *err)
+{
+    loss_io io;
+    float *dx, *pw;
+    CF_TRY(loss_inputs(op, &io, err));
+    IN_OPT(3, "pos_weight", io.K, &pw);
+    OUT(0, "dlogits", io.N * io.K, &dx);
+    for (size_t n = 0; n < io.N; n++) {
+        double s = (double)op->p.loss.scale * loss_weight(&io, n) / (double)io.K;
+        for (size_t k = 0; k < io.K; k++) {
+            size_t i = n * io.K + k;
+            double p = io.x[i], t = io.t[i], c = pw ? pw[k] : 1.0;
+            store(dx, i, s * ((1.0 - t + c * t) * p - c * t), op->accumulate);
+        }
+    }
+    return CF_OK;
+}
+
 /* ---- dropout ---------------------------------------------------------------- */
 
 static cf_status dropout_fwd(const cf_op *op, cf_error *err)
@@ -1087,6 +1132,8 @@ static const op_fn op_table[CF_OP_COUNT] = {
     [CF_OP_SUMSQ] = vec_op,
     [CF_OP_CONV2D_FWD_ACT] = conv2d_fwd_act,
     [CF_OP_CHANNEL_COPY] = channel_copy,
+    [CF_OP_SIGMOID_BCE_FWD] = sigmoid_bce_fwd,
+    [CF_OP_SIGMOID_BCE_BWD] = sigmoid_bce_bwd,
 };
 
 static int ref_supports_op(void *ctx, const cf_op *op)

@@ -44,6 +44,8 @@ const char *cf_op_name(cf_op_kind k)
         [CF_OP_SUMSQ] = "sumsq",
         [CF_OP_CONV2D_FWD_ACT] = "conv2d_fwd_act",
         [CF_OP_CHANNEL_COPY] = "channel_copy",
+        [CF_OP_SIGMOID_BCE_FWD] = "sigmoid_bce_fwd",
+        [CF_OP_SIGMOID_BCE_BWD] = "sigmoid_bce_bwd",
     };
     if ((int)k < 0 || k >= CF_OP_COUNT || !names[k]) return "unknown";
     return names[k];

@@ -192,6 +192,18 @@ typedef enum cf_op_kind {
      * (out of a slice of dy).   in: x   out: y   params: chan */
     CF_OP_CHANNEL_COPY,
 
+    /* Multi-label loss: a sigmoid and binary cross-entropy per label
+     * (torch's BCEWithLogitsLoss with pos_weight), stable for any logit:
+     * l_nk = (1 - t + c t) softplus(x) - c t x, softplus(x) = max(x, 0) +
+     * log(1 + exp(-|x|)), c = pos_weight[k] (1 without it); targets in [0, 1].
+     * in: logits[N,K], target[N,K], weight[N] (optional), pos_weight[K] (optional)
+     * out: probs[N,K] = sigmoid(x) (optional), loss[N] = w_n sum_k l_nk / K,
+     *      pred[N] = argmax_k (optional, as the other losses) */
+    CF_OP_SIGMOID_BCE_FWD,
+    /* in: probs, target, weight, pos_weight
+     * out: dlogits = loss.scale * w_n * ((1 - t + c t) p - c t) / K */
+    CF_OP_SIGMOID_BCE_BWD,
+
     CF_OP_COUNT
 } cf_op_kind;
 
