@@ -13,6 +13,7 @@ typedef struct cf_dataset {
     int n, c, h, w, k; /* samples, shape, classes */
     float *x;          /* n * c*h*w, raw [0,1]; NULL: decoded from src on demand */
     int *y;
+    float *multi;      /* multi-label: n x k multi-hot targets (data/multilabel.h); else NULL */
     char **class_names;/* k names */
     /* Image formats (source.c): the reader, its item behind each sample (the
      * skipped files left out), the resize, and what was skipped. */

@@ -193,6 +193,7 @@ void cf_dataset_free(cf_dataset *d)
 {
     free(d->x);
     free(d->y);
+    free(d->multi);
     for (int i = 0; d->class_names && i < d->k; i++) free(d->class_names[i]);
     free(d->class_names);
     cf_reader_close(d->src);

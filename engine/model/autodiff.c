@@ -40,6 +40,11 @@ cf_status cf_net_backward(cf_net *net, float scale, cf_error *err)
     case CF_LOSS_XENT: op.kind = CF_OP_SOFTMAX_XENT_BWD; op.in[0] = &net->probs; break;
     case CF_LOSS_MSE: op.kind = CF_OP_MSE_BWD; op.in[0] = &last->y; break;
     case CF_LOSS_HINGE: op.kind = CF_OP_HINGE_BWD; op.in[0] = &last->y; break;
+    case CF_LOSS_BCE:
+        op.kind = CF_OP_SIGMOID_BCE_BWD;
+        op.in[0] = &net->probs;
+        op.in[3] = net->pos_weight.buf ? &net->pos_weight : NULL;
+        break;
     }
     op.in[1] = &net->target;
     op.in[2] = &net->weight;

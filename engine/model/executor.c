@@ -91,6 +91,11 @@ cf_status cf_net_run(cf_net *net, const float *x, const float *target, const flo
         break;
     case CF_LOSS_MSE: op.kind = CF_OP_MSE_FWD; break;
     case CF_LOSS_HINGE: op.kind = CF_OP_HINGE_FWD; break;
+    case CF_LOSS_BCE:
+        op.kind = CF_OP_SIGMOID_BCE_FWD;
+        op.out[0] = &net->probs;
+        op.in[3] = net->pos_weight.buf ? &net->pos_weight : NULL;
+        break;
     }
     cf_tensor logits = last->y;
     logits.ndim = 2;
@@ -110,7 +115,7 @@ cf_status cf_net_run(cf_net *net, const float *x, const float *target, const flo
     if (loss_out) CF_TRY(cf_tensor_download(net->b, &net->loss_v, loss_out, err));
     if (pred_out) CF_TRY(cf_tensor_download(net->b, &net->pred, pred_out, err));
     if (probs_out) {
-        if (net->loss == CF_LOSS_XENT) CF_TRY(cf_tensor_download(net->b, &net->probs, probs_out, err));
+        if (net->loss == CF_LOSS_XENT || net->loss == CF_LOSS_BCE) CF_TRY(cf_tensor_download(net->b, &net->probs, probs_out, err));
         else {
             cf_tensor t = last->y;
             t.shape[0] = n;

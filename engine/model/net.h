@@ -7,7 +7,8 @@
 #include "model/model.h"
 
 /* ---- net_build.c, executor.c, autodiff.c, fusion.c, net_params.c ---- */
-typedef enum cf_loss_kind { CF_LOSS_XENT = 0, CF_LOSS_MSE, CF_LOSS_HINGE } cf_loss_kind;
+/* BCE: a sigmoid and binary cross-entropy per output (multi-label targets). */
+typedef enum cf_loss_kind { CF_LOSS_XENT = 0, CF_LOSS_MSE, CF_LOSS_HINGE, CF_LOSS_BCE } cf_loss_kind;
 
 typedef struct cf_net cf_net;
 
@@ -35,6 +36,8 @@ long cf_net_param_count(const cf_net *n);
 cf_status cf_net_run(cf_net *net, const float *x, const float *target, const float *weight,
                      int n, int train, uint64_t dropout_seed, uint64_t step, float *loss_out,
                      float *pred_out, float *probs_out, cf_error *err);
+/* BCE: per-class weights of the positive term (K floats; NULL: none). */
+cf_status cf_net_set_pos_weight(cf_net *n, const float *pos_weight, cf_error *err);
 cf_backend *cf_net_backend(cf_net *n);
 int cf_net_classes(const cf_net *n);
 /* Parameters were written from outside a training step (weights loaded):

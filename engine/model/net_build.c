@@ -220,6 +220,7 @@ void cf_net_free(cf_net *net)
     cf_tensor_free(b, &net->weight);
     cf_tensor_free(b, &net->loss_v);
     cf_tensor_free(b, &net->pred);
+    cf_tensor_free(b, &net->pos_weight);
     for (int i = 0; i < net->n_pool; i++) cf_tensor_free(b, &net->pool[i]);
     cf_tensor_free(b, &net->zscratch);
     free(net->pool);
@@ -229,4 +230,16 @@ void cf_net_free(cf_net *net)
     free(net->nodes);
     free(net->written);
     free(net);
+}
+
+cf_status cf_net_set_pos_weight(cf_net *net, const float *pw, cf_error *err)
+{
+    if (!pw) {
+        cf_tensor_free(net->b, &net->pos_weight);
+        memset(&net->pos_weight, 0, sizeof net->pos_weight);
+        return CF_OK;
+    }
+    int sh[1] = {net->classes};
+    if (!net->pos_weight.buf) CF_TRY(cf_tensor_alloc(net->b, &net->pos_weight, 1, sh, "pos_weight", err));
+    return cf_tensor_upload(net->b, &net->pos_weight, pw, err);
 }

@@ -39,6 +39,7 @@ struct cf_net {
     int max_batch, classes;
     cf_loss_kind loss;
     cf_tensor x, target, weight, probs, loss_v, pred;
+    cf_tensor pos_weight; /* BCE, [K]; no buffer: none */
     int n_params, cap_params;
     cf_net_param *params;
     int n_slots;

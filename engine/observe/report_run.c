@@ -169,10 +169,23 @@ static void per_class_table(cf_svgbuf *b, const cf_jval *test, const cf_confusio
         k = mr.k;
     }
     if (k == 0) return;
-    int spec = k == 2;
+    int multi = cf_jval_get(test, "multi_label") != NULL; /* sets of labels: no confusion, no specificity */
+    int spec = k == 2 && !multi;
     char a[32], p[32], r[32], f[32], s[32];
-    cf_svg_put(b, "<section><h2>Per-class metrics (test)</h2><table><thead><tr><th>class</th>"
-              "<th>precision</th><th>recall</th><th>F1</th>");
+    if (multi) {
+        char mi[32], ma[32], ex[32], hl[32], th[32];
+        fmt_num(mi, sizeof mi, cf_jval_get(test, "micro_f1"), "%.4f");
+        fmt_num(ma, sizeof ma, cf_jval_get(test, "macro_f1"), "%.4f");
+        fmt_num(ex, sizeof ex, cf_jval_get(test, "exact_match"), "%.4f");
+        fmt_num(hl, sizeof hl, cf_jval_get(test, "hamming_loss"), "%.4f");
+        fmt_num(th, sizeof th, cf_jval_get(test, "threshold"), "%g");
+        cf_svg_printf(b, "<section><h2>Per-label metrics (test, multi-label)</h2><p class=\"sub\">micro F1 %s, "
+                      "macro F1 %s, exact match %s, Hamming loss %s; a label is predicted when its probability "
+                      "exceeds %s.</p><table><thead><tr><th>label</th><th>precision</th><th>recall</th><th>F1</th>",
+                      mi, ma, ex, hl, th);
+    } else
+        cf_svg_put(b, "<section><h2>Per-class metrics (test)</h2><table><thead><tr><th>class</th>"
+                  "<th>precision</th><th>recall</th><th>F1</th>");
     if (spec) cf_svg_put(b, "<th>specificity</th>");
     cf_svg_put(b, "<th>support</th></tr></thead><tbody>");
     for (int i = 0; i < k; i++) {

@@ -17,6 +17,7 @@
 
 #include "clforge/error.h"
 #include "observe/metrics.h"
+#include "observe/metrics_multilabel.h"
 
 /* The run directory exists (fresh, or a resumed one after its checkpoint was
  * read); file sinks create or truncate their files here. */
@@ -49,6 +50,9 @@ typedef struct cf_ev_epoch {
     int top_k;                     /* 0: no top-k metric */
     double seconds;                /* training and validation */
     double images_per_sec;         /* training only */
+    /* multi-label runs (the accuracies are exact-match); with validation */
+    int multi_label;
+    double validation_micro_f1, validation_macro_f1, validation_hamming;
 } cf_ev_epoch;
 
 typedef struct cf_ev_checkpoint {
@@ -64,6 +68,8 @@ typedef struct cf_ev_eval {
     double loss, accuracy, topk;
     int top_k;
     long n;
+    const cf_ml_report *ml;     /* multi-label: the per-label report (accuracy = exact match); else NULL */
+    const char *const *names;   /* ml's label names (NULL: numbered) */
 } cf_ev_eval;
 
 /* Everything summary.json holds. status is the run's outcome so far; the
@@ -96,6 +102,12 @@ typedef struct cf_ev_end {
     const char *hosts;              /* "host:rank,..." (NULL: not known) */
     double allreduce_seconds;       /* in gradient allreduce, over allreduce_steps steps */
     long allreduce_steps;
+    /* multi-label runs: the test report replaces the confusion matrix (NULL:
+     * single-label); validation's F1s and Hamming loss at the last epoch */
+    const cf_ml_report *test_ml;
+    double threshold;
+    int multi_label;
+    double validation_micro_f1, validation_macro_f1, validation_hamming;
 } cf_ev_end;
 
 typedef struct cf_sink cf_sink;

@@ -15,9 +15,13 @@ static cf_status start(cf_sink *s, const cf_ev_start *ev, cf_error *err)
 static cf_status epoch(cf_sink *s, const cf_ev_epoch *ev, cf_error *err)
 {
     FILE *f = s->state;
-    fprintf(f, "epoch %d/%d  train loss %.4f acc %.4f", ev->epoch, ev->epochs, ev->train_loss,
+    /* multi-label: "exact" is the exact-match (subset) accuracy */
+    const char *acc = ev->multi_label ? "exact" : "acc";
+    fprintf(f, "epoch %d/%d  train loss %.4f %s %.4f", ev->epoch, ev->epochs, ev->train_loss, acc,
             ev->train_accuracy);
-    if (ev->has_validation) fprintf(f, "  val loss %.4f acc %.4f", ev->validation_loss, ev->validation_accuracy);
+    if (ev->has_validation) fprintf(f, "  val loss %.4f %s %.4f", ev->validation_loss, acc, ev->validation_accuracy);
+    if (ev->has_validation && ev->multi_label)
+        fprintf(f, " micro-F1 %.4f macro-F1 %.4f", ev->validation_micro_f1, ev->validation_macro_f1);
     fprintf(f, "  lr %.3g  %.1fs  %.0f img/s\n", ev->lr, ev->seconds, ev->images_per_sec);
     return cf_sink_flush(f, "console output", err);
 }
@@ -32,7 +36,12 @@ static cf_status end(cf_sink *s, const cf_ev_end *ev, cf_error *err)
 {
     FILE *f = s->state;
     if (ev->status) return CF_OK; /* the caller prints the error */
-    if (ev->have_test)
+    if (ev->have_test && ev->test_ml) {
+        const cf_ml_report *r = ev->test_ml;
+        fprintf(f, "test micro F1 %.4f  macro F1 %.4f  exact match %.4f  hamming loss %.4f (loss %.4f, %ld images, "
+                   "threshold %g)\n", r->micro.f1, r->macro.f1, r->exact_match, r->hamming_loss, ev->test_loss,
+                ev->test_samples, ev->threshold);
+    } else if (ev->have_test)
         fprintf(f, "test accuracy %.4f (loss %.4f, %ld images)\n", ev->test_accuracy, ev->test_loss,
                 ev->test_samples);
     if (ev->skipped)

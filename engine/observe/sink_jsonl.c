@@ -24,6 +24,14 @@ void cf_sink_epoch_fields(cf_sbuf *b, const cf_ev_epoch *ev)
             cf_sbuf_printf(b, ",\"validation_top%d\":", ev->top_k);
             cf_json_num(b, ev->validation_topk);
         }
+        if (ev->multi_label) { /* tune objectives validation:micro_f1, validation:macro_f1 */
+            cf_sbuf_printf(b, ",\"validation_micro_f1\":");
+            cf_json_num(b, ev->validation_micro_f1);
+            cf_sbuf_printf(b, ",\"validation_macro_f1\":");
+            cf_json_num(b, ev->validation_macro_f1);
+            cf_sbuf_printf(b, ",\"validation_hamming_loss\":");
+            cf_json_num(b, ev->validation_hamming);
+        }
     }
 }
 

@@ -66,7 +66,14 @@ static void test_json(cf_sbuf *b, const cf_ev_end *ev)
         cf_sbuf_printf(b, ",\"top%d\":", ev->top_k);
         cf_json_num(b, ev->test_topk);
     }
-    cf_sbuf_printf(b, ",\"samples\":%ld,\"classes\":[", ev->test_samples);
+    cf_sbuf_printf(b, ",\"samples\":%ld", ev->test_samples);
+    if (ev->test_ml) { /* per label; a confusion matrix means nothing for label sets */
+        cf_sbuf_printf(b, ",");
+        cf_ml_json(b, ev->test_ml, ev->class_names, ev->threshold);
+        cf_sbuf_printf(b, "}");
+        return;
+    }
+    cf_sbuf_printf(b, ",\"classes\":[");
     for (int c = 0; c < k; c++) {
         if (c) cf_sbuf_printf(b, ",");
         cf_json_str(b, ev->class_names[c]);
@@ -134,7 +141,16 @@ static cf_status end(cf_sink *s, const cf_ev_end *ev, cf_error *err)
     cf_json_num(&b, ev->validation_loss);
     cf_sbuf_printf(&b, ",\"accuracy\":");
     cf_json_num(&b, ev->validation_accuracy);
-    cf_sbuf_printf(&b, ",\"samples\":%d}", ev->validation_samples);
+    cf_sbuf_printf(&b, ",\"samples\":%d", ev->validation_samples);
+    if (ev->multi_label && ev->validation_samples) {
+        cf_sbuf_printf(&b, ",\"micro_f1\":");
+        cf_json_num(&b, ev->validation_micro_f1);
+        cf_sbuf_printf(&b, ",\"macro_f1\":");
+        cf_json_num(&b, ev->validation_macro_f1);
+        cf_sbuf_printf(&b, ",\"hamming_loss\":");
+        cf_json_num(&b, ev->validation_hamming);
+    }
+    cf_sbuf_printf(&b, "}");
     if (ev->have_test) test_json(&b, ev);
     if (ev->skipped) {
         cf_sbuf_printf(&b, ",\"skipped\":{\"count\":%ld,\"files\":[", ev->skipped);

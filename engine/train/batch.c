@@ -38,6 +38,11 @@ cf_status cf_session_batch_part(cf_session *s, const cf_dataset *d, const int *i
         }
         int y = d->y[si];
         float *t = bt->t + (size_t)i * s->k;
+        if (d->multi) { /* multi-hot; classes are weighted by pos_weight in the loss */
+            memcpy(t, d->multi + (size_t)si * s->k, (size_t)s->k * sizeof *t);
+            bt->w[i] = 1.0f;
+            continue;
+        }
         for (int k = 0; k < s->k; k++) t[k] = k == y ? on : off;
         bt->w[i] = s->class_w ? s->class_w[y] : 1.0f;
     }

@@ -88,6 +88,12 @@ const cf_param_def cf_data_params[] = {
      "if > 0, the training file must hold this many images (SageMaker num_training_samples)"},
     {"class_names", CF_PT_STRING_LIST, "", CF_PARAM_NO_RANGE, NULL,
      "class names (set by clforge in saved models; default: the dataset's)"},
+    {"multi_label", CF_PT_BOOL, "false", CF_PARAM_NO_RANGE, NULL,
+     "several labels per image (SageMaker multi_label): the label columns of a .lst or RecordIO headers become "
+     "multi-hot targets, the loss is sigmoid + binary cross-entropy (train.loss = bce), metrics are per label"},
+    {"label_format", CF_PT_STRING, "auto", CF_PARAM_NO_RANGE, "auto|multi-hot|class-id",
+     "multi_label: multi-hot = one 0/1 column per class, class-id = each column a class index (repeat one to "
+     "pad); auto = multi-hot when every label is 0 or 1 and there is a column per class"},
     CF_PARAM_TABLE_END};
 
 const cf_param_def cf_train_params[] = {
@@ -96,12 +102,18 @@ const cf_param_def cf_train_params[] = {
     {"batch_mode", CF_PT_STRING, "mini-batch", CF_PARAM_NO_RANGE, "mini-batch|full-batch|per-sample",
      "full-batch: one update per epoch; per-sample: batch of 1"},
     {"eval_batch_size", CF_PT_INT, "256", 1, 65536, NULL, "batch size for validation/test"},
-    {"loss", CF_PT_STRING, "cross_entropy", CF_PARAM_NO_RANGE, "cross_entropy|mse|hinge", "loss function"},
+    {"loss", CF_PT_STRING, "cross_entropy", CF_PARAM_NO_RANGE, "cross_entropy|mse|hinge|bce",
+     "loss function; bce = sigmoid + binary cross-entropy per output (implied by data.multi_label)"},
     {"label_smoothing", CF_PT_FLOAT, "0", 0, 0.999, NULL, "cross-entropy target smoothing"},
     {"class_weights", CF_PT_FLOAT_LIST, "", 0, 1e6, NULL, "per-class loss weights"},
     {"weighted_loss", CF_PT_BOOL, "false", CF_PARAM_NO_RANGE, NULL,
      "weight each class's loss by N / (K x its count) in the training split (SageMaker use_weighted_loss)"},
     {"top_k", CF_PT_INT, "0", 0, 1000, NULL, "also report top-k accuracy (0 = off)"},
+    {"pos_weight", CF_PT_FLOAT_LIST, "", 0, 1e6, NULL,
+     "bce: per-class weight of the positive term (torch BCEWithLogitsLoss pos_weight; default 1; with "
+     "weighted_loss and multi_label: negatives / positives of each class in the training split)"},
+    {"threshold", CF_PT_FLOAT, "0.5", 0, 1, NULL,
+     "multi_label: a label is predicted when its probability exceeds this (metrics, eval, predict)"},
     {"checkpoint_frequency", CF_PT_INT, "0", 0, 100000, NULL, "save a checkpoint every N epochs (0 = best and last only)"},
     {"kv_store", CF_PT_STRING, "auto", CF_PARAM_NO_RANGE, "auto|local|dist_sync|dist_async",
      "several processes (SageMaker's name): dist_sync = data parallel under mpirun, mini_batch_size "

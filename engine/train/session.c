@@ -39,6 +39,8 @@ void cf_session_free(cf_session *s)
     free(s->tr);
     free(s->va);
     free(s->class_w);
+    free(s->pos_w);
+    cf_ml_free(&s->ml);
     free(s->bx); free(s->bt); free(s->bw); free(s->bl); free(s->bp); free(s->bprob);
     free(s->aug_a); free(s->aug_b);
     cf_schedule_free(s->sched);
@@ -139,7 +141,16 @@ static cf_status settle(cf_session *s, const char *path, cf_error *err)
     s->top_k = cf_params_int(s->pt, "top_k");
     s->smoothing = (float)cf_params_num(s->pt, "label_smoothing");
     const char *loss = cf_params_str(s->pt, "loss");
-    s->loss = !strcmp(loss, "mse") ? CF_LOSS_MSE : !strcmp(loss, "hinge") ? CF_LOSS_HINGE : CF_LOSS_XENT;
+    s->loss = !strcmp(loss, "mse") ? CF_LOSS_MSE : !strcmp(loss, "hinge") ? CF_LOSS_HINGE
+            : !strcmp(loss, "bce") ? CF_LOSS_BCE : CF_LOSS_XENT;
+    s->multi = cf_params_bool(s->pd, "multi_label");
+    s->threshold = (float)cf_params_num(s->pt, "threshold");
+    if (s->multi) { /* sets of labels: a softmax would make them compete */
+        if (cf_params_is_set(s->pt, "loss") && s->loss != CF_LOSS_BCE)
+            return cf_error_set(err, CF_ERR_INVALID, "%s: data.multi_label needs train.loss = \"bce\" (not \"%s\")",
+                                s->cfg.path, loss);
+        s->loss = CF_LOSS_BCE;
+    }
     return CF_OK;
 }
 
@@ -199,6 +210,17 @@ cf_status cf_session_backend(cf_session *s, int max_batch, cf_error *err)
     CF_TRY(cf_backend_open_group(s->reg, bn, &bc, cf_session_member(s, "backend"), cf_backend_params,
                                  s->warn, &s->be, err));
     CF_TRY(cf_net_build(s->be, s->spec, max_batch, s->k, s->loss, &s->net, err));
+    int npw = cf_params_list_len(s->pt, "pos_weight");
+    if (npw && s->loss != CF_LOSS_BCE)
+        return cf_error_set(err, CF_ERR_INVALID, "train.pos_weight needs train.loss = \"bce\" (or data.multi_label)");
+    if (npw && !s->pos_w) {
+        if (npw != s->k)
+            return cf_error_set(err, CF_ERR_INVALID, "train.pos_weight has %d values for %d classes", npw, s->k);
+        if (!(s->pos_w = malloc((size_t)npw * sizeof *s->pos_w))) return cf_error_set(err, CF_ERR_NOMEM, "out of memory");
+        for (int i = 0; i < npw; i++) s->pos_w[i] = (float)cf_params_list_num(s->pt, "pos_weight", i);
+    }
+    if (s->pos_w && s->loss == CF_LOSS_BCE) CF_TRY(cf_net_set_pos_weight(s->net, s->pos_w, err));
+    if (s->multi) CF_TRY(cf_ml_init(&s->ml, s->k, err));
     size_t px = (size_t)s->c * s->h * s->w;
     s->bx = malloc((size_t)max_batch * px * sizeof(float));
     s->bt = malloc((size_t)max_batch * s->k * sizeof(float));

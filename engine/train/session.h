@@ -3,6 +3,7 @@
 #define CLFORGE_SESSION_H
 
 #include "observe/metrics.h"
+#include "observe/metrics_multilabel.h"
 #include "train/schedule.h"
 #include "train/train_opts.h"
 #include "core/util.h"
@@ -42,6 +43,12 @@ typedef struct cf_session {
     cf_loss_kind loss;
     float smoothing;
     float *class_w;
+    /* data.multi_label: multi-hot targets, BCE, per-label metrics of the
+     * last cf_session_evaluate in ml (probability > threshold predicts) */
+    int multi;
+    float threshold;
+    float *pos_w;      /* BCE pos_weight (K), or NULL */
+    cf_ml_counts ml;
     uint64_t seed;
     int batch, eval_batch, epochs, top_k;
     char name[256], run_dir[1024];
@@ -50,8 +57,9 @@ typedef struct cf_session {
 } cf_session;
 
 typedef struct cf_eval_result {
-    double loss, acc, topk;
+    double loss, acc, topk; /* multi-label: acc = exact match (subset accuracy) */
     long n;
+    double micro_f1, macro_f1, hamming; /* multi-label only */
     /* Seconds in the network's forward passes (upload, ops, download of the
      * outputs) over forward_n images, without decoding or assembling batches:
      * what "inference images/s" means next to a framework timing model(x).

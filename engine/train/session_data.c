@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "data/multilabel.h"
 #include "data/reader.h"
 #include "train/session.h"
 
@@ -30,14 +31,19 @@ static cf_status open_rooted(cf_session *s, const char *path, const char *part, 
         char lab[1024];
         if (cf_params_is_set(s->pd, labels_key)) snprintf(lab, sizeof lab, "%s", cf_params_str(s->pd, labels_key));
         else CF_TRY(cf_idx_labels_for(path, lab, sizeof lab, err));
-        return cf_idx_load(path, lab, limit, d, err);
+        CF_TRY(cf_idx_load(path, lab, limit, d, err));
+        return s->multi ? cf_dataset_multi_hot(d, "", 0, path, err) : CF_OK; /* an error: no label lists */
     }
     cf_source_opts o = {.format = v->name, .part = part, .limit = limit, .c = c, .h = h, .w = w,
                         .resize = cf_params_int(s->pd, "resize"), .workers = cf_params_int(s->pd, "workers"),
                         .cache_mb = cf_params_num(s->pd, "cache_mb"), .warn = s->warn,
                         .cifar_label = cf_params_str(s->pd, "cifar_label")};
     o.root = *root ? root : NULL;
-    return cf_dataset_open(path, &o, d, err);
+    CF_TRY(cf_dataset_open(path, &o, d, err));
+    if (!s->multi) return CF_OK;
+    /* the classes expected: the training data's (or the model's), else num_classes */
+    int k = s->k ? s->k : cf_params_int(s->pd, "expect_classes");
+    return cf_dataset_multi_hot(d, cf_params_str(s->pd, "label_format"), k, path, err);
 }
 
 cf_status cf_session_open_data(cf_session *s, const char *path, const char *part, const char *labels_key,
@@ -185,7 +191,25 @@ cf_status cf_session_data(cf_session *s, int need_train, int need_test, cf_error
             cf_dataset_stats(&s->train, s->tr, s->n_tr, s->mean, s->std); /* training split only */
     }
     int ncw = cf_params_list_len(s->pt, "class_weights");
-    if (cf_params_bool(s->pt, "weighted_loss") && need_train) {
+    if (s->multi && ncw)
+        return cf_error_set(err, CF_ERR_INVALID, "train.class_weights: with data.multi_label weight the classes "
+                                                 "with train.pos_weight (or train.weighted_loss)");
+    if (s->multi && cf_params_bool(s->pt, "weighted_loss") && need_train) {
+        /* SageMaker's use_weighted_loss for multi-label: each class's positives
+         * weighted by its negatives / positives (torch's pos_weight advice). */
+        if (cf_params_list_len(s->pt, "pos_weight"))
+            return cf_error_set(err, CF_ERR_INVALID, "train.weighted_loss and train.pos_weight: choose one");
+        long *pos = cf_calloc((size_t)s->k, sizeof *pos);
+        s->pos_w = malloc((size_t)s->k * sizeof *s->pos_w);
+        if (!pos || !s->pos_w) {
+            free(pos);
+            return cf_error_set(err, CF_ERR_NOMEM, "out of memory");
+        }
+        for (int i = 0; i < s->n_tr; i++)
+            for (int c = 0; c < s->k; c++) pos[c] += s->train.multi[(size_t)s->tr[i] * s->k + c] != 0.0f;
+        for (int c = 0; c < s->k; c++) s->pos_w[c] = pos[c] ? (float)((double)(s->n_tr - pos[c]) / (double)pos[c]) : 1.0f;
+        free(pos);
+    } else if (cf_params_bool(s->pt, "weighted_loss") && need_train) {
         /* Inverse class frequency, mean weight 1 over the training split: a
          * rare class counts as much as a common one. */
         if (ncw) return cf_error_set(err, CF_ERR_INVALID, "train.weighted_loss and train.class_weights: choose one");

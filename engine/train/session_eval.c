@@ -21,12 +21,13 @@ cf_status cf_session_evaluate(cf_session *s, const cf_dataset *d, const int *idx
         idx = all;
     }
     cf_status st = CF_OK;
+    if (s->multi) cf_ml_reset(&s->ml);
     for (int b0 = 0; b0 < n && !st; b0 += s->eval_batch) {
         int m = n - b0 < s->eval_batch ? n - b0 : s->eval_batch;
         if ((st = cf_session_batch(s, d, idx + b0, m, 0, 0, err))) break;
         double t0 = cf_now();
         if ((st = cf_net_run(s->net, s->bx, s->bt, s->bw, m, 0, s->seed, 0, s->bl, s->bp,
-                             s->top_k ? s->bprob : NULL, err)))
+                             s->top_k || s->multi ? s->bprob : NULL, err)))
             break;
         double dt = cf_now() - t0;
         fwd_all += dt;
@@ -34,7 +35,12 @@ cf_status cf_session_evaluate(cf_session *s, const cf_dataset *d, const int *idx
             fwd += dt;
             fwd_n += m;
         }
-        for (int i = 0; i < m; i++) {
+        for (int i = 0; i < m && s->multi; i++) { /* the batch's targets are the multi-hot rows */
+            lsum += s->bl[i];
+            wsum += s->bw[i];
+            correct += cf_ml_add(&s->ml, s->bprob + (size_t)i * s->k, s->bt + (size_t)i * s->k, s->threshold);
+        }
+        for (int i = 0; i < m && !s->multi; i++) {
             int y = d->y[idx[b0 + i]], p = (int)s->bp[i];
             lsum += s->bl[i];
             wsum += s->bw[i];
@@ -49,6 +55,14 @@ cf_status cf_session_evaluate(cf_session *s, const cf_dataset *d, const int *idx
     r->loss = wsum > 0 ? lsum / wsum : 0;
     r->acc = n ? (double)correct / n : 0;
     r->topk = n ? (double)topk / n : 0;
+    if (s->multi) {
+        cf_ml_report mr;
+        CF_TRY(cf_ml_compute(&s->ml, &mr, err));
+        r->micro_f1 = mr.micro.f1;
+        r->macro_f1 = mr.macro.f1;
+        r->hamming = mr.hamming_loss;
+        cf_ml_report_free(&mr);
+    }
     r->forward_s = fwd_n ? fwd : fwd_all; /* too few batches: all of them */
     r->forward_n = fwd_n ? fwd_n : n;
     return CF_OK;

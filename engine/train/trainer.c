@@ -30,6 +30,7 @@ typedef struct run_state {
     cf_eval_result tr, va, te;
     int have_test;
     cf_confusion conf;
+    cf_ml_report ml; /* multi-label: the test set's */
     char diag_code[64], diag_text[1024];
     long step;
 } run_state;
@@ -257,11 +258,14 @@ cf_status cf_train_run(const cf_train_opts *o, cf_error *err)
             double bl = 0, bw = 0;
             /* rank 0 keeps the run's dropout seed: one rank trains as before */
             if (m) st = cf_net_run(s.net, cur->x, cur->t, cur->w, m, 1, s.seed ^ (0x9e3779b97f4a7c15ULL * (uint64_t)dp.rank),
-                                   (uint64_t)rs.step, s.bl, s.bp, NULL, err);
+                                   (uint64_t)rs.step, s.bl, s.bp, s.multi ? s.bprob : NULL, err);
             for (int i = 0; i < m && !st; i++) {
                 bl += s.bl[i];
                 bw += cur->w[i];
-                correct += (int)s.bp[i] == s.train.y[order[(size_t)off + i]];
+                if (s.multi) /* exact match: every label of the sample right */
+                    correct += cf_ml_exact(s.bprob + (size_t)i * s.k, cur->t + (size_t)i * s.k, s.k, s.threshold);
+                else
+                    correct += (int)s.bp[i] == s.train.y[order[(size_t)off + i]];
             }
             wsum += bw;
             if (!st && !isfinite(bl)) {
@@ -306,7 +310,7 @@ cf_status cf_train_run(const cf_train_opts *o, cf_error *err)
         rs.epochs_run = epoch;
         hist[nh++] = (cf_epoch_record){epoch, lr, tr.loss, tr.acc, va.loss, va.acc, secs};
         cf_ev_epoch ev = {epoch, s.epochs, rs.step, lr, tr.loss, tr.acc, s.n_va > 0, va.loss, va.acc, va.topk,
-                          s.top_k, secs, seen / t_train};
+                          s.top_k, secs, seen / t_train, s.multi, va.micro_f1, va.macro_f1, va.hamming};
         if ((st = cf_sinks_epoch(&sinks, &ev, err))) break;
         cf_schedule_observe(s.sched, epoch - 1, s.n_va ? va.loss : tr.loss);
         int stop = cf_early_stop_update(&es, epoch, s.n_va ? (es_max ? va.acc : va.loss) : (es_max ? tr.acc : tr.loss));
@@ -360,9 +364,11 @@ cf_status cf_train_run(const cf_train_opts *o, cf_error *err)
     /* 4. The test set, once, at the end. */
     if (!o->no_test && s.test.n) { /* no test set: data.train given without data.test */
         if ((st = cf_confusion_init(&rs.conf, s.k, err))) goto done;
-        if ((st = cf_session_evaluate(&s, &s.test, NULL, s.test.n, &rs.conf, &rs.te, err))) goto done;
+        if ((st = cf_session_evaluate(&s, &s.test, NULL, s.test.n, s.multi ? NULL : &rs.conf, &rs.te, err))) goto done;
+        if (s.multi && (st = cf_ml_compute(&s.ml, &rs.ml, err))) goto done;
         rs.have_test = 1;
-        cf_ev_eval ev = {"test", rs.epochs_run, rs.te.loss, rs.te.acc, rs.te.topk, s.top_k, rs.te.n};
+        cf_ev_eval ev = {"test", rs.epochs_run, rs.te.loss, rs.te.acc, rs.te.topk, s.top_k, rs.te.n,
+                         s.multi ? &rs.ml : NULL, NULL};
         if ((st = cf_sinks_eval(&sinks, &ev, err))) goto done;
     }
     {
@@ -377,7 +383,8 @@ done:
     rs.wall = cf_now() - t_start;
     if (st == CF_ERR_INTERRUPTED) rs.outcome = "interrupted";
     if (rs.have_test && (class_names = cf_calloc((size_t)s.k, sizeof *class_names)))
-        for (int c = 0; c < s.k; c++) class_names[c] = c < s.test.k ? s.test.class_names[c] : "?";
+        for (int c = 0; c < s.k; c++)
+            class_names[c] = s.multi ? cf_session_class_name(&s, c) : c < s.test.k ? s.test.class_names[c] : "?";
     char *cfg_text = s.cfg_loaded ? cf_config_to_string(&s.cfg) : NULL;
     const char *skipped[CF_SKIPPED_NAMED];
     int n_skipped = 0;
@@ -398,7 +405,10 @@ done:
         .diagnosis_code = rs.diag_code, .diagnosis_text = rs.diag_text,
         .skipped = s.train.n_skipped + s.valid.n_skipped + s.test.n_skipped, .skipped_files = skipped,
         .n_skipped_files = n_skipped, .world_size = dp.size, .hosts = hosts,
-        .allreduce_seconds = dp.allreduce_s, .allreduce_steps = dp.steps};
+        .allreduce_seconds = dp.allreduce_s, .allreduce_steps = dp.steps,
+        .test_ml = rs.ml.per_label ? &rs.ml : NULL, .threshold = s.threshold, .multi_label = s.multi,
+        .validation_micro_f1 = rs.va.micro_f1, .validation_macro_f1 = rs.va.macro_f1,
+        .validation_hamming = rs.va.hamming};
     cf_sinks_end(&sinks, &end, err);
     st = end.status;
     free(cfg_text);
@@ -407,6 +417,7 @@ done:
     free(hosts);
     cf_dp_free(&dp);
     if (rs.conf.m) cf_confusion_free(&rs.conf);
+    cf_ml_report_free(&rs.ml);
     cf_session_free(&s);
     return st;
 }
