@@ -56,6 +56,41 @@ static void print_report(cf_session *s, const cf_eval_result *te, const cf_confu
     }
 }
 
+/* A multi-label model's report: per label, micro/macro F1, exact match, Hamming loss. */
+static cf_status print_ml_report(cf_session *s, const cf_eval_result *te, int json, FILE *out, cf_error *err)
+{
+    cf_ml_report r;
+    CF_TRY(cf_ml_compute(&s->ml, &r, err));
+    const char **names = cf_calloc((size_t)s->k, sizeof *names);
+    for (int c = 0; names && c < s->k; c++) names[c] = cf_session_class_name(s, c);
+    if (json) {
+        cf_sbuf b = {0};
+        cf_sbuf_printf(&b, "{\"accuracy\":%.6f,\"loss\":%.6f,\"samples\":%ld,\"forward_seconds\":%.6f,"
+                           "\"forward_images_per_sec\":%.1f,", te->acc, te->loss, te->n, te->forward_s,
+                       te->forward_s > 0 ? te->forward_n / te->forward_s : 0.0);
+        cf_ml_json(&b, &r, names, s->threshold);
+        cf_sbuf_printf(&b, "}\n");
+        if (b.s) fputs(b.s, out);
+        cf_sbuf_free(&b);
+    } else {
+        fprintf(out, "test micro F1 %.4f  macro F1 %.4f  exact match %.4f  hamming loss %.4f  loss %.4f  "
+                     "(%ld images, threshold %g, backend %s)\n", r.micro.f1, r.macro.f1, r.exact_match,
+                r.hamming_loss, te->loss, te->n, s->threshold, s->be->name);
+        fprintf(out, "inference %.0f images/s in the forward passes (full batches of %d after the first)\n\n",
+                te->forward_s > 0 ? te->forward_n / te->forward_s : 0.0, s->eval_batch);
+        size_t need = cf_ml_format(&r, names, NULL, 0) + 1;
+        char *txt = malloc(need);
+        if (txt) {
+            cf_ml_format(&r, names, txt, need);
+            fputs(txt, out);
+        }
+        free(txt);
+    }
+    free(names);
+    cf_ml_report_free(&r);
+    return CF_OK;
+}
+
 /* The saved model's own test set: data.test, a CIFAR data.train's test
  * half, or the IDX keys. */
 static cf_status model_test_set(cf_session *s, const char **where, cf_error *err)
@@ -109,6 +144,13 @@ cf_status cf_eval_model(const char *model_path, const char *images, const char *
     if (s.test.k > s.k) {
         st = cf_error_set(err, CF_ERR_INVALID, "%s: labels go up to %d but the model knows %d classes", tl,
                           s.test.k - 1, s.k);
+        goto out;
+    }
+    if (s.multi) {
+        if (!(st = cf_session_evaluate(&s, &s.test, NULL, s.test.n, NULL, &te, err)))
+            st = print_ml_report(&s, &te, json, out, err);
+        if (!st && !json && s.test.n_skipped)
+            fprintf(out, "\nskipped %ld unreadable file%s of %s\n", s.test.n_skipped, s.test.n_skipped == 1 ? "" : "s", ti);
         goto out;
     }
     if ((st = cf_confusion_init(&conf, s.k, err))) goto out;

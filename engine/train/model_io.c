@@ -19,11 +19,19 @@ cf_status cf_session_save_model(cf_session *s, const char *path, cf_error *err)
     cf_dataset *names = s->train.class_names ? &s->train : &s->test;
     if (!st && names->class_names) {
         config_setting_t *d = cf_session_member(s, "data");
+        /* multi-label data numbers its classes: data.class_names names them
+         * (copied first: the parsed list points into the setting replaced here) */
+        char **nm = cf_calloc((size_t)names->k + 1, sizeof *nm);
+        for (int c = 0; nm && c < names->k; c++)
+            nm[c] = cf_strdup(s->multi ? cf_session_class_name(s, c) : names->class_names[c]);
         config_setting_t *old = config_setting_get_member(d, "class_names");
         if (old) config_setting_remove(d, "class_names");
         config_setting_t *a = config_setting_add(d, "class_names", CONFIG_TYPE_ARRAY);
         for (int c = 0; a && c < names->k; c++)
-            config_setting_set_string(config_setting_add(a, NULL, CONFIG_TYPE_STRING), names->class_names[c]);
+            config_setting_set_string(config_setting_add(a, NULL, CONFIG_TYPE_STRING),
+                                      nm && nm[c] ? nm[c] : names->class_names[c]);
+        for (int c = 0; nm && c < names->k; c++) free(nm[c]);
+        free(nm);
     }
     CF_TRY(st);
     int n = cf_net_n_params(s->net);

@@ -1,4 +1,6 @@
-/* `clforge predict`: top-k classes of single images under a saved model. */
+/* `clforge predict`: top-k classes of single images under a saved model;
+ * a multi-label model also names every label whose probability (its own
+ * sigmoid) exceeds train.threshold. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,7 +48,7 @@ cf_status cf_predict(const char *model_path, const char *const *images, int n, i
                 x[c * plane + j] = (float)((x[c * plane + j] - s.mean[c]) / s.std[c]);
         t[0] = 1;
         if ((st = cf_net_run(s.net, x, t, &w, 1, 0, 0, 0, &loss, &pred, probs, err))) break;
-        if (s.loss != CF_LOSS_XENT) { /* scores of mse/hinge models: show them as a softmax */
+        if (s.loss != CF_LOSS_XENT && s.loss != CF_LOSS_BCE) { /* scores of mse/hinge models: show them as a softmax */
             double mx = probs[0], sum = 0;
             for (int k = 1; k < s.k; k++) mx = probs[k] > mx ? probs[k] : mx;
             for (int k = 0; k < s.k; k++) sum += exp(probs[k] - mx);
@@ -64,6 +66,16 @@ cf_status cf_predict(const char *model_path, const char *const *images, int n, i
             cf_sbuf b = {0};
             cf_sbuf_printf(&b, "{\"image\":");
             cf_json_str(&b, images[i]);
+            if (s.multi) {
+                cf_sbuf_printf(&b, ",\"threshold\":%g,\"labels\":[", s.threshold);
+                for (int k = 0, m = 0; k < s.k; k++)
+                    if (probs[k] > s.threshold) {
+                        cf_sbuf_printf(&b, "%s{\"class\":", m++ ? "," : "");
+                        cf_json_str(&b, cf_session_class_name(&s, k));
+                        cf_sbuf_printf(&b, ",\"index\":%d,\"probability\":%.6f}", k, probs[k]);
+                    }
+                cf_sbuf_printf(&b, "]");
+            }
             cf_sbuf_printf(&b, ",\"top\":[");
             for (int a = 0; a < top_k; a++) {
                 cf_sbuf_printf(&b, "%s{\"class\":", a ? "," : "");
@@ -75,6 +87,13 @@ cf_status cf_predict(const char *model_path, const char *const *images, int n, i
             cf_sbuf_free(&b);
         } else {
             fprintf(out, "%s\n", images[i]);
+            if (s.multi) {
+                int m = 0;
+                fprintf(out, "  labels (probability > %g):", s.threshold);
+                for (int k = 0; k < s.k; k++)
+                    if (probs[k] > s.threshold) fprintf(out, "%s %s", m++ ? "," : "", cf_session_class_name(&s, k));
+                fprintf(out, "%s\n", m ? "" : " none");
+            }
             for (int a = 0; a < top_k; a++)
                 fprintf(out, "  %d. %-14s %6.2f%%\n", a + 1, cf_session_class_name(&s, order[a]),
                         100.0 * probs[order[a]]);
