@@ -33,7 +33,6 @@ static const sm_map direct[] = {
 
 static const struct { const char *name, *why; } unsupported[] = {
     {"use_pretrained_model", "pretrained networks are not shipped (no downloads here)"},
-    {"multi_label", "multi-label classification"},
     {NULL, NULL}};
 
 /* Optimizer-specific names and the optimizers SageMaker applies them to;
@@ -52,7 +51,7 @@ static int applies(const char *optimizers, const char *opt)
 
 /* Every name this file accepts, for "did you mean". */
 static const char *const special[] = {"optimizer", "image_shape", "lr_scheduler_step", "lr_scheduler_factor",
-                                      "early_stopping", "precision_dtype", "num_classes",
+                                      "early_stopping", "precision_dtype", "num_classes", "multi_label",
                                       "num_training_samples"};
 
 static const char *suggest_name(const char *k)
@@ -197,6 +196,8 @@ cf_status cf_sagemaker_overrides(const char *path, char ***sets, int *n_sets, cf
             add(&list, &n, "train.lr_schedule.factor", val);
         } else if (!strcmp(k, "use_weighted_loss")) { /* SageMaker: multi-label only; here any labels */
             add(&list, &n, "train.weighted_loss", !strcmp(val, "true") || !strcmp(val, "1") || !strcmp(val, "True") ? "true" : "false");
+        } else if (!strcmp(k, "multi_label")) { /* label lists from .lst columns / RecordIO headers */
+            add(&list, &n, "data.multi_label", !strcmp(val, "true") || !strcmp(val, "1") || !strcmp(val, "True") ? "true" : "false");
         } else if (!strcmp(k, "early_stopping")) {
             add(&list, &n, "train.early_stopping.enabled", !strcmp(val, "true") || !strcmp(val, "1") || !strcmp(val, "True") ? "true" : "false");
         } else if (!strcmp(k, "precision_dtype")) {
