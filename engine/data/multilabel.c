@@ -24,12 +24,14 @@ cf_status cf_dataset_multi_hot(cf_dataset *d, const char *fmt, int k, const char
     int hot;
     if (!strcmp(fmt, "multi-hot")) hot = 1;
     else if (!strcmp(fmt, "class-id")) hot = 0;
-    else hot = binary && w > 1 && (k <= 0 || w == k);
+    else hot = binary && w > 1; /* SageMaker's default; a class-id list of only 0s and 1s must say so */
     if (hot && !binary)
         return cf_error_set(err, CF_ERR_INVALID, "%s: data.label_format = \"multi-hot\" but a label is not 0 or 1", path);
     int K = hot ? w : k;
     if (hot && k > 0 && w != k)
-        return cf_error_set(err, CF_ERR_INVALID, "%s: %d multi-hot label columns but %d classes", path, w, k);
+        return cf_error_set(err, CF_ERR_INVALID,
+                            "%s: %d multi-hot label columns but %d classes (class indices? set data.label_format = "
+                            "\"class-id\")", path, w, k);
     if (!hot && K <= 0)
         for (int i = 0; i < d->n; i++) {
             const float *l = cf_reader_labels(d->src, d->map[i]);

@@ -7,8 +7,8 @@
 
 /* Label columns as SageMaker's two formats say (data.label_format):
  * "multi-hot": K columns of 0/1, one per class; "class-id": each column is a
- * class index (a shorter list repeats one); "auto": multi-hot when every
- * value is 0 or 1 and (k > 0) there are k columns, else class-id.
+ * class index (a shorter list repeats one); "auto": multi-hot when there
+ * are several columns and every value is 0 or 1, else class-id.
  * k: the classes expected (the training data's, the model's, num_classes;
  * 0: unknown). Fills d->multi (n x K), sets d->k = K, numbers the classes
  * "0".."K-1" (data.class_names names them) and d->y to each sample's first
