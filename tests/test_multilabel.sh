@@ -105,6 +105,27 @@ $CLF im2rec --pack-label --encoding .png --color 0 "$T/d/mltrain" "$T/d" > /dev/
 $CLF train "$T/m.cfg" --run-dir "$T/rec" --quiet --set train.epochs=1 --set data.train=\""$T/d/mltrain.rec"\" 2>"$T/err" \
     && grep -q '"multi_label":true' "$T/rec/summary.json" && ok "RecordIO multi-label headers" || bad "recordio: $(cat "$T/err")"
 
+# SageMaker augmented manifests: multi-hot and class-id lists train alike; S3 references are refused.
+python3 - "$T/d" <<'PY'
+import json, sys
+d = sys.argv[1]
+rows = [l.rstrip("\n").split("\t") for l in open(d + "/train.lst")]
+with open(d + "/hot.manifest", "w") as f, open(d + "/cid.manifest", "w") as g, open(d + "/s3.manifest", "w") as h:
+    for r in rows:
+        f.write(json.dumps({"source-ref": r[11], "class": [int(v) for v in r[1:11]], "class-metadata": {"x": 1}}) + "\n")
+        g.write(json.dumps({"image-ref": r[11], "class": [j for j, v in enumerate(r[1:11]) if v == "1"]}) + "\n")
+    h.write('{"source-ref": "s3://bucket/a.jpg", "class": 1}\n')
+PY
+for m in hot cid; do
+    $CLF train "$T/m.cfg" --run-dir "$T/man-$m" --quiet --set train.epochs=1 --set data.train=\""$T/d/$m.manifest"\" \
+        --set data.expect_classes=10 2>"$T/err" || bad "manifest $m: $(cat "$T/err")"
+done
+[ -s "$T/man-hot/metrics.jsonl" ] && cmp -s "$T/man-hot/metrics.jsonl" "$T/man-cid/metrics.jsonl" \
+    && ok "augmented manifests: multi-hot and class-id lists give the same run" || bad "manifests differ"
+$CLF data info "$T/d/s3.manifest" 2>"$T/err" >/dev/null && bad "accepted an S3 reference" \
+    || { grep -q "s3.manifest:1: s3://bucket/a.jpg is an S3 reference" "$T/err" && ok "refused an S3 reference" \
+         || bad "s3: $(cat "$T/err")"; }
+
 # weighted_loss: pos_weight from the label counts; SageMaker's multi_label = 1.
 printf '{"multi_label": "1", "use_weighted_loss": "1", "epochs": "1"}' > "$T/hp.json"
 $CLF train "$T/m.cfg" --hyperparameters "$T/hp.json" --run-dir "$T/sm2" --quiet 2>"$T/err" \

@@ -226,7 +226,9 @@ static int cmd_eval(int argc, char **argv)
         "\n"
         "Recomputes the test metrics of a saved model (runs/NAME/model.clf): accuracy,\n"
         "per-class precision/recall/F1/support, averages and the confusion matrix, and\n"
-        "the inference speed (images/s in the forward passes, batch 256).\n"
+        "the inference speed (images/s in the forward passes, batch 256). A multi-label\n"
+        "model (data.multi_label): per-label precision/recall/F1, micro and macro F1,\n"
+        "exact-match accuracy and Hamming loss (train.threshold decides a label).\n"
         "  --data PATH      evaluate on PATH instead: a folder of class folders, a .lst,\n"
         "                   a .rec, CIFAR binaries or IDX images (format detected)\n"
         "  --backend NAME   run on this backend instead of the one it was trained on\n"
@@ -272,7 +274,8 @@ static int cmd_predict(int argc, char **argv)
         "Classifies JPEG, PGM or PPM images with a saved model (runs/NAME/model.clf):\n"
         "each image is resized to the model's input (bilinear), converted to its\n"
         "channels, normalised as in training, and its top-k classes are printed with\n"
-        "probabilities. Fashion-MNIST models expect light garments on a dark background.\n";
+        "probabilities. Fashion-MNIST models expect light garments on a dark background.\n"
+        "A multi-label model also names the labels whose probability exceeds train.threshold.\n";
     static const struct option opts[] = {{"top-k", required_argument, 0, 'k'},
                                          {"backend", required_argument, 0, 'b'},
                                          {"threads", required_argument, 0, 't'},

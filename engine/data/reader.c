@@ -29,6 +29,7 @@ static int formats(const cf_reader_vtable **out)
     out[n++] = &cf_reader_folder;
     out[n++] = &cf_reader_lst;
     out[n++] = &cf_reader_cifar;
+    out[n++] = &cf_reader_manifest;
     if (&cf_reader_recordio) out[n++] = &cf_reader_recordio;
     for (int i = 0; i < n_extra; i++) out[n++] = extra[i];
     return n;

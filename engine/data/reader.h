@@ -69,6 +69,8 @@ typedef struct cf_reader {
 
 /* The built-in readers. */
 extern const cf_reader_vtable cf_reader_idx, cf_reader_folder, cf_reader_lst, cf_reader_cifar;
+/* SageMaker augmented manifests (engine/data/manifest.c). */
+extern const cf_reader_vtable cf_reader_manifest;
 /* MXNet RecordIO (engine/data/reader_recordio.c): a weak reference, so the registry
  * holds it exactly when that file is linked in. */
 extern const cf_reader_vtable cf_reader_recordio __attribute__((weak));

@@ -61,7 +61,7 @@ const cf_param_def cf_data_params[] = {
     {"test", CF_PT_STRING, "", CF_PARAM_NO_RANGE, NULL,
      "test data (any format); empty: a CIFAR directory's test part, else the IDX keys when data.train is empty, "
      "else none"},
-    {"format", CF_PT_STRING, "auto", CF_PARAM_NO_RANGE, "auto|idx|folder|lst|cifar|recordio",
+    {"format", CF_PT_STRING, "auto", CF_PARAM_NO_RANGE, "auto|idx|folder|lst|cifar|recordio|manifest",
      "format of data.train/validation/test (auto: detected)"},
     {"root", CF_PT_STRING, "", CF_PARAM_NO_RANGE, NULL, "where a .lst's image paths start (empty: the .lst's folder)"},
     {"validation_root", CF_PT_STRING, "", CF_PARAM_NO_RANGE, NULL,

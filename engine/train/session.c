@@ -150,6 +150,9 @@ static cf_status settle(cf_session *s, const char *path, cf_error *err)
             return cf_error_set(err, CF_ERR_INVALID, "%s: data.multi_label needs train.loss = \"bce\" (not \"%s\")",
                                 s->cfg.path, loss);
         s->loss = CF_LOSS_BCE;
+        if (s->smoothing > 0)
+            return cf_error_set(err, CF_ERR_INVALID, "%s: train.label_smoothing smooths one-hot targets; it does not "
+                                "apply to data.multi_label", s->cfg.path);
     }
     return CF_OK;
 }
