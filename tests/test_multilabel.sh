@@ -132,6 +132,20 @@ $CLF train "$T/m.cfg" --hyperparameters "$T/hp.json" --run-dir "$T/sm2" --quiet 
     && grep -q "multi_label = true" "$T/sm2/config.cfg" && grep -q "weighted_loss = true" "$T/sm2/config.cfg" \
     && ok "SageMaker multi_label = 1 and use_weighted_loss" || bad "sagemaker: $(cat "$T/err")"
 
+# The tuner maximises validation:micro_f1 (the trials' --json epoch lines carry it).
+{ cat "$T/m.cfg"; cat <<'CFG'
+tune = { strategy = "grid"; objective = { metric = "validation:micro_f1"; goal = "maximize"; };
+         max_parallel = 1;
+         parameters = ( { key = "optimizer.learning_rate"; type = "categorical"; values = [0.003, 0.0003]; } ); };
+CFG
+} > "$T/tune.cfg"
+$CLF tune "$T/tune.cfg" --set train.epochs=1 --dir "$T/tune" > "$T/tune.out" 2>&1 \
+    && python3 - "$T/tune/trials.csv" <<'PY' && ok "tune objective validation:micro_f1" || bad "tune: $(cat "$T/tune.out")"
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+assert len(rows) == 2 and all(r["state"] == "done" and 0 < float(r["validation:micro_f1"]) <= 1 for r in rows), rows
+PY
+
 # Misuse: errors that say what.
 $CLF train "$T/m.cfg" --run-dir "$T/bad2" --quiet --set data.train=\""$T/cid.lst"\" --set data.root=\""$T/d"\" \
     --set data.label_format=\"multi-hot\" 2>"$T/err" >/dev/null && bad "accepted class ids as multi-hot" \
