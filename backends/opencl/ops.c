@@ -111,17 +111,27 @@ static cf_tensor *loss_slot(const cf_op *op)
     return op->out[1] ? op->out[1] : op->out[0];
 }
 
-static cf_status loss_op(cf_ocl *o, const cf_op *op, cf_error *err)
+/* Every loss: x[rows, K] and target alike, weight (optional) one per row. */
+static cf_status loss_shape(const cf_op *op, int *rows, int *K, int *n, cf_error *err)
 {
     cf_tensor *x = op->in[0], *t = op->in[1], *w = op->in[2];
     NEED(x, "in[0]");
     NEED(t, "in[1] (target)");
     SAME(x, t);
-    int rows = x->shape[0], K = rows ? (int)(cf_tensor_numel(x) / (size_t)rows) : 0;
-    int n = (int)cf_tensor_numel(x);
-    if (w && (int)cf_tensor_numel(w) != rows)
+    *rows = x->shape[0];
+    *K = *rows ? (int)(cf_tensor_numel(x) / (size_t)*rows) : 0;
+    *n = (int)cf_tensor_numel(x);
+    if (w && (int)cf_tensor_numel(w) != *rows)
         return cf_ocl_fail(err, CF_ERR_INVALID, "opencl: %s: weight has %zu elements, expected %d",
-                           OPNAME, cf_tensor_numel(w), rows);
+                           OPNAME, cf_tensor_numel(w), *rows);
+    return CF_OK;
+}
+
+static cf_status loss_op(cf_ocl *o, const cf_op *op, cf_error *err)
+{
+    cf_tensor *x = op->in[0], *t = op->in[1], *w = op->in[2];
+    int rows, K, n;
+    CF_TRY(loss_shape(op, &rows, &K, &n, err));
     int acc = op->accumulate != 0, has_w = w != NULL;
     float scale = op->p.loss.scale;
     switch (op->kind) {
@@ -162,14 +172,8 @@ static cf_status loss_op(cf_ocl *o, const cf_op *op, cf_error *err)
 static cf_status bce_op(cf_ocl *o, const cf_op *op, cf_error *err)
 {
     cf_tensor *x = op->in[0], *t = op->in[1], *w = op->in[2], *pw = op->in[3];
-    NEED(x, "in[0]");
-    NEED(t, "in[1] (target)");
-    SAME(x, t);
-    int rows = x->shape[0], K = rows ? (int)(cf_tensor_numel(x) / (size_t)rows) : 0;
-    int n = (int)cf_tensor_numel(x);
-    if (w && (int)cf_tensor_numel(w) != rows)
-        return cf_ocl_fail(err, CF_ERR_INVALID, "opencl: %s: weight has %zu elements, expected %d",
-                           OPNAME, cf_tensor_numel(w), rows);
+    int rows, K, n;
+    CF_TRY(loss_shape(op, &rows, &K, &n, err));
     if (pw && (int)cf_tensor_numel(pw) != K)
         return cf_ocl_fail(err, CF_ERR_INVALID, "opencl: %s: pos_weight has %zu elements, expected %d",
                            OPNAME, cf_tensor_numel(pw), K);

@@ -74,11 +74,7 @@ static cf_status lst_open(const char *path, const cf_reader_opts *o, void **stat
     FILE *fp = fopen(path, "r");
     if (!fp) return cf_error_set(err, CF_ERR_IO, "%s: cannot open", path);
     char root[1024];
-    if (o->root && *o->root) snprintf(root, sizeof root, "%s", o->root);
-    else {
-        const char *sl = strrchr(path, '/');
-        snprintf(root, sizeof root, "%.*s", sl ? (int)(sl - path) : 1, sl ? path : ".");
-    }
+    cf_list_root(path, o->root, root, sizeof root);
     lst_state *s = cf_calloc(1, sizeof *s);
     char **rel = NULL;
     long cap = 0;
@@ -144,10 +140,7 @@ static cf_status lst_open(const char *path, const cf_reader_opts *o, void **stat
         if (st) break;
         const char *rp = f[nf - 1];
         if (!*rp) { st = cf_error_set(err, CF_ERR_INVALID, "%s:%d: empty path", path, lineno); break; }
-        char full[2048];
-        if (rp[0] == '/') snprintf(full, sizeof full, "%s", rp);
-        else snprintf(full, sizeof full, "%s/%s", root, rp);
-        s->paths[s->n] = cf_strdup(full);
+        s->paths[s->n] = cf_list_image_path(root, rp);
         rel[s->n] = cf_strdup(rp);
         s->n++;
     }

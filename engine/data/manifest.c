@@ -69,11 +69,7 @@ static cf_status manifest_open(const char *path, const cf_reader_opts *o, void *
     FILE *fp = fopen(path, "r");
     if (!fp) return cf_error_set(err, CF_ERR_IO, "%s: cannot open", path);
     char root[1024];
-    if (o->root && *o->root) snprintf(root, sizeof root, "%s", o->root);
-    else {
-        const char *sl = strrchr(path, '/');
-        snprintf(root, sizeof root, "%.*s", sl ? (int)(sl - path) : 1, sl ? path : ".");
-    }
+    cf_list_root(path, o->root, root, sizeof root);
     manifest_state *s = cf_calloc(1, sizeof *s);
     double **lab = NULL; /* per item, its list (first entry: the count) */
     long cap = 0;
@@ -129,13 +125,10 @@ static cf_status manifest_open(const char *path, const cf_reader_opts *o, void *
             if (!nq) st = cf_error_set(err, CF_ERR_NOMEM, "%s: out of memory", path);
         }
         if (!st) {
-            char full[2048];
-            if (ref[0] == '/') snprintf(full, sizeof full, "%s", ref);
-            else snprintf(full, sizeof full, "%s/%s", root, ref);
             l[0] = nl;
             if (nl > width) width = nl;
             lab[s->n] = l;
-            s->paths[s->n++] = cf_strdup(full);
+            s->paths[s->n++] = cf_list_image_path(root, ref);
         } else
             free(l);
         cf_jval_free(v);

@@ -148,6 +148,23 @@ void cf_sort_names(char **names, int n)
     if (n > 1) qsort(names, (size_t)n, sizeof *names, name_cmp);
 }
 
+void cf_list_root(const char *list_path, const char *root, char *out, size_t n)
+{
+    if (root && *root) snprintf(out, n, "%s", root);
+    else {
+        const char *sl = strrchr(list_path, '/');
+        snprintf(out, n, "%.*s", sl ? (int)(sl - list_path) : 1, sl ? list_path : ".");
+    }
+}
+
+char *cf_list_image_path(const char *root, const char *rel)
+{
+    char full[2048];
+    if (rel[0] == '/') snprintf(full, sizeof full, "%s", rel);
+    else snprintf(full, sizeof full, "%s/%s", root, rel);
+    return cf_strdup(full);
+}
+
 cf_status cf_item_read_file(cf_item *it, const char *path, cf_error *err)
 {
     snprintf(it->name, sizeof it->name, "%s", path);

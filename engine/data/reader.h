@@ -98,6 +98,11 @@ cf_status cf_item_reserve(cf_item *it, size_t n, cf_error *err);
 /* Helpers the readers share (reader.c). */
 /* Class names sorted as strcmp orders bytes (ImageFolder / im2rec numbering). */
 void cf_sort_names(char **names, int n);
+/* Where a list file's relative image paths start: root when given, else
+ * the list's folder (.lst, augmented manifests). */
+void cf_list_root(const char *list_path, const char *root, char *out, size_t n);
+/* An image path of a list: absolute as it is, else under root. A copy (NULL: out of memory). */
+char *cf_list_image_path(const char *root, const char *rel);
 /* Read a whole file into it->buf (data/len point at it). */
 cf_status cf_item_read_file(cf_item *it, const char *path, cf_error *err);
 /* A path has an image extension (.jpg .jpeg .png .pgm .ppm, any case). */

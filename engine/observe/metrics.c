@@ -1,5 +1,6 @@
 /* clforge — classification metrics; see metrics.h for the conventions. */
 #include "observe/metrics.h"
+#include "core/util.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -191,4 +192,19 @@ int cf_argmax(const float *probs, int k_classes)
     for (int j = 1; j < k_classes; j++)
         if (ranks_above(probs, j, best)) best = j;
     return best;
+}
+
+void cf_class_metrics_json(cf_sbuf *b, const cf_class_metrics *m, int with_specificity)
+{
+    cf_sbuf_printf(b, "\"precision\":");
+    cf_json_num(b, m->precision);
+    cf_sbuf_printf(b, ",\"recall\":");
+    cf_json_num(b, m->recall);
+    cf_sbuf_printf(b, ",\"f1\":");
+    cf_json_num(b, m->f1);
+    if (with_specificity) {
+        cf_sbuf_printf(b, ",\"specificity\":");
+        cf_json_num(b, m->specificity);
+    }
+    cf_sbuf_printf(b, ",\"support\":%ld", m->support);
 }

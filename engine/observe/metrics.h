@@ -60,4 +60,8 @@ int cf_topk_hit(const float *probs, int k_classes, int label, int k);
 /* Index of the largest probability (first on ties); -1 when k_classes < 1. */
 int cf_argmax(const float *probs, int k_classes);
 
+/* "precision":…,"recall":…,"f1":…[,"specificity":…],"support":N (no braces). */
+struct cf_sbuf;
+void cf_class_metrics_json(struct cf_sbuf *b, const cf_class_metrics *m, int with_specificity);
+
 #endif

@@ -131,17 +131,6 @@ size_t cf_ml_format(const cf_ml_report *r, const char *const *names, char *buf, 
     return len;
 }
 
-static void prf_json(cf_sbuf *b, const cf_class_metrics *m)
-{
-    cf_sbuf_printf(b, "\"precision\":");
-    cf_json_num(b, m->precision);
-    cf_sbuf_printf(b, ",\"recall\":");
-    cf_json_num(b, m->recall);
-    cf_sbuf_printf(b, ",\"f1\":");
-    cf_json_num(b, m->f1);
-    cf_sbuf_printf(b, ",\"support\":%ld", m->support);
-}
-
 void cf_ml_json(cf_sbuf *b, const cf_ml_report *r, const char *const *names, double threshold)
 {
     char tmp[16];
@@ -156,15 +145,15 @@ void cf_ml_json(cf_sbuf *b, const cf_ml_report *r, const char *const *names, dou
     cf_sbuf_printf(b, ",\"threshold\":");
     cf_json_num(b, threshold);
     cf_sbuf_printf(b, ",\"micro\":{");
-    prf_json(b, &r->micro);
+    cf_class_metrics_json(b, &r->micro, 0);
     cf_sbuf_printf(b, "},\"macro\":{");
-    prf_json(b, &r->macro);
+    cf_class_metrics_json(b, &r->macro, 0);
     cf_sbuf_printf(b, "},\"per_class\":[");
     for (int j = 0; j < r->k; j++) {
         cf_sbuf_printf(b, "%s{\"class\":", j ? "," : "");
         cf_json_str(b, label_name(names, j, tmp, sizeof tmp));
         cf_sbuf_printf(b, ",");
-        prf_json(b, &r->per_label[j]);
+        cf_class_metrics_json(b, &r->per_label[j], 0);
         cf_sbuf_printf(b, "}");
     }
     cf_sbuf_printf(b, "]");

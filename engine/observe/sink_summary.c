@@ -33,18 +33,7 @@ static void env_json(cf_sbuf *b, const cf_ev_end *ev)
     cf_sbuf_printf(b, ",\"clforge\":\"%s\"}", ev->version);
 }
 
-static void class_fields(cf_sbuf *b, const cf_class_metrics *m)
-{
-    cf_sbuf_printf(b, "\"precision\":");
-    cf_json_num(b, m->precision);
-    cf_sbuf_printf(b, ",\"recall\":");
-    cf_json_num(b, m->recall);
-    cf_sbuf_printf(b, ",\"f1\":");
-    cf_json_num(b, m->f1);
-    cf_sbuf_printf(b, ",\"specificity\":");
-    cf_json_num(b, m->specificity);
-    cf_sbuf_printf(b, ",\"support\":%ld", m->support);
-}
+static void class_fields(cf_sbuf *b, const cf_class_metrics *m) { cf_class_metrics_json(b, m, 1); }
 
 static void class_json(cf_sbuf *b, const char *key, const cf_class_metrics *m)
 {
