@@ -198,7 +198,7 @@ START_TEST(out_of_range_is_error_with_range)
                   "got: %s", e.msg);
     free(warn);
     ck_assert_int_eq(validate_train("train = { loss = \"l1\"; };\n", &e, &warn), CF_ERR_INVALID);
-    ck_assert_msg(strstr(e.msg, "not allowed (allowed: cross_entropy|mse|hinge)"), "got: %s", e.msg);
+    ck_assert_msg(strstr(e.msg, "not allowed (allowed: cross_entropy|mse|hinge|bce)"), "got: %s", e.msg);
     free(warn);
 }
 END_TEST

@@ -50,9 +50,9 @@ $CLF eval "$T/r/model.clf" --data "$T/d/test.lst" > "$T/eval.txt" 2>&1 && grep -
     && grep -q "^micro avg" "$T/eval.txt" && ok "eval: per-label table" || bad "eval text: $(cat "$T/eval.txt")"
 imgs=$(cut -f12 "$T/d/test.lst" | sed "s|^|$T/d/|")
 # shellcheck disable=SC2086
-$CLF predict "$T/r/model.clf" $imgs --json > "$T/pred.jsonl" 2>"$T/err" || bad "predict: $(cat "$T/err")"
+$CLF predict "$T/r/model.clf" $imgs --json --top-k 10 > "$T/pred.jsonl" 2>"$T/err" || bad "predict: $(cat "$T/err")"
 python3 - "$T/d/test.lst" "$T/pred.jsonl" "$T/eval.json" "$T/r/summary.json" <<'PY' && ok "eval's metrics = predict's labels scored by hand" || bad "eval vs predict"
-import json, sys
+import json, math, sys
 truth = [[int(v) for v in l.split("\t")[1:11]] for l in open(sys.argv[1])]
 pred = []
 for l in open(sys.argv[2]):
@@ -75,7 +75,15 @@ micro = f1(sum(tp), sum(fp), sum(fn))
 macro = sum(f1(tp[j], fp[j], fn[j]) for j in range(10)) / 10
 exact = sum(p == t for p, t in zip(pred, truth)) / 100
 ham = sum(a != b for p, t in zip(pred, truth) for a, b in zip(p, t)) / 1000
-for src in (json.load(open(sys.argv[3])), json.load(open(sys.argv[4]))["test"]):
+# the loss: binary cross-entropy of each label's probability, averaged over labels and images
+bce = 0.0
+for l, t in zip(open(sys.argv[2]), truth):
+    p = {e["index"]: min(max(e["probability"], 1e-7), 1 - 1e-7) for e in json.loads(l)["top"]}
+    bce -= sum(t[j] * math.log(p[j]) + (1 - t[j]) * math.log(1 - p[j]) for j in range(10)) / 10
+bce /= 100
+ev = json.load(open(sys.argv[3]))
+assert abs(ev["loss"] - bce) < 1e-3 * bce, (ev["loss"], bce)
+for src in (ev, json.load(open(sys.argv[4]))["test"]):
     got = (src["micro_f1"], src["macro_f1"], src["exact_match"], src["hamming_loss"])
     want = (micro, macro, exact, ham)
     assert all(abs(a - b) < 1e-6 for a, b in zip(got, want)), (got, want)
