@@ -8,7 +8,7 @@ set -eu
 PKGS="build-essential autoconf automake libtool pkg-config
   libconfig-dev zlib1g-dev check libopenblas-dev liblapacke-dev libdnnl-dev
   ocl-icd-opencl-dev opencl-headers pocl-opencl-icd libclblast-dev clinfo
-  libjpeg-dev libjpeg-turbo-progs libpng-dev libopenmpi-dev openmpi-bin dataset-fashion-mnist python3
+  libjpeg-dev libjpeg-turbo-progs libpng-dev protobuf-c-compiler libprotobuf-c-dev libopenmpi-dev openmpi-bin dataset-fashion-mnist python3
   python3-venv chromium fonts-dejavu-core"
 if [ "${1:-}" = "--bench" ]; then PKGS="$PKGS python3-torch python3-optuna time"; fi
 export DEBIAN_FRONTEND=noninteractive
