@@ -14,6 +14,7 @@
 #include "core/params.h"
 #include "train/schema.h"
 #include "model/model.h"
+#include "onnx/onnx.h"
 #include "core/sanitizer_options.h" /* defines the sanitizer defaults: main files only */
 
 /* tools/tune_cmd.c provides the real one; this weak fallback keeps the CLI
@@ -46,6 +47,7 @@ static const char *const top_help =
     "  tune CONFIG         hyperparameter search (grid, random, bayesian, hyperband, asha)\n"
     "  im2rec PREFIX ROOT  MXNet im2rec: image lists (--list) and RecordIO .rec/.idx\n"
     "  model CONFIG        print the expanded model: layers, shapes, parameter counts\n"
+    "  import FILE.onnx    convert an ONNX classifier (e.g. a torchvision model) to a model file\n"
     "  backends            list the backend plugins found and their files\n"
     "  devices             list the devices of every backend (OpenCL platforms/devices)\n"
     "  plugins [NAME]      list plugins, or show one plugin's parameters\n"
@@ -389,6 +391,117 @@ static int cmd_model(int argc, char **argv)
     return s ? fail(&e) : 0;
 }
 
+/* "0.485,0.456,0.406" -> values; the count is checked against the model. */
+static int parse_list(const char *opt, const char *s, double *v, int *n)
+{
+    *n = 0;
+    while (*s && *n < 4) {
+        char *e;
+        v[(*n)++] = strtod(s, &e);
+        if (e == s || (*e && *e != ',')) break;
+        s = *e ? e + 1 : e;
+        if (!*s) return 0;
+    }
+    if (*s) {
+        fprintf(stderr, "clforge: error: %s: expected 1 to 4 comma-separated numbers\n", opt);
+        return 1;
+    }
+    return 0;
+}
+
+static int cmd_import(int argc, char **argv)
+{
+    static const char *const help =
+        "usage: clforge import FILE.onnx -o MODEL.clf [--mean M,M,M --std S,S,S] [--classes FILE] [--quiet]\n"
+        "\n"
+        "Converts an ONNX image classifier (torch.onnx.export of a torchvision model,\n"
+        "or clforge export) into a clforge model file for predict, eval and train\n"
+        "(model.init_from). Operators: Conv, BatchNormalization, Relu, MaxPool,\n"
+        "AveragePool, GlobalAveragePool, Add, Concat, Flatten, Reshape (flatten),\n"
+        "Gemm, MatMul, Dropout, Softmax, Identity, Constant (docs/transfer.md).\n"
+        "  -o, --output FILE  the model file to write (written only when all went well)\n"
+        "  --mean, --std      the normalisation the model was trained with, per channel,\n"
+        "                     on pixels in [0, 1] (torchvision: 0.485,0.456,0.406 and\n"
+        "                     0.229,0.224,0.225); default: none (0 and 1)\n"
+        "  --classes FILE     class names, one a line (default: 0 .. K-1)\n"
+        "  --quiet            no summary\n";
+    static const struct option opts[] = {{"output", required_argument, 0, 'o'},
+                                         {"mean", required_argument, 0, 'm'},
+                                         {"std", required_argument, 0, 's'},
+                                         {"classes", required_argument, 0, 'c'},
+                                         {"quiet", no_argument, 0, 'q'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    const char *out = NULL, *classes = NULL;
+    double mean[4], std[4];
+    int n_mean = 0, n_std = 0, quiet = 0, c;
+    while ((c = getopt_long(argc, argv, "o:m:s:c:qh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'o': out = optarg; break;
+        case 'm':
+            if (parse_list("--mean", optarg, mean, &n_mean)) return 2;
+            break;
+        case 's':
+            if (parse_list("--std", optarg, std, &n_std)) return 2;
+            break;
+        case 'c': classes = optarg; break;
+        case 'q': quiet = 1; break;
+        case 'h': fputs(help, stdout); return 0;
+        default: fputs(help, stderr); return 2;
+        }
+    }
+    if (optind != argc - 1 || !out) {
+        fputs(help, stderr);
+        return 2;
+    }
+    const char *in = argv[optind];
+    cf_error e = {0};
+    cf_onnx_import_opts io = {.log = quiet ? NULL : stderr};
+    cf_onnx_model m;
+    if (cf_onnx_import(in, &io, &m, &e)) return fail(&e);
+    char *text = NULL, **names = NULL;
+    int n_names = 0, rc = 0;
+    int ch = m.spec->in_c;
+    if ((n_mean && n_mean != ch) || (n_std && n_std != ch)) {
+        fprintf(stderr, "clforge: error: %s takes %d channels: --mean and --std need %d values each\n", in, ch, ch);
+        rc = 1;
+    } else if ((n_mean || n_std) && m.has_norm) {
+        fprintf(stderr, "clforge: error: %s normalises its input itself (Sub/Div at its start, now data.mean/std): "
+                        "--mean/--std would apply a second normalisation\n", in);
+        rc = 1;
+    }
+    if (!rc && classes) {
+        size_t len;
+        if (cf_read_file(classes, &text, &len, &e)) rc = fail(&e);
+        for (char *line = text ? strtok(text, "\r\n") : NULL; !rc && line; line = strtok(NULL, "\r\n")) {
+            char **nn = realloc(names, (size_t)(n_names + 1) * sizeof *nn);
+            if (!nn) {
+                fprintf(stderr, "clforge: error: out of memory\n");
+                rc = 1;
+                break;
+            }
+            names = nn;
+            names[n_names++] = line;
+        }
+        if (!rc && n_names != m.n_classes) {
+            fprintf(stderr, "clforge: error: %s: %d class names, the model has %d outputs\n", classes, n_names,
+                    m.n_classes);
+            rc = 1;
+        }
+    }
+    if (!rc && cf_onnx_write_model(&m, out, n_mean ? mean : NULL, n_std ? std : NULL, (const char *const *)names,
+                                   classes ? n_names : 0, &e))
+        rc = fail(&e);
+    long n_params = 0;
+    if (!rc && !quiet && !cf_model_summary(m.spec, NULL, &n_params, &e))
+        printf("%s: %d layers, %ld parameters, input [%d, %d, %d], %d classes -> %s\n", in, m.spec->n, n_params,
+               m.spec->in_c, m.spec->in_h, m.spec->in_w, m.n_classes, out);
+    free(names);
+    free(text);
+    cf_onnx_model_free(&m);
+    return rc;
+}
+
 static int open_registry(cf_registry **r)
 {
     cf_error e = {0};
@@ -570,6 +683,7 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "tune")) return in_world(cf_cmd_tune, argc, argv);
     if (!strcmp(cmd, "im2rec")) return cf_cmd_im2rec(argc, argv);
     if (!strcmp(cmd, "model")) return cmd_model(argc, argv);
+    if (!strcmp(cmd, "import")) return cmd_import(argc, argv);
     if (!strcmp(cmd, "predict")) return cmd_predict(argc, argv);
     if (!strcmp(cmd, "lr-find")) return cmd_lr_find(argc, argv);
     if (!strcmp(cmd, "backends")) return cmd_backends(argc, argv);

@@ -31,6 +31,10 @@ void cf_model_spec_free(cf_model_spec *m);
 cf_layer_spec *cf_model_spec_append(cf_model_spec *m, cf_layer_type t, const char *name);
 int cf_model_spec_find(const cf_model_spec *m, const char *name);
 
+/* ---- spec_write.c: the spec as the config's `model = { input; init; layers }` text ---- */
+struct cf_sbuf;
+void cf_model_spec_write(const cf_model_spec *m, struct cf_sbuf *b);
+
 /* ---- presets.c: expand a preset ("cnn", "resnet") into layers ---- */
 cf_status cf_model_preset(cf_model_spec *m, const char *preset, int num_layers, int n_classes,
                           cf_error *err);
