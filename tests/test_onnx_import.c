@@ -110,8 +110,10 @@ START_TEST(param_count_and_names)
     long np = 0;
     ck_assert(!cf_model_summary(m.spec, NULL, &np, &e));
     ck_assert_int_eq(np, 78962);
-    ck_assert_int_ge(cf_model_spec_find(m.spec, "layer1.conv1"), 0); /* named after torch's parameters */
-    ck_assert_int_ge(cf_model_spec_find(m.spec, "fc"), 0);
+    ck_assert_int_ge(cf_model_spec_find(m.spec, "stage1_b1_conv1"), 0); /* torchvision names as the preset's */
+    ck_assert_int_ge(cf_model_spec_find(m.spec, "stage2_b1_proj_bn"), 0);
+    ck_assert_int_ge(cf_model_spec_find(m.spec, "stage4_b1_add"), 0);
+    ck_assert_int_ge(cf_model_spec_find(m.spec, "out"), 0);
     ck_assert_ptr_nonnull(cf_blob_find(&m.params, "bn1.running_var"));
     cf_onnx_model_free(&m);
 }

@@ -51,7 +51,8 @@ class TinyResNet(nn.Module):
                 down = nn.Sequential(nn.Conv2d(cin, w, 1, stride, bias=False), nn.BatchNorm2d(w))
             blocks.append(BasicBlock(cin, w, stride, down))
             cin = w
-        self.layer1, self.layer2, self.layer3, self.layer4 = blocks
+        # nn.Sequential as torchvision's stages: parameters named layerS.B.*
+        self.layer1, self.layer2, self.layer3, self.layer4 = (nn.Sequential(b) for b in blocks)
         self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
         self.fc = nn.Linear(cin, num_classes)
 

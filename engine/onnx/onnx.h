@@ -17,7 +17,9 @@ typedef struct cf_onnx_import_opts {
 typedef struct cf_onnx_model {
     /* Layers with explicit inputs, in_c/in_h/in_w from the graph input [N,C,H,W].
      * Layers with weights are named after their ONNX initializers
-     * ("layer1.0.conv1.weight" -> layer "layer1.0.conv1"), others after the node. */
+     * ("features.3.weight" -> layer "features.3"), others after the node;
+     * torchvision ResNet names become the resnet preset's ("layer1.0.conv1" ->
+     * "stage1_b1_conv1", "fc" -> "out"). */
     cf_model_spec *spec;
     /* One tensor per parameter, named and shaped as cf_net names them:
      * "<layer>.weight|bias" (conv, dense), "<layer>.gamma|beta|running_mean|
@@ -42,6 +44,10 @@ typedef struct cf_onnx_model {
 cf_status cf_onnx_import(const char *path, const cf_onnx_import_opts *opts, cf_onnx_model *out,
                          cf_error *err);
 void cf_onnx_model_free(cf_onnx_model *m);
+
+/* The imported parameters alone, for model.init_from = "x.onnx" (train/
+ * init_from.c matches them by name and shape to the configured model). */
+cf_status cf_onnx_init_tensors(const char *path, cf_blob *out, cf_error *err);
 
 /* A clforge model file (model.clf) from an imported model: the spec as the
  * model section of a config, data.mean/std (NULL: the graph's own, else 0/1),

@@ -51,6 +51,32 @@ int oi_uses(const oi_ctx *c, const char *name)
     return k;
 }
 
+/* torchvision's ResNet names as clforge's resnet preset names them
+ * (model/presets.c), so an imported ResNet freezes by stage ("stage1*") and
+ * model.init_from matches it to the preset: layerS.B.convK ->
+ * stageS_b(B+1)_convK, .bnK -> _bnK, .downsample.0/.1 -> _proj/_proj_bn, the
+ * block's Add -> _add, fc -> out, maxpool -> pool1, avgpool -> gap. */
+static void torchvision_rename(char *s, size_t cap, const char *op)
+{
+    int st, b, k, used = 0;
+    char out[256] = "";
+    if (sscanf(s, "layer%d.%d.conv%d%n", &st, &b, &k, &used) == 3 && !s[used])
+        snprintf(out, sizeof out, "stage%d_b%d_conv%d", st, b + 1, k);
+    else if (sscanf(s, "layer%d.%d.bn%d%n", &st, &b, &k, &used) == 3 && !s[used])
+        snprintf(out, sizeof out, "stage%d_b%d_bn%d", st, b + 1, k);
+    else if (sscanf(s, "layer%d.%d.downsample.%d%n", &st, &b, &k, &used) == 3 && !s[used] && k <= 1)
+        snprintf(out, sizeof out, "stage%d_b%d_proj%s", st, b + 1, k ? "_bn" : "");
+    else if (sscanf(s, "layer%d.%d%n", &st, &b, &used) == 2 && !s[used] && !strcmp(op, "Add"))
+        snprintf(out, sizeof out, "stage%d_b%d_add", st, b + 1);
+    else if (!strcmp(s, "fc") && (!strcmp(op, "Gemm") || !strcmp(op, "MatMul")))
+        snprintf(out, sizeof out, "out");
+    else if (!strcmp(s, "maxpool") && !strcmp(op, "MaxPool"))
+        snprintf(out, sizeof out, "pool1");
+    else if (!strcmp(s, "avgpool") && !strcmp(op, "GlobalAveragePool"))
+        snprintf(out, sizeof out, "gap");
+    if (*out) snprintf(s, cap, "%s", out);
+}
+
 /* "/layer1/layer1.0/conv1/Conv" (torch's scopes) -> "layer1.0.conv1";
  * "layer1.0.conv1.weight" -> "layer1.0.conv1"; other characters -> '_'. */
 static void base_name(const char *hint, const Onnx__NodeProto *n, char *out, size_t cap)
@@ -72,6 +98,7 @@ static void base_name(const char *hint, const Onnx__NodeProto *n, char *out, siz
             snprintf(buf + bl, sizeof buf - bl, "%s%s", bl ? "." : "", seg[i]);
         }
     }
+    torchvision_rename(buf, sizeof buf, n->op_type ? n->op_type : "");
     size_t o = 0;
     for (const char *p = buf; *p && o + 1 < cap; p++)
         out[o++] = isalnum((unsigned char)*p) || *p == '.' || *p == '-' ? *p : '_';
@@ -156,6 +183,17 @@ cf_status oi_alias(oi_ctx *c, const Onnx__NodeProto *n, const oi_value *src, cf_
         memcpy(v->c.f, s.c.f, s.c.n * sizeof *v->c.f);
         memcpy(v->c.i, s.c.i, s.c.n * sizeof *v->c.i);
     }
+    return CF_OK;
+}
+
+cf_status cf_onnx_init_tensors(const char *path, cf_blob *out, cf_error *err)
+{
+    cf_onnx_model m;
+    memset(out, 0, sizeof *out);
+    CF_TRY(cf_onnx_import(path, NULL, &m, err));
+    *out = m.params;
+    m.params = (cf_blob){0};
+    cf_onnx_model_free(&m);
     return CF_OK;
 }
 
