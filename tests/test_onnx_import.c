@@ -135,6 +135,7 @@ START_TEST(bad_files)
 {
     check_bad("bad_erf.onnx", "node 'gelu_erf' (Erf)", "not supported");
     check_bad("bad_group.onnx", "node 'dwconv' (Conv)", "attribute 'group' = 3");
+    check_bad("bad_ceil.onnx", "node 'pool_ceil' (MaxPool): attribute 'ceil_mode' = 1", "gives 4 outputs");
     check_bad("bad_noinit.onnx", "node 'conv1' (Conv)", "'w_missing'");
     check_bad("bad_truncated.onnx", "bad_truncated.onnx: not an ONNX model", "truncated");
     check_bad("bad_text.onnx", "bad_text.onnx: not an ONNX model", "");

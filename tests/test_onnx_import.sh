@@ -54,6 +54,7 @@ expect_error() { # FILE MESSAGE [extra args]
 }
 expect_error "$F/bad_erf.onnx" "node 'gelu_erf' (Erf): operator 'Erf' is not supported"
 expect_error "$F/bad_group.onnx" "node 'dwconv' (Conv): attribute 'group' = 3"
+expect_error "$F/bad_ceil.onnx" "node 'pool_ceil' (MaxPool): attribute 'ceil_mode' = 1"
 expect_error "$F/bad_noinit.onnx" "node 'conv1' (Conv): input 'w_missing' is neither an initializer"
 expect_error "$F/bad_truncated.onnx" "not an ONNX model"
 expect_error "$F/bad_text.onnx" "not an ONNX model"
@@ -65,6 +66,17 @@ expect_error "$F/tiny_resnet.onnx" "3 class names, the model has 10 outputs" --c
 cp "$T/named.clf" "$T/keep.clf"
 $CLF import "$F/bad_erf.onnx" -o "$T/keep.clf" 2>/dev/null
 cmp -s "$T/named.clf" "$T/keep.clf" && ok "failed import leaves the old file" || bad "failed import changed the old file"
+
+# clforge export and back: the same model (normalisation and class names in the graph)
+if $CLF export --help >/dev/null 2>&1; then
+    $CLF import -q "$F/tiny_resnet.onnx" -o "$T/rt1.clf" --mean $MEAN --std $STD --classes "$T/classes.txt" &&
+        $CLF export "$T/rt1.clf" -o "$T/rt.onnx" >/dev/null && $CLF import -q "$T/rt.onnx" -o "$T/rt2.clf" &&
+        $CLF predict "$T/rt1.clf" "$F/tiny_resnet.0.png" --top-k 10 >"$T/p1" && $CLF predict "$T/rt2.clf" "$F/tiny_resnet.0.png" --top-k 10 >"$T/p2" &&
+        cmp -s "$T/p1" "$T/p2" && grep -q class_ "$T/p2" && ok "import -> export -> import predicts the same" ||
+        bad "export round trip: $(cat "$T/p1" "$T/p2" 2>&1 | head -8)"
+else
+    echo "skip: this build has no clforge export"
+fi
 
 # fine-tuning the imported model (model.init_from: the transfer work)
 if $CLF config-reference 2>/dev/null | grep -q "init_from"; then

@@ -161,7 +161,8 @@ def fixture(out, name, model, h, w, k, seed, fold=True, dynamo=False, post=None,
 
 def bad_fixtures(out):
     """Error cases: an operator clforge lacks (Erf), a Conv attribute it
-    lacks (group), a missing initializer, a truncated and a non-ONNX file."""
+    lacks (group), a ceil_mode pool whose size differs from the floor's, a
+    missing initializer, a truncated and a non-ONNX file."""
     def save(name, nodes, inits, cout=4):
         x = helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 3, 8, 8])
         y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, cout, 8, 8])
@@ -177,7 +178,9 @@ def bad_fixtures(out):
                                         pads=[1, 1, 1, 1])], [wg], cout=3)
     save("bad_noinit", [helper.make_node("Conv", ["input", "w_missing"], ["y"], name="conv1",
                                          pads=[1, 1, 1, 1])], [])
-    with open(os.path.join(out, "tiny_resnet.onnx"), "rb") as f:
+    save("bad_ceil", [helper.make_node("MaxPool", ["input"], ["y"], name="pool_ceil", kernel_shape=[3, 3],
+                                       strides=[2, 2], ceil_mode=1)], [], cout=3)
+    with open(os.path.join(out, "ops.onnx"), "rb") as f:
         data = f.read()
     with open(os.path.join(out, "bad_truncated.onnx"), "wb") as f:
         f.write(data[: len(data) // 2])

@@ -389,8 +389,11 @@ static cf_status normalise(oi_ctx *c, const Onnx__NodeProto *n, oi_value *x, con
     if (ch > 4 || (k->c.n != 1 && (int)k->c.n != ch) || oi_uses(c, x->name) != 1 || oi_uses(c, c->input_name) != 1)
         return oi_node_error(n, err, "arithmetic with a constant: clforge takes it only as the per-channel "
                                      "normalisation of the input, alone on the input");
-    if (!m->has_norm)
+    if (!m->has_norm) {
         for (int i = 0; i < 4; i++) m->mean[i] = 0, m->std[i] = 1;
+        if (c->log) fprintf(c->log, "onnx import: node '%s' (%s) and the constant arithmetic after it on the input "
+                                    "become its normalisation (data.mean/std)\n", n->name ? n->name : "", n->op_type);
+    }
     m->has_norm = 1;
     for (int i = 0; i < ch; i++) {
         double v = k->c.f[k->c.n == 1 ? 0 : i];
@@ -403,8 +406,6 @@ static cf_status normalise(oi_ctx *c, const Onnx__NodeProto *n, oi_value *x, con
         default: m->std[i] /= v;
         }
     }
-    if (c->log) fprintf(c->log, "onnx import: node '%s' (%s) becomes the input normalisation (data.mean/std)\n",
-                        n->name ? n->name : "", n->op_type);
     return oi_alias(c, n, x, err);
 }
 
