@@ -78,18 +78,29 @@ else
     echo "skip: this build has no clforge export"
 fi
 
-# fine-tuning the imported model (model.init_from: the transfer work)
+# fine-tuning the imported model: its model section (--config) @included in a
+# training config, its weights through model.init_from (the transfer work)
+mkdir -p "$T/ft_data"
+for k in 0 1 2 3 4 5 6 7 8 9; do
+    mkdir -p "$T/ft_data/class_$k"
+    for f in tiny_resnet tiny_resnet_folded tiny_resnet_dynamo squeezenet1_1; do cp "$F/$f.0.png" "$T/ft_data/class_$k/$f.png"; done
+done
+$CLF import -q "$F/tiny_resnet.onnx" -o "$T/ft.clf" --classes "$T/classes.txt" --config "$T/ft_model.cfg" &&
+    grep -q 'name = "stage1_b1_conv1"' "$T/ft_model.cfg" && ok "--config writes the model section" || bad "--config: $(head -3 "$T/ft_model.cfg")"
 if $CLF config-reference 2>/dev/null | grep -q "init_from"; then
     cat >"$T/ft.cfg" <<CFG
+@include "ft_model.cfg"
 seed = 1;
 backend = { name = "reference"; };
-data = { train = "$T/data"; validation_split = 0.0; image_shape = "3,64,64"; };
-model = { init_from = "$T/named.clf"; layers = ( ); };
-train = { epochs = 1; mini_batch_size = 2; };
+data = { train = "$T/ft_data"; validation_split = 0.0; };
+train = { epochs = 1; mini_batch_size = 8; };
 optimizer = { plugin = "sgd"; learning_rate = 0.01; };
 CFG
-    $CLF train "$T/ft.cfg" --run-dir "$T/ft" --quiet >"$T/out" 2>&1 && [ -s "$T/ft/model.clf" ] &&
-        ok "fine-tunes from the imported model" || echo "note: fine-tune check failed (model.init_from's config form may differ): $(tail -3 "$T/out")"
+    if $CLF train "$T/ft.cfg" --set model.init_from="$T/ft.clf" --run-dir "$T/ft" --quiet >"$T/out" 2>&1 && [ -s "$T/ft/model.clf" ]; then
+        ok "fine-tunes from the imported model (model.init_from)"
+    else
+        bad "fine-tune: $(tail -5 "$T/out")"
+    fi
 else
     echo "skip: this build has no model.init_from: fine-tuning is checked where it is merged"
 fi

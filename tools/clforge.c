@@ -412,7 +412,8 @@ static int parse_list(const char *opt, const char *s, double *v, int *n)
 static int cmd_import(int argc, char **argv)
 {
     static const char *const help =
-        "usage: clforge import FILE.onnx -o MODEL.clf [--mean M,M,M --std S,S,S] [--classes FILE] [--quiet]\n"
+        "usage: clforge import FILE.onnx -o MODEL.clf [--mean M,M,M --std S,S,S] [--classes FILE]\n"
+        "                      [--config FILE] [--quiet]\n"
         "\n"
         "Converts an ONNX image classifier (torch.onnx.export of a torchvision model,\n"
         "or clforge export) into a clforge model file for predict, eval and train\n"
@@ -424,18 +425,22 @@ static int cmd_import(int argc, char **argv)
         "                     on pixels in [0, 1] (torchvision: 0.485,0.456,0.406 and\n"
         "                     0.229,0.224,0.225); default: none (0 and 1)\n"
         "  --classes FILE     class names, one a line (default: 0 .. K-1)\n"
+        "  --config FILE      also write the model section (model = { input; layers })\n"
+        "                     for a training config: @include it and set\n"
+        "                     model.init_from to MODEL.clf to fine-tune the import\n"
         "  --quiet            no summary\n";
     static const struct option opts[] = {{"output", required_argument, 0, 'o'},
                                          {"mean", required_argument, 0, 'm'},
                                          {"std", required_argument, 0, 's'},
                                          {"classes", required_argument, 0, 'c'},
+                                         {"config", required_argument, 0, 'C'},
                                          {"quiet", no_argument, 0, 'q'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
-    const char *out = NULL, *classes = NULL;
+    const char *out = NULL, *classes = NULL, *config = NULL;
     double mean[4], std[4];
     int n_mean = 0, n_std = 0, quiet = 0, c;
-    while ((c = getopt_long(argc, argv, "o:m:s:c:qh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "o:m:s:c:C:qh", opts, NULL)) != -1) {
         switch (c) {
         case 'o': out = optarg; break;
         case 'm':
@@ -445,6 +450,7 @@ static int cmd_import(int argc, char **argv)
             if (parse_list("--std", optarg, std, &n_std)) return 2;
             break;
         case 'c': classes = optarg; break;
+        case 'C': config = optarg; break;
         case 'q': quiet = 1; break;
         case 'h': fputs(help, stdout); return 0;
         default: fputs(help, stderr); return 2;
@@ -492,6 +498,13 @@ static int cmd_import(int argc, char **argv)
     if (!rc && cf_onnx_write_model(&m, out, n_mean ? mean : NULL, n_std ? std : NULL, (const char *const *)names,
                                    classes ? n_names : 0, &e))
         rc = fail(&e);
+    if (!rc && config) {
+        cf_sbuf b = {0};
+        cf_sbuf_printf(&b, "# the model of %s (clforge import); its weights: %s\n", in, out);
+        cf_model_spec_write(m.spec, &b);
+        if (!b.s || cf_write_file_atomic(config, b.s, b.len, &e)) rc = b.s ? fail(&e) : 1;
+        cf_sbuf_free(&b);
+    }
     long n_params = 0;
     if (!rc && !quiet && !cf_model_summary(m.spec, NULL, &n_params, &e))
         printf("%s: %d layers, %ld parameters, input [%d, %d, %d], %d classes -> %s\n", in, m.spec->n, n_params,

@@ -232,6 +232,16 @@ cf_status cf_config_set(cf_config *c, const char *assignment, cf_error *err)
     return CF_OK;
 }
 
+void cf_config_put_str(cf_sbuf *b, const char *s)
+{
+    cf_sbuf_printf(b, "\"");
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\') cf_sbuf_printf(b, "\\%c", *s);
+        else cf_sbuf_printf(b, "%c", (unsigned char)*s < 0x20 ? ' ' : *s);
+    }
+    cf_sbuf_printf(b, "\"");
+}
+
 cf_status cf_config_put_numbers(cf_config *c, const char *group, const char *name, const double *v,
                                 int n, cf_error *err)
 {

@@ -19,6 +19,10 @@ cf_status cf_config_load_string(cf_config *c, const char *text, const char *name
 /* Apply "a.b.c=value" (creates groups as needed; lists indexed by number or
  * by an element's plugin/name). */
 cf_status cf_config_set(cf_config *c, const char *assignment, cf_error *err);
+/* s as a libconfig string literal (quoted, '"' and '\\' escaped, control
+ * characters as spaces), for config text written by a program. */
+struct cf_sbuf;
+void cf_config_put_str(struct cf_sbuf *b, const char *s);
 /* Replace (or add) group.name with the numeric array v[0..n) — how the
  * engine records values it computed (normalisation, input shape). */
 cf_status cf_config_put_numbers(cf_config *c, const char *group, const char *name, const double *v,

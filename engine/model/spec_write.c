@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/util.h"
+#include "core/config_file.h"
 #include "model/model.h"
 
 /* libconfig reads "1" as an int and "1.0" as a float: keep floats floats. */
@@ -16,31 +17,24 @@ static void put_float(cf_sbuf *b, const char *key, double v)
     cf_sbuf_printf(b, " %s = %s;", key, num);
 }
 
-static void put_str(cf_sbuf *b, const char *s)
-{
-    cf_sbuf_printf(b, "\"");
-    for (; *s; s++) cf_sbuf_printf(b, *s == '"' || *s == '\\' ? "\\%c" : "%c", *s);
-    cf_sbuf_printf(b, "\"");
-}
-
 void cf_model_spec_write(const cf_model_spec *m, cf_sbuf *b)
 {
     cf_sbuf_printf(b, "model = {\n  input = [%d, %d, %d];\n  init = ", m->in_c, m->in_h, m->in_w);
-    put_str(b, m->init);
+    cf_config_put_str(b, m->init);
     cf_sbuf_printf(b, ";\n  layers = (\n");
     for (int i = 0; i < m->n; i++) {
         const cf_layer_spec *l = &m->layers[i];
         const cf_layer_type_def *d = cf_layer_def(l->type);
         cf_sbuf_printf(b, "    { type = ");
-        put_str(b, d->name);
+        cf_config_put_str(b, d->name);
         cf_sbuf_printf(b, "; name = ");
-        put_str(b, l->name);
+        cf_config_put_str(b, l->name);
         cf_sbuf_printf(b, ";");
         if (l->n_inputs) {
             cf_sbuf_printf(b, " inputs = [");
             for (int k = 0; k < l->n_inputs; k++) {
                 cf_sbuf_printf(b, "%s", k ? ", " : "");
-                put_str(b, l->inputs[k]);
+                cf_config_put_str(b, l->inputs[k]);
             }
             cf_sbuf_printf(b, "];");
         }
@@ -68,7 +62,7 @@ void cf_model_spec_write(const cf_model_spec *m, cf_sbuf *b)
         }
         if (!(d->flags & CF_LAYER_NO_ACT) && (l->act != CF_ACT_NONE || l->type == CF_LAYER_ACT)) {
             cf_sbuf_printf(b, " activation = ");
-            put_str(b, cf_act_name(l->act));
+            cf_config_put_str(b, cf_act_name(l->act));
             cf_sbuf_printf(b, ";");
             if (l->alpha >= 0) put_float(b, "alpha", l->alpha);
         }

@@ -6,18 +6,8 @@
 #include <string.h>
 
 #include "core/util.h"
+#include "core/config_file.h"
 #include "onnx/onnx.h"
-
-static void put_str(cf_sbuf *b, const char *s)
-{
-    cf_sbuf_printf(b, "\"");
-    for (; *s; s++) {
-        if (*s == '"' || *s == '\\') cf_sbuf_printf(b, "\\%c", *s);
-        else if ((unsigned char)*s < 0x20) cf_sbuf_printf(b, " ");
-        else cf_sbuf_printf(b, "%c", *s);
-    }
-    cf_sbuf_printf(b, "\"");
-}
 
 static void put_floats(cf_sbuf *b, const char *key, const double *v, int n)
 {
@@ -64,7 +54,7 @@ cf_status cf_onnx_write_model(const cf_onnx_model *m, const char *path, const do
         char num[16];
         snprintf(num, sizeof num, "%d", k);
         cf_sbuf_printf(&b, "%s", k ? ", " : "");
-        put_str(&b, names ? names[k] : num);
+        cf_config_put_str(&b, names ? names[k] : num);
     }
     cf_sbuf_printf(&b, "];\n};\n");
     if (!b.s) return cf_error_set(err, CF_ERR_NOMEM, "out of memory");
