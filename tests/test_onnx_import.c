@@ -116,6 +116,16 @@ START_TEST(param_count_and_names)
     ck_assert_int_ge(cf_model_spec_find(m.spec, "out"), 0);
     ck_assert_ptr_nonnull(cf_blob_find(&m.params, "bn1.running_var"));
     cf_onnx_model_free(&m);
+    /* model.init_from = "x.onnx" gets the same tensors */
+    cf_blob b;
+    ck_assert_msg(!cf_onnx_init_tensors(onnx, &b, &e), "%s", e.msg);
+    const cf_blob_tensor *t = cf_blob_find(&b, "stage2_b1_proj.weight");
+    ck_assert_ptr_nonnull(t);
+    ck_assert_int_eq(t->ndim, 4);
+    ck_assert_int_eq(t->shape[0], 16);
+    ck_assert_int_eq(t->shape[1], 8);
+    ck_assert_ptr_null(b.text);
+    cf_blob_free(&b);
 }
 END_TEST
 
@@ -136,6 +146,7 @@ START_TEST(bad_files)
     check_bad("bad_erf.onnx", "node 'gelu_erf' (Erf)", "not supported");
     check_bad("bad_group.onnx", "node 'dwconv' (Conv)", "attribute 'group' = 3");
     check_bad("bad_ceil.onnx", "node 'pool_ceil' (MaxPool): attribute 'ceil_mode' = 1", "gives 4 outputs");
+    check_bad("bad_dynamic.onnx", "graph input 'input': dimension 2 is symbolic ('H')", "fixed");
     check_bad("bad_noinit.onnx", "node 'conv1' (Conv)", "'w_missing'");
     check_bad("bad_truncated.onnx", "bad_truncated.onnx: not an ONNX model", "truncated");
     check_bad("bad_text.onnx", "bad_text.onnx: not an ONNX model", "");

@@ -55,6 +55,7 @@ expect_error() { # FILE MESSAGE [extra args]
 expect_error "$F/bad_erf.onnx" "node 'gelu_erf' (Erf): operator 'Erf' is not supported"
 expect_error "$F/bad_group.onnx" "node 'dwconv' (Conv): attribute 'group' = 3"
 expect_error "$F/bad_ceil.onnx" "node 'pool_ceil' (MaxPool): attribute 'ceil_mode' = 1"
+expect_error "$F/bad_dynamic.onnx" "dimension 2 is symbolic ('H')"
 expect_error "$F/bad_noinit.onnx" "node 'conv1' (Conv): input 'w_missing' is neither an initializer"
 expect_error "$F/bad_truncated.onnx" "not an ONNX model"
 expect_error "$F/bad_text.onnx" "not an ONNX model"

@@ -162,7 +162,8 @@ def fixture(out, name, model, h, w, k, seed, fold=True, dynamo=False, post=None,
 def bad_fixtures(out):
     """Error cases: an operator clforge lacks (Erf), a Conv attribute it
     lacks (group), a ceil_mode pool whose size differs from the floor's, a
-    missing initializer, a truncated and a non-ONNX file."""
+    symbolic image size, a missing initializer, a truncated and a non-ONNX
+    file."""
     def save(name, nodes, inits, cout=4):
         x = helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 3, 8, 8])
         y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, cout, 8, 8])
@@ -178,6 +179,12 @@ def bad_fixtures(out):
                                         pads=[1, 1, 1, 1])], [wg], cout=3)
     save("bad_noinit", [helper.make_node("Conv", ["input", "w_missing"], ["y"], name="conv1",
                                          pads=[1, 1, 1, 1])], [])
+    xd = helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", 3, "H", "W"])
+    yd = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 3, 1, 1])
+    gd = helper.make_graph([helper.make_node("GlobalAveragePool", ["input"], ["y"], name="gap")], "bad_dynamic",
+                           [xd], [yd])
+    onnx.save(helper.make_model(gd, opset_imports=[helper.make_opsetid("", 13)]),
+              os.path.join(out, "bad_dynamic.onnx"))
     save("bad_ceil", [helper.make_node("MaxPool", ["input"], ["y"], name="pool_ceil", kernel_shape=[3, 3],
                                        strides=[2, 2], ceil_mode=1)], [], cout=3)
     with open(os.path.join(out, "ops.onnx"), "rb") as f:
