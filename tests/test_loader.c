@@ -35,7 +35,7 @@ START_TEST(wrong_abi)
     void *h;
     cf_error e = {0};
     ck_assert_int_eq(cf_plugin_open("tests/.libs/badabi.so", &d, &h, &e), CF_ERR_PLUGIN);
-    ck_assert_msg(strstr(e.msg, "plugin ABI version 3.0 does not match this clforge (ABI 2.0)"), "got: %s", e.msg);
+    ck_assert_msg(strstr(e.msg, "plugin ABI version 3.0 does not match this clforge (ABI 2.1)"), "got: %s", e.msg);
 }
 END_TEST
 
@@ -121,6 +121,7 @@ static cf_status fx_apply(void *s, const cf_image *in, cf_image *out, cf_rng *r,
 {
     return CF_OK;
 }
+static cf_status fx_batch(void *s, cf_image_batch *b, cf_rng *r, cf_error *e) { return CF_OK; }
 static cf_status fx_init(void *s, const cf_params *hp, cf_error *e) { return CF_OK; }
 static cf_status fx_create(const cf_params *hp, void **s, cf_error *e) { return CF_OK; }
 
@@ -166,8 +167,8 @@ START_TEST(bad_descriptors_refused_clearly)
     refused("descriptor has an unknown kind (99)");
     fx_reset(), fx.name = NULL;
     refused("augmentation descriptor has no name");
-    fx_reset(), fx.abi_major = 1;
-    refused("plugin ABI version 1.0 does not match this clforge (ABI 2.0)");
+    fx_reset(), fx.abi_major = 1, fx.abi_minor = 0;
+    refused("plugin ABI version 1.0 does not match this clforge (ABI 2.1)");
     fx_reset(), fx.struct_size = 16;
     refused("descriptor size 16 is smaller than ABI 2.0's");
     fx_reset(), fx.vtable = NULL;
@@ -175,7 +176,11 @@ START_TEST(bad_descriptors_refused_clearly)
     fx_reset(), fx_vt.struct_size = offsetof(cf_augmentation_vtable, apply);
     refused("augmentation 'fx': vtable size");
     fx_reset(), fx_vt.apply = NULL;
-    refused("augmentation 'fx': required vtable member 'apply' is NULL");
+    refused("augmentation 'fx': required vtable member 'apply or apply_batch' is NULL");
+    /* ABI 2.1: a batch-level augmentation (mixup) needs no per-image apply. */
+    fx_reset(), fx_vt.apply = NULL, fx_vt.apply_batch = fx_batch;
+    ck_assert_msg(cf_plugin_adopt(&fx, "fx.so", &d, &h, &e) == CF_OK, "%s", e.msg);
+    cf_plugin_close(h);
     fx_reset(), fx_vt.create = fx_create;
     refused("create must be NULL when state_size is set");
     fx_reset(), fx.state_size = 0, fx.params = NULL, fx_vt.init = fx_init;

@@ -87,7 +87,7 @@ static const char *missing_member(const cf_plugin_handle *p)
     case CF_PLUGIN_REGULARIZER:
         return p->vt.r.rewrite_model || p->vt.r.apply_grads ? NULL : "rewrite_model or apply_grads";
     case CF_PLUGIN_AUGMENTATION:
-        return p->vt.a.apply ? NULL : "apply";
+        return p->vt.a.apply || p->vt.a.apply_batch ? NULL : "apply or apply_batch";
     }
     return NULL;
 }

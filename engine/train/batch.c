@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "train/batch.h"
+#include "train/aug_chain.h"
 #include "data/reader.h"
 #include "train/session.h"
 
@@ -18,18 +19,11 @@ cf_status cf_session_batch_part(cf_session *s, const cf_dataset *d, const int *i
         int si = idx[i];
         const float *src;
         CF_TRY(cf_dataset_sample(d, si, sc->aug_a, sc->it, &src, err)); /* streamed: decoded into aug_a */
-        if (augment && s->n_augs) {
-            if (src != sc->aug_a) memcpy(sc->aug_a, src, px * sizeof(float));
-            cf_image a = {sc->aug_a, s->c, s->h, s->w}, b = {sc->aug_b, s->c, s->h, s->w};
-            for (int k = 0; k < s->n_augs; k++) {
-                cf_rng r = cf_rng_make(s->seed, CF_RNG_AUGMENT, epoch, ((uint64_t)si << 4) | (uint64_t)k);
-                const cf_augmentation_vtable *v = s->augs[k].d->vtable;
-                b.c = s->c; b.h = s->h; b.w = s->w;
-                if (v->apply(s->augs[k].state, &a, &b, &r, err))
-                    return cf_error_prefix(err, "augmentation %s (sample %d)", s->augs[k].d->name, si);
-                cf_image t = a; a = b; b = t;
-            }
-            src = a.data;
+        if (augment && s->n_augs)
+            CF_TRY(cf_aug_chain_sample(s, d, si, epoch, sc->aug_a, sc->aug_b, &src, err));
+        else if (d->h != s->h || d->w != s->w) { /* larger training images, evaluated: their centre */
+            cf_aug_center_crop(src, s->c, d->h, d->w, sc->aug_b, s->h, s->w);
+            src = sc->aug_b;
         }
         float *dst = bt->x + (size_t)i * px;
         for (int c = 0; c < s->c; c++) {
@@ -118,10 +112,10 @@ cf_status cf_session_batch(cf_session *s, const cf_dataset *d, const int *idx, i
 
 cf_status cf_batch_alloc_scratch(const cf_session *s, cf_batch *b, cf_error *err)
 {
-    size_t px = (size_t)s->c * s->h * s->w;
-    /* Augmentations may pass through larger intermediate images. */
-    b->aug_a = malloc(px * 4 * sizeof(float));
-    b->aug_b = malloc(px * 4 * sizeof(float));
+    /* Augmentations may pass through larger intermediate images (aug_chain.c). */
+    size_t px = s->aug_px ? s->aug_px : (size_t)s->c * s->h * s->w * 4;
+    b->aug_a = malloc(px * sizeof(float));
+    b->aug_b = malloc(px * sizeof(float));
     b->it = cf_calloc(1, sizeof *b->it);
     if (!b->aug_a || !b->aug_b || !b->it) {
         cf_batch_free(b);

@@ -8,6 +8,7 @@
 
 #include "observe/report.h"
 #include "train/session.h"
+#include "train/aug_chain.h"
 #include "train/trainer.h"
 
 cf_status cf_lr_find(const cf_lr_find_opts *lo, cf_error *err)
@@ -43,6 +44,8 @@ cf_status cf_lr_find(const cf_lr_find_opts *lo, cf_error *err)
         int m = s.batch < s.n_tr ? s.batch : s.n_tr;
         double lr = lo->min_lr * pow(lo->max_lr / lo->min_lr, (double)i / (steps - 1));
         if ((st = cf_session_batch(&s, &s.train, order + pos, m, 1, (uint64_t)epoch, err))) break;
+        cf_batch cb = {s.bx, s.bt, s.bw, s.aug_a, s.aug_b, s.item};
+        if ((st = cf_aug_batch(&s, &cb, m, (uint64_t)epoch, pos / s.batch, err))) break;
         pos += m;
         if ((st = cf_net_run(s.net, s.bx, s.bt, s.bw, m, 1, s.seed, (uint64_t)i + 1, s.bl, s.bp, NULL, err))) break;
         double l = 0, ws = 0;

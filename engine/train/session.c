@@ -12,6 +12,7 @@
 #include "train/sagemaker.h"
 #include "data/reader.h"
 #include "train/session.h"
+#include "train/aug_chain.h"
 
 void cf_session_init(cf_session *s, const cf_train_opts *o, FILE *out)
 {
@@ -188,18 +189,8 @@ cf_status cf_session_model(cf_session *s, cf_error *err)
         if (v->rewrite_model && v->rewrite_model(s->regs[i].state, s->spec, err))
             return cf_error_prefix(err, "regularizer %s", s->regs[i].d->name);
     }
-    /* Augmentations must keep the input shape (the model is fixed). */
-    for (int i = 0; i < s->n_augs; i++) {
-        const cf_augmentation_vtable *v = s->augs[i].d->vtable;
-        int oc = s->c, oh = s->h, ow = s->w;
-        if (v->out_shape) v->out_shape(s->augs[i].state, s->c, s->h, s->w, &oc, &oh, &ow);
-        if (oc != s->c || oh != s->h || ow != s->w)
-            return cf_error_set(err, CF_ERR_INVALID,
-                                "augmentation %s changes the image shape to [%d, %d, %d]; training "
-                                "augmentations must keep [%d, %d, %d]",
-                                s->augs[i].d->name, oc, oh, ow, s->c, s->h, s->w);
-    }
-    return CF_OK;
+    /* The chain must end at the model's input (it may change the shape on the way). */
+    return cf_aug_chain_check(s, err);
 }
 
 cf_status cf_session_backend(cf_session *s, int max_batch, cf_error *err)
@@ -231,8 +222,9 @@ cf_status cf_session_backend(cf_session *s, int max_batch, cf_error *err)
     s->bl = malloc((size_t)max_batch * sizeof(float));
     s->bp = malloc((size_t)max_batch * sizeof(float));
     s->bprob = malloc((size_t)max_batch * s->k * sizeof(float));
-    s->aug_a = malloc(px * 4 * sizeof(float));
-    s->aug_b = malloc(px * 4 * sizeof(float));
+    size_t apx = s->aug_px ? s->aug_px : px * 4;
+    s->aug_a = malloc(apx * sizeof(float));
+    s->aug_b = malloc(apx * sizeof(float));
     if (!s->bx || !s->bt || !s->bw || !s->bl || !s->bp || !s->bprob || !s->aug_a || !s->aug_b)
         return cf_error_set(err, CF_ERR_NOMEM, "out of memory for batch buffers");
     return CF_OK;

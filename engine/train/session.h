@@ -53,6 +53,7 @@ typedef struct cf_session {
     int batch, eval_batch, epochs, top_k;
     char name[256], run_dir[1024];
     float *bx, *bt, *bw, *bl, *bp, *bprob, *aug_a, *aug_b;
+    size_t aug_px; /* floats of each augmentation scratch buffer (0: 4 x the input's) */
     cf_schedule *sched;
 } cf_session;
 

@@ -12,6 +12,7 @@
 
 #include "config.h"
 #include "train/prefetch.h"
+#include "train/aug_chain.h"
 #include "dist/dist.h"
 #include "dist/dp.h"
 #include "core/crc32c.h"
@@ -232,6 +233,7 @@ cf_status cf_train_run(const cf_train_opts *o, cf_error *err)
         cf_epoch_records_read(mp, resume_epoch, hist, &nh, NULL);
     }
     rs.epochs_run = resume_epoch;
+    const int mixing = cf_aug_has_batch(&s);
     for (int epoch = resume_epoch + 1; epoch <= s.epochs && !st; epoch++) {
         double t0 = cf_now(), lsum = 0, wsum = 0, lr = cf_schedule_lr(s.sched, epoch - 1, 0);
         long correct = 0, seen = 0;
@@ -254,6 +256,7 @@ cf_status cf_train_run(const cf_train_opts *o, cf_error *err)
                 cf_prefetch_submit(pf, &s.train, order + off, m, 1, (uint64_t)epoch);
             }
             cf_dp_shard(&dp, s.n_tr, s.batch, b, &off, &m); /* this batch's share */
+            if (m && mixing && (st = cf_aug_batch(&s, cur, m, (uint64_t)epoch, b, err))) break;
             rs.step++;
             double bl = 0, bw = 0;
             /* rank 0 keeps the run's dropout seed: one rank trains as before */
@@ -264,8 +267,10 @@ cf_status cf_train_run(const cf_train_opts *o, cf_error *err)
                 bw += cur->w[i];
                 if (s.multi) /* exact match: every label of the sample right */
                     correct += cf_ml_exact(s.bprob + (size_t)i * s.k, cur->t + (size_t)i * s.k, s.k, s.threshold);
-                else
-                    correct += (int)s.bp[i] == s.train.y[order[(size_t)off + i]];
+                else { /* mixed targets: the class of the largest target (as timm counts it) */
+                    int y = mixing ? cf_aug_target_class(cur->t + (size_t)i * s.k, s.k) : s.train.y[order[(size_t)off + i]];
+                    correct += (int)s.bp[i] == y;
+                }
             }
             wsum += bw;
             if (!st && !isfinite(bl)) {

@@ -21,7 +21,8 @@ enum {
     CF_RNG_SHUFFLE = 3,
     CF_RNG_AUGMENT = 4,
     CF_RNG_DROPOUT = 5,
-    CF_RNG_TUNE = 6
+    CF_RNG_TUNE = 6,
+    CF_RNG_BATCH_AUGMENT = 7 /* batch-level augmentations (ABI 2.1) */
 };
 
 static inline void cf_philox4x32(uint32_t ctr[4], const uint32_t key_in[2])

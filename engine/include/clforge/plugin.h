@@ -38,7 +38,7 @@ extern "C" {
 #endif
 
 #define CF_ABI_MAJOR 2
-#define CF_ABI_MINOR 0
+#define CF_ABI_MINOR 1
 #define CF_PLUGIN_SYMBOL "clforge_plugin"
 
 typedef enum cf_plugin_kind {
@@ -256,6 +256,16 @@ typedef struct cf_image {
     int c, h, w;
 } cf_image;
 
+/* One training batch as apply_batch sees it (ABI 2.1): n images of c x h x w
+ * (CHW, contiguous, the model's normalised inputs) and their targets, n rows
+ * of k class probabilities (one-hot or label-smoothed; each row sums to 1).
+ * The plugin edits x and t in place; keeping every row a distribution is its
+ * job (the loss takes any distribution: soft labels need no loss change). */
+typedef struct cf_image_batch {
+    float *x, *t;
+    int n, c, h, w, k;
+} cf_image_batch;
+
 typedef struct cf_augmentation_vtable {
     size_t struct_size;
     cf_plugin_init_fn init;       /* optional */
@@ -268,6 +278,15 @@ typedef struct cf_augmentation_vtable {
      * Required. */
     cf_status (*apply)(void *state, const cf_image *in, cf_image *out, cf_rng *rng,
                        cf_error *err);
+    /* ABI 2.1, optional: a batch-level transform (mixup, cutmix) that mixes
+     * images and their targets across the batch. It runs on the training
+     * thread once per training batch, after every sample went through the
+     * per-image chain and normalisation, in list order with the other batch
+     * plugins. rng is unique to (seed, epoch, batch of the epoch, place in
+     * the list). A plugin with apply_batch may leave apply NULL (it is then
+     * not part of the per-image chain); an ABI 2.0 engine refuses such a
+     * plugin ("apply" missing) rather than silently skipping it. */
+    cf_status (*apply_batch)(void *state, cf_image_batch *b, cf_rng *rng, cf_error *err);
 } cf_augmentation_vtable;
 
 #ifdef __cplusplus
