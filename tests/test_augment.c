@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/params.h"
+#include "../plugins/augmentations/aug_policy.h"
 
 static cf_registry *reg;
 
@@ -150,6 +151,10 @@ static const aug_case cases[] = {
     {"center_crop", {"size", "6,4"}, 2, 0},
     {"normalize", {"mean", "0.5,0.4,0.3", "std", "0.2,0.25,0.3"}, 4, 0},
     {"random_erasing", {"p", "0.9"}, 2, 1},
+    {"gaussian_noise", {"std", "0.1"}, 2, 1},
+    {"gaussian_blur", {"kernel_size", "3"}, 2, 1},
+    {"trivial_augment", {0}, 0, 1},
+    {"rand_augment", {"num_ops", "2", "magnitude", "9"}, 4, 1},
 };
 #define N_CASES (int)(sizeof cases / sizeof cases[0])
 
@@ -591,6 +596,386 @@ START_TEST(test_random_erasing)
 }
 END_TEST
 
+
+/* ---- batch-level: mixup, cutmix, mixup_cutmix -------------------------------- */
+
+/* n samples of c x h x w, image i = i + 1 + 0.001 * (pixel index), target
+ * one-hot at class i (k = n): after a mix, row i's entries name the partner
+ * and lambda. Returns the batch; free x and t. */
+static cf_image_batch batch_new(int n, int c, int h, int w, int constant)
+{
+    cf_image_batch b = {malloc(sizeof(float) * (size_t)n * c * h * w), calloc((size_t)n * n, sizeof(float)), n, c,
+                        h, w, n};
+    ck_assert_ptr_nonnull(b.x);
+    const size_t px = (size_t)c * h * w;
+    for (int i = 0; i < n; i++) {
+        for (size_t j = 0; j < px; j++) b.x[i * px + j] = (float)(i + 1) + (constant ? 0.0f : 0.001f * (float)j);
+        b.t[i * n + i] = 1;
+    }
+    return b;
+}
+
+static cf_status batch_run(const aug *a, cf_image_batch *b, uint64_t seed, uint64_t batch, cf_error *err)
+{
+    cf_rng r = cf_rng_make(seed, CF_RNG_BATCH_AUGMENT, 1, batch);
+    return a->vt->apply_batch(a->state, b, &r, err);
+}
+
+/* Row i's partner and lambda: the other non-zero entry, or (i, 1). */
+static void row_mix(const cf_image_batch *b, int i, int *j, double *lam)
+{
+    *j = i;
+    *lam = b->t[i * b->k + i];
+    double sum = 0;
+    for (int q = 0; q < b->k; q++) {
+        sum += b->t[i * b->k + q];
+        if (q != i && b->t[i * b->k + q] > 0) *j = q;
+    }
+    ck_assert_msg(fabs(sum - 1) < 1e-6, "row %d sums to %g", i, sum);
+}
+
+START_TEST(test_mixup)
+{
+    aug a;
+    aug_make(&a, "mixup", KV("alpha", "0.4"));
+    ck_assert_ptr_null(a.vt->apply); /* batch-level only */
+    cf_error err = {0};
+    double sum = 0, sum2 = 0;
+    int nl = 0;
+    for (uint64_t step = 0; step < 400; step++) {
+        cf_image_batch b = batch_new(6, 2, 3, 5, 0), b0 = batch_new(6, 2, 3, 5, 0);
+        ck_assert_msg(batch_run(&a, &b, 7, step, &err) == CF_OK, "%s", err.msg);
+        const size_t px = 2 * 3 * 5;
+        double lam0 = -1;
+        for (int i = 0; i < 6; i++) {
+            int j;
+            double lam;
+            row_mix(&b, i, &j, &lam);
+            if (j != i) { /* one lambda per batch */
+                if (lam0 < 0) lam0 = lam;
+                ck_assert_double_eq_tol(lam, lam0, 1e-6);
+            }
+            for (size_t q = 0; q < px; q++) /* x_i = lam x_i + (1 - lam) x_j, by hand */
+                ck_assert_double_eq_tol(b.x[i * px + q], lam * b0.x[i * px + q] + (1 - lam) * b0.x[j * px + q], 1e-5);
+        }
+        if (lam0 >= 0) sum += lam0, sum2 += lam0 * lam0, nl++;
+        free(b.x), free(b.t), free(b0.x), free(b0.t);
+    }
+    /* Beta(0.4, 0.4): mean 1/2, variance 1 / (4 (2 alpha + 1)) = 0.139 */
+    const double m = sum / nl, v = sum2 / nl - m * m;
+    ck_assert_msg(nl > 300 && fabs(m - 0.5) < 0.05 && fabs(v - 1 / 7.2) < 0.025, "lam mean %g var %g over %d", m, v,
+                  nl);
+    aug_free(&a);
+    /* p = 0 never mixes; smoothed targets stay distributions */
+    aug_make(&a, "mixup", KV("p", "0"));
+    cf_image_batch b = batch_new(4, 1, 2, 2, 0), b0 = batch_new(4, 1, 2, 2, 0);
+    ck_assert(batch_run(&a, &b, 1, 0, &err) == CF_OK);
+    ck_assert(!memcmp(b.x, b0.x, sizeof(float) * 16) && !memcmp(b.t, b0.t, sizeof(float) * 16));
+    aug_free(&a);
+    aug_make(&a, "mixup", KV("alpha", "1"));
+    for (int q = 0; q < 16; q++) b.t[q] = q % 5 == 0 ? 0.9f + 0.1f / 4 : 0.1f / 4; /* label smoothing 0.1 */
+    ck_assert(batch_run(&a, &b, 1, 3, &err) == CF_OK);
+    for (int i = 0; i < 4; i++) {
+        double s = 0;
+        for (int q = 0; q < 4; q++) s += b.t[i * 4 + q];
+        ck_assert_double_eq_tol(s, 1, 1e-6);
+    }
+    free(b.x), free(b.t), free(b0.x), free(b0.t);
+    aug_free(&a);
+}
+END_TEST
+
+/* Pixels of image i that came from the partner: a box, the same in every
+ * image and channel; the target's own share equals the area kept. */
+static void check_cutmix(const cf_image_batch *b, const cf_image_batch *b0, int *boxed)
+{
+    const int H = b->h, W = b->w;
+    const size_t plane = (size_t)H * W, px = (size_t)b->c * plane;
+    for (int i = 0; i < b->n; i++) {
+        int j;
+        double lam;
+        row_mix(b, i, &j, &lam);
+        long from_j = 0;
+        int i0 = H, i1 = -1, j0 = W, j1 = -1;
+        for (int c = 0; c < b->c; c++)
+            for (int y = 0; y < H; y++)
+                for (int x = 0; x < W; x++) {
+                    const size_t q = i * px + c * plane + (size_t)y * W + x;
+                    const float v = b->x[q];
+                    if (j != i && v == b0->x[j * px + c * plane + (size_t)y * W + x]) {
+                        from_j++;
+                        if (c == 0) i0 = y < i0 ? y : i0, i1 = y > i1 ? y : i1, j0 = x < j0 ? x : j0, j1 = x > j1 ? x : j1;
+                    } else
+                        ck_assert_msg(v == b0->x[q], "image %d pixel (%d, %d) is from neither", i, y, x);
+                }
+        if (j == i) {
+            ck_assert_double_eq(lam, 1);
+            continue;
+        }
+        *boxed += from_j > 0;
+        if (from_j) ck_assert_int_eq(from_j, (long)b->c * (i1 - i0 + 1) * (j1 - j0 + 1)); /* a box */
+        ck_assert_double_eq_tol(lam, 1.0 - (double)from_j / (double)px, 1e-6);          /* lam = area kept */
+    }
+}
+
+START_TEST(test_cutmix)
+{
+    aug a;
+    aug_make(&a, "cutmix", KV("alpha", "1"));
+    cf_error err = {0};
+    int boxed = 0;
+    for (uint64_t step = 0; step < 100; step++) {
+        cf_image_batch b = batch_new(5, 3, 6, 9, 1), b0 = batch_new(5, 3, 6, 9, 1);
+        ck_assert_msg(batch_run(&a, &b, 3, step, &err) == CF_OK, "%s", err.msg);
+        check_cutmix(&b, &b0, &boxed);
+        free(b.x), free(b.t), free(b0.x), free(b0.t);
+    }
+    ck_assert_int_gt(boxed, 100);
+    aug_free(&a);
+    /* the switch: always cutmix, or always mixup */
+    aug_make(&a, "mixup_cutmix", KV("switch_prob", "1"));
+    boxed = 0;
+    for (uint64_t step = 0; step < 20; step++) {
+        cf_image_batch b = batch_new(4, 1, 8, 8, 1), b0 = batch_new(4, 1, 8, 8, 1);
+        ck_assert(batch_run(&a, &b, 5, step, &err) == CF_OK);
+        check_cutmix(&b, &b0, &boxed);
+        free(b.x), free(b.t), free(b0.x), free(b0.t);
+    }
+    ck_assert_int_gt(boxed, 10);
+    aug_free(&a);
+    aug_make(&a, "mixup_cutmix", KV("switch_prob", "0"));
+    cf_image_batch b = batch_new(4, 1, 8, 8, 1), b0 = batch_new(4, 1, 8, 8, 1);
+    ck_assert(batch_run(&a, &b, 5, 1, &err) == CF_OK);
+    for (int i = 0; i < 4; i++) {
+        int j;
+        double lam;
+        row_mix(&b, i, &j, &lam);
+        ck_assert_double_eq_tol(b.x[i * 64 + 10], lam * (i + 1) + (1 - lam) * (j + 1), 1e-5);
+    }
+    free(b.x), free(b.t), free(b0.x), free(b0.t);
+    aug_free(&a);
+}
+END_TEST
+
+/* ---- noise and blur ------------------------------------------------------------- */
+
+START_TEST(test_gaussian_noise)
+{
+    aug a;
+    aug_make(&a, "gaussian_noise", KV("std", "0.2", "mean", "0.05", "clip", "false"));
+    cf_image in = img_test(2, 7, 9);
+    cf_image o = aug_apply(&a, &in, 11, 4);
+    /* by hand: the p draw, then mean + std N(0, 1) per value in order */
+    cf_rng r = cf_rng_make(11, CF_RNG_AUGMENT, 1, 4);
+    (void)cf_rng_uniform(&r);
+    double s1 = 0, s2 = 0;
+    for (size_t k = 0; k < 126; k++) {
+        const double want = in.data[k] + 0.05 + 0.2 * cf_rng_normal(&r);
+        ck_assert_double_eq_tol(o.data[k], want, 1e-6);
+        s1 += o.data[k] - in.data[k], s2 += (o.data[k] - in.data[k]) * (o.data[k] - in.data[k]);
+    }
+    ck_assert(fabs(s1 / 126 - 0.05) < 0.06 && fabs(sqrt(s2 / 126 - (s1 / 126) * (s1 / 126)) - 0.2) < 0.06);
+    free(o.data);
+    aug_free(&a);
+    aug_make(&a, "gaussian_noise", KV("std", "1"));
+    o = aug_apply(&a, &in, 11, 4);
+    for (size_t k = 0; k < 126; k++) ck_assert(o.data[k] >= 0 && o.data[k] <= 1);
+    free(o.data);
+    aug_free(&a);
+    aug_make(&a, "gaussian_noise", KV("p", "0"));
+    o = aug_apply(&a, &in, 11, 4);
+    ck_assert(img_eq(&o, &in, 0));
+    free(o.data);
+    aug_free(&a);
+    free(in.data);
+}
+END_TEST
+
+static int refl(int i, int n)
+{
+    while (i < 0 || i >= n) i = i < 0 ? -i : 2 * (n - 1) - i;
+    return i;
+}
+
+START_TEST(test_gaussian_blur)
+{
+    static const struct { const char *ks; int kh, kw; int h, w; } cs[] = {
+        {"5", 5, 5, 7, 9}, {"3,5", 3, 5, 6, 8}, {"7", 7, 7, 3, 4}};
+    for (int t = 0; t < 3; t++) {
+        aug a;
+        aug_make(&a, "gaussian_blur", KV("kernel_size", cs[t].ks, "sigma", "1.3"));
+        cf_image in = img_test(2, cs[t].h, cs[t].w), o = aug_apply(&a, &in, 5, 1);
+        /* a direct 2-D convolution with the normalised Gaussian, reflected edges */
+        const int rh = cs[t].kh / 2, rw = cs[t].kw / 2;
+        double wsum = 0;
+        for (int dy = -rh; dy <= rh; dy++)
+            for (int dx = -rw; dx <= rw; dx++) wsum += exp(-(dy * dy + dx * dx) / (2 * 1.3 * 1.3));
+        for (int c = 0; c < 2; c++)
+            for (int i = 0; i < in.h; i++)
+                for (int j = 0; j < in.w; j++) {
+                    double v = 0;
+                    for (int dy = -rh; dy <= rh; dy++)
+                        for (int dx = -rw; dx <= rw; dx++)
+                            v += exp(-(dy * dy + dx * dx) / (2 * 1.3 * 1.3)) / wsum *
+                                 *px(&in, c, refl(i + dy, in.h), refl(j + dx, in.w));
+                    ck_assert_msg(fabs(*px(&o, c, i, j) - v) < 1e-5, "kernel %s at (%d, %d, %d): %g, want %g",
+                                  cs[t].ks, c, i, j, *px(&o, c, i, j), v);
+                }
+        free(o.data);
+        free(in.data);
+        aug_free(&a);
+    }
+    aug a;
+    cf_error err = {0};
+    ck_assert(aug_try(&a, "gaussian_blur", KV("kernel_size", "4"), &err) != CF_OK);
+    ck_assert_msg(strstr(err.msg, "odd"), "%s", err.msg);
+}
+END_TEST
+
+/* ---- policies: TrivialAugment, RandAugment and their ops ------------------------ */
+
+START_TEST(test_policy_magnitudes)
+{
+    int sg;
+    /* torchvision TrivialAugmentWide's bins (31) */
+    ck_assert_double_eq_tol(aug_policy_magnitude(AUG_ROTATE, 30, 31, 1, 12, 9, &sg), 135, 1e-12);
+    ck_assert(sg);
+    ck_assert_double_eq_tol(aug_policy_magnitude(AUG_ROTATE, 10, 31, 1, 12, 9, &sg), 45, 1e-12);
+    ck_assert_double_eq_tol(aug_policy_magnitude(AUG_SHEAR_X, 30, 31, 1, 12, 9, &sg), 0.99, 1e-12);
+    ck_assert_double_eq_tol(aug_policy_magnitude(AUG_TRANSLATE_Y, 15, 31, 1, 12, 9, &sg), 16, 1e-12);
+    ck_assert_double_eq_tol(aug_policy_magnitude(AUG_SHARPNESS, 3, 31, 1, 12, 9, &sg), 0.099, 1e-12);
+    ck_assert_double_eq(aug_policy_magnitude(AUG_POSTERIZE, 0, 31, 1, 12, 9, &sg), 8);
+    ck_assert(!sg);
+    ck_assert_double_eq(aug_policy_magnitude(AUG_POSTERIZE, 30, 31, 1, 12, 9, &sg), 2);
+    ck_assert_double_eq(aug_policy_magnitude(AUG_POSTERIZE, 13, 31, 1, 12, 9, &sg), 5); /* 8 - round(2.6) */
+    ck_assert_double_eq_tol(aug_policy_magnitude(AUG_SOLARIZE, 10, 31, 1, 12, 9, &sg), 2.0 / 3, 1e-12);
+    ck_assert_double_eq(aug_policy_magnitude(AUG_EQUALIZE, 10, 31, 1, 12, 9, &sg), 0);
+    /* RandAugment's (M = 9 of 31 bins) */
+    ck_assert_double_eq_tol(aug_policy_magnitude(AUG_SHEAR_Y, 9, 31, 0, 12, 9, &sg), 0.09, 1e-12);
+    ck_assert_double_eq_tol(aug_policy_magnitude(AUG_ROTATE, 9, 31, 0, 12, 9, &sg), 9, 1e-12);
+    ck_assert_double_eq_tol(aug_policy_magnitude(AUG_TRANSLATE_X, 9, 31, 0, 12, 9, &sg), 150.0 / 331 * 12 * 0.3, 1e-12);
+    ck_assert_double_eq_tol(aug_policy_magnitude(AUG_TRANSLATE_Y, 9, 31, 0, 12, 9, &sg), 150.0 / 331 * 9 * 0.3, 1e-12);
+    ck_assert_double_eq_tol(aug_policy_magnitude(AUG_BRIGHTNESS, 9, 31, 0, 12, 9, &sg), 0.27, 1e-12);
+    ck_assert_double_eq(aug_policy_magnitude(AUG_POSTERIZE, 9, 31, 0, 12, 9, &sg), 7);  /* 8 - round(1.2) */
+    ck_assert_double_eq(aug_policy_magnitude(AUG_POSTERIZE, 30, 31, 0, 12, 9, &sg), 4);
+    ck_assert_double_eq_tol(aug_policy_magnitude(AUG_SOLARIZE, 9, 31, 0, 12, 9, &sg), 0.7, 1e-12);
+    /* the paper's 0..10 scale: 11 bins */
+    ck_assert_double_eq_tol(aug_policy_magnitude(AUG_ROTATE, 10, 11, 0, 12, 9, &sg), 30, 1e-12);
+}
+END_TEST
+
+START_TEST(test_policy_draws)
+{
+    /* the definition on a fixed stream: op uniform of 14, bin uniform, a sign draw for signed ops */
+    long ops[AUG_N_POLICY_OPS] = {0}, bins[31] = {0}, neg = 0, nsigned = 0;
+    cf_rng r = cf_rng_make(3, CF_RNG_AUGMENT, 1, 0), q = r;
+    for (int t = 0; t < 28000; t++) {
+        aug_policy_pick p = aug_policy_draw(&r, -1, 31, 1, 12, 9);
+        const int op = (int)cf_rng_below(&q, AUG_N_POLICY_OPS), bin = (int)cf_rng_below(&q, 31);
+        int sg;
+        double m = aug_policy_magnitude((aug_policy_op)op, bin, 31, 1, 12, 9, &sg);
+        if (sg && cf_rng_below(&q, 2)) m = -m;
+        ck_assert_int_eq(p.op, op);
+        ck_assert_double_eq(p.magnitude, m);
+        ops[op]++, bins[bin]++;
+        if (sg) nsigned++, neg += signbit(m) != 0;
+    }
+    for (int k = 0; k < AUG_N_POLICY_OPS; k++)
+        ck_assert_msg(labs(ops[k] - 2000) < 200, "%s drawn %ld of 28000", aug_policy_op_names[k], ops[k]);
+    for (int k = 0; k < 31; k++) ck_assert_msg(labs(bins[k] - 903) < 150, "bin %d drawn %ld", k, bins[k]);
+    ck_assert(fabs((double)neg / nsigned - 0.5) < 0.05);
+    /* RandAugment: the fixed bin, no bin draw */
+    r = cf_rng_make(3, CF_RNG_AUGMENT, 1, 1), q = r;
+    for (int t = 0; t < 100; t++) {
+        aug_policy_pick p = aug_policy_draw(&r, 9, 31, 0, 12, 9);
+        const int op = (int)cf_rng_below(&q, AUG_N_POLICY_OPS);
+        int sg;
+        double m = aug_policy_magnitude((aug_policy_op)op, 9, 31, 0, 12, 9, &sg);
+        if (sg && cf_rng_below(&q, 2)) m = -m;
+        ck_assert(p.op == (aug_policy_op)op && p.magnitude == m);
+    }
+}
+END_TEST
+
+START_TEST(test_policy_plugins)
+{
+    aug ta, ra;
+    aug_make(&ta, "trivial_augment", NULL, 0);
+    aug_make(&ra, "rand_augment", KV("num_ops", "2", "magnitude", "12"));
+    for (int c = 1; c <= 3; c += 2) { /* greyscale works too */
+        cf_image in = img_test(c, 9, 12);
+        int differs = 0;
+        for (uint64_t s = 0; s < 40; s++) {
+            cf_image o = aug_apply(&ta, &in, 8, s);
+            /* the plugin is one draw applied */
+            cf_rng r = cf_rng_make(8, CF_RNG_AUGMENT, 1, s);
+            cf_image want = img_new(c, 9, 12), mid = img_new(c, 9, 12);
+            aug_policy_apply(aug_policy_draw(&r, -1, 31, 1, 12, 9), &in, &want, 0);
+            ck_assert(img_eq(&o, &want, 0));
+            differs += !img_eq(&o, &in, 1e-6f);
+            free(o.data);
+            o = aug_apply(&ra, &in, 8, s); /* two draws in turn */
+            r = cf_rng_make(8, CF_RNG_AUGMENT, 1, s);
+            aug_policy_apply(aug_policy_draw(&r, 12, 31, 0, 12, 9), &in, &mid, 0);
+            aug_policy_apply(aug_policy_draw(&r, 12, 31, 0, 12, 9), &mid, &want, 0);
+            ck_assert(img_eq(&o, &want, 0));
+            free(o.data), free(want.data), free(mid.data);
+        }
+        /* identity, a zero bin, Color on greyscale and sub-pixel shifts leave it */
+        ck_assert_msg(differs >= 24, "%d of 40 outputs differ from the input", differs);
+        for (int op = 0; op < AUG_N_POLICY_OPS; op++) { /* every op on this channel count */
+            cf_image o = img_new(c, 9, 12);
+            aug_policy_apply((aug_policy_pick){(aug_policy_op)op, op == AUG_POSTERIZE ? 4 : 0.5}, &in, &o, 0);
+            for (size_t k = 0; k < aug_numel(&o); k++) ck_assert(isfinite(o.data[k]));
+            free(o.data);
+        }
+        free(in.data);
+    }
+    aug_free(&ta);
+    aug_free(&ra);
+    cf_error err = {0};
+    ck_assert(aug_try(&ra, "rand_augment", KV("magnitude", "31"), &err) != CF_OK);
+    ck_assert_msg(strstr(err.msg, "below num_magnitude_bins"), "%s", err.msg);
+}
+END_TEST
+
+START_TEST(test_photometric_ops)
+{
+    cf_image in = img_new(1, 16, 32), o = img_new(1, 16, 32);
+    for (int k = 0; k < 512; k++) in.data[k] = k < 256 ? 0.25f : k < 384 ? 0.5f : 0.75f;
+    /* posterize 4 bits: 8-bit 64 -> 64, 128 -> 128, 191 -> 176 */
+    aug_op_posterize(&in, &o, 4);
+    ck_assert_float_eq(o.data[0], 64 / 255.0f);
+    ck_assert_float_eq(o.data[500], 176 / 255.0f);
+    /* solarize at 0.5: 0.5 and 0.75 invert */
+    aug_op_solarize(&in, &o, 0.5f);
+    ck_assert_float_eq(o.data[0], 0.25f);
+    ck_assert_float_eq(o.data[300], 0.5f);
+    ck_assert_float_eq(o.data[500], 0.25f);
+    /* autocontrast: [0.25, 0.75] -> [0, 1] */
+    aug_op_autocontrast(&in, &o);
+    ck_assert_float_eq_tol(o.data[0], 0, 1e-6);
+    ck_assert_float_eq_tol(o.data[300], 0.5, 1e-6);
+    ck_assert_float_eq_tol(o.data[500], 1, 1e-6);
+    /* equalize (PIL's table): step = (512 - 128) / 255 = 1; lut[64] = 0, lut[128] = 256 -> 255 */
+    aug_op_equalize(&in, &o);
+    ck_assert_float_eq(o.data[0], 0);
+    ck_assert_float_eq(o.data[300], 1);
+    ck_assert_float_eq(o.data[500], 1);
+    /* sharpness 0: the interior smoothed by [[1,1,1],[1,5,1],[1,1,1]] / 13, the border kept */
+    cf_image t = img_test(1, 4, 5), so = img_new(1, 4, 5);
+    aug_op_sharpness(&t, &so, 0);
+    double sm = 4 * *px(&t, 0, 1, 1);
+    for (int a = 0; a < 3; a++)
+        for (int b = 0; b < 3; b++) sm += *px(&t, 0, a, b);
+    ck_assert_double_eq_tol(*px(&so, 0, 1, 1), sm / 13, 1e-6);
+    ck_assert_float_eq(*px(&so, 0, 0, 2), *px(&t, 0, 0, 2));
+    aug_op_sharpness(&t, &so, 1);
+    ck_assert(img_eq(&so, &t, 0));
+    free(in.data), free(o.data), free(t.data), free(so.data);
+}
+END_TEST
+
 Suite *cf_test_suite(void)
 {
     Suite *s = suite_create("augment");
@@ -607,6 +992,14 @@ Suite *cf_test_suite(void)
     tcase_add_test(tc, test_resize_and_center_crop);
     tcase_add_test(tc, test_normalize);
     tcase_add_test(tc, test_random_erasing);
+    tcase_add_test(tc, test_mixup);
+    tcase_add_test(tc, test_cutmix);
+    tcase_add_test(tc, test_gaussian_noise);
+    tcase_add_test(tc, test_gaussian_blur);
+    tcase_add_test(tc, test_policy_magnitudes);
+    tcase_add_test(tc, test_policy_draws);
+    tcase_add_test(tc, test_policy_plugins);
+    tcase_add_test(tc, test_photometric_ops);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,7 +1,7 @@
 /* brightness — multiply every value by a factor uniform in
  * [max(0, 1 - factor), 1 + factor] (torchvision ColorJitter brightness),
  * then clip to [0, 1] unless clip = false (place before `normalize`). */
-#include "aug_image.h"
+#include "aug_ops.h"
 
 typedef struct brightness_state {
     double factor;
@@ -22,11 +22,7 @@ static cf_status brightness_apply(void *state, const cf_image *in, cf_image *out
     const brightness_state *s = state;
     const double lo = s->factor < 1 ? 1 - s->factor : 0;
     const float f = (float)cf_rng_range(rng, lo, 1 + s->factor);
-    const size_t n = aug_numel(in);
-    for (size_t k = 0; k < n; k++) {
-        float v = in->data[k] * f;
-        out->data[k] = s->clip ? aug_clip01(v) : v;
-    }
+    aug_op_brightness(in, out, f, s->clip);
     return CF_OK;
 }
 

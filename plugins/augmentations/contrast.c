@@ -2,7 +2,7 @@
  * out = f x + (1 - f) mean, f uniform in [max(0, 1 - factor), 1 + factor]
  * (torchvision ColorJitter contrast; the mean is that of the luma for RGB,
  * of all values otherwise), then clip to [0, 1] unless clip = false. */
-#include "aug_image.h"
+#include "aug_ops.h"
 
 typedef struct contrast_state {
     double factor;
@@ -23,21 +23,7 @@ static cf_status contrast_apply(void *state, const cf_image *in, cf_image *out, 
     const contrast_state *s = state;
     const double lo = s->factor < 1 ? 1 - s->factor : 0;
     const float f = (float)cf_rng_range(rng, lo, 1 + s->factor);
-    const size_t plane = (size_t)in->h * in->w, n = aug_numel(in);
-    double mean = 0;
-    if (in->c == 3) {
-        for (size_t k = 0; k < plane; k++)
-            mean += aug_luma(in->data[k], in->data[plane + k], in->data[2 * plane + k]);
-        mean /= (double)plane;
-    } else {
-        for (size_t k = 0; k < n; k++) mean += in->data[k];
-        mean /= (double)n;
-    }
-    const float add = (float)((1 - f) * mean);
-    for (size_t k = 0; k < n; k++) {
-        float v = f * in->data[k] + add;
-        out->data[k] = s->clip ? aug_clip01(v) : v;
-    }
+    aug_op_contrast(in, out, f, s->clip);
     return CF_OK;
 }
 

@@ -1,7 +1,7 @@
 /* rotate — rotate about the centre by an angle uniform in [-degrees,
  * degrees] (positive = counter-clockwise on screen), bilinear, corners
  * filled with `fill` (torchvision RandomRotation). */
-#include "aug_image.h"
+#include "aug_ops.h"
 
 typedef struct rotate_state {
     double degrees;
@@ -19,11 +19,7 @@ static cf_status rotate_apply(void *state, const cf_image *in, cf_image *out, cf
                               cf_error *err)
 {
     const rotate_state *s = state;
-    const double th = cf_rng_range(rng, -s->degrees, s->degrees) * (M_PI / 180.0);
-    /* y grows downwards, so a counter-clockwise turn on screen maps an output
-     * pixel back with this matrix. */
-    const double m[4] = {cos(th), -sin(th), sin(th), cos(th)};
-    aug_warp(in, out, m, 0, 0, s->fill);
+    aug_op_rotate(in, out, cf_rng_range(rng, -s->degrees, s->degrees), s->fill);
     return CF_OK;
 }
 

@@ -2,7 +2,7 @@
  * out = f x + (1 - f) luma, f uniform in [max(0, 1 - factor), 1 + factor]
  * (torchvision ColorJitter saturation), then clip to [0, 1] unless
  * clip = false. A 1-channel image has no saturation: apply() refuses it. */
-#include "aug_image.h"
+#include "aug_ops.h"
 
 typedef struct saturation_state {
     double factor;
@@ -24,14 +24,7 @@ static cf_status saturation_apply(void *state, const cf_image *in, cf_image *out
     CF_TRY(aug_need_rgb("saturation", in, err));
     const double lo = s->factor < 1 ? 1 - s->factor : 0;
     const float f = (float)cf_rng_range(rng, lo, 1 + s->factor);
-    const size_t plane = (size_t)in->h * in->w;
-    for (size_t k = 0; k < plane; k++) {
-        const float y = aug_luma(in->data[k], in->data[plane + k], in->data[2 * plane + k]);
-        for (int c = 0; c < 3; c++) {
-            float v = f * in->data[c * plane + k] + (1 - f) * y;
-            out->data[c * plane + k] = s->clip ? aug_clip01(v) : v;
-        }
-    }
+    aug_op_saturation(in, out, f, s->clip);
     return CF_OK;
 }
 

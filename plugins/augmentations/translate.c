@@ -1,7 +1,7 @@
 /* translate — shift by a whole number of pixels, up to `fraction` of the
  * width horizontally and of the height vertically (torchvision RandomAffine
  * translate, rounded so no blur is introduced); vacated pixels get `fill`. */
-#include "aug_image.h"
+#include "aug_ops.h"
 
 typedef struct translate_state {
     double fraction;
@@ -23,17 +23,7 @@ static cf_status translate_apply(void *state, const cf_image *in, cf_image *out,
     const double mx = s->fraction * in->w, my = s->fraction * in->h;
     const int tx = (int)lround(cf_rng_range(rng, -mx, mx));
     const int ty = (int)lround(cf_rng_range(rng, -my, my));
-    for (int c = 0; c < in->c; c++)
-        for (int i = 0; i < in->h; i++) {
-            float *d = out->data + ((size_t)c * in->h + i) * in->w;
-            const int y = i - ty;
-            for (int j = 0; j < in->w; j++) {
-                const int x = j - tx;
-                d[j] = (y >= 0 && y < in->h && x >= 0 && x < in->w)
-                           ? in->data[((size_t)c * in->h + y) * in->w + x]
-                           : s->fill;
-            }
-        }
+    aug_op_translate(in, out, tx, ty, s->fill);
     return CF_OK;
 }
 
