@@ -77,17 +77,25 @@ static inline float *aug_batch_copy(const cf_image_batch *b, cf_error *err)
     return x0;
 }
 
+/* The partners (a permutation drawn from r) and a copy of the images. */
+static inline cf_status aug_mix_begin(const cf_image_batch *b, cf_rng *r, int **perm, float **x0, cf_error *err)
+{
+    if (!(*perm = aug_perm(r, b->n)))
+        return cf_error_set(err, CF_ERR_NOMEM, "out of memory for the batch permutation");
+    if (!(*x0 = aug_batch_copy(b, err))) {
+        free(*perm);
+        return CF_ERR_NOMEM;
+    }
+    return CF_OK;
+}
+
 /* mixup: x_i = lam x_i + (1 - lam) x_perm[i], the targets alike. */
 static inline cf_status aug_mixup(cf_image_batch *b, double alpha, cf_rng *r, cf_error *err)
 {
     const double lam = aug_beta(r, alpha);
-    int *perm = aug_perm(r, b->n);
-    if (!perm) return cf_error_set(err, CF_ERR_NOMEM, "out of memory for the batch permutation");
-    float *x0 = aug_batch_copy(b, err);
-    if (!x0) {
-        free(perm);
-        return CF_ERR_NOMEM;
-    }
+    int *perm;
+    float *x0;
+    CF_TRY(aug_mix_begin(b, r, &perm, &x0, err));
     const size_t px = (size_t)b->c * b->h * b->w;
     for (int i = 0; i < b->n; i++)
         for (size_t j = 0; j < px; j++)
@@ -111,13 +119,9 @@ static inline cf_status aug_cutmix(cf_image_batch *b, double alpha, cf_rng *r, c
     const int x1 = rx - hw < 0 ? 0 : rx - hw, y1 = ry - hh < 0 ? 0 : ry - hh;
     const int x2 = rx + hw > W ? W : rx + hw, y2 = ry + hh > H ? H : ry + hh;
     const double lam = 1.0 - (double)(x2 - x1) * (y2 - y1) / ((double)W * H);
-    int *perm = aug_perm(r, b->n);
-    if (!perm) return cf_error_set(err, CF_ERR_NOMEM, "out of memory for the batch permutation");
-    float *x0 = aug_batch_copy(b, err);
-    if (!x0) {
-        free(perm);
-        return CF_ERR_NOMEM;
-    }
+    int *perm;
+    float *x0;
+    CF_TRY(aug_mix_begin(b, r, &perm, &x0, err));
     const size_t plane = (size_t)H * W, px = (size_t)b->c * plane;
     for (int i = 0; i < b->n; i++)
         for (int c = 0; c < b->c; c++)
