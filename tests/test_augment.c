@@ -155,6 +155,11 @@ static const aug_case cases[] = {
     {"gaussian_blur", {"kernel_size", "3"}, 2, 1},
     {"trivial_augment", {0}, 0, 1},
     {"rand_augment", {"num_ops", "2", "magnitude", "9"}, 4, 1},
+    {"posterize", {"bits", "3"}, 2, 1},
+    {"solarize", {"threshold", "0.4"}, 2, 1},
+    {"sharpness", {"factor", "3"}, 2, 1},
+    {"autocontrast", {0}, 0, 1},
+    {"equalize", {0}, 0, 0}, /* fewer than 256 pixels a channel here: equalize keeps them (PIL) */
 };
 #define N_CASES (int)(sizeof cases / sizeof cases[0])
 
