@@ -93,8 +93,8 @@ static inline cf_status aug_mix_begin(const cf_image_batch *b, cf_rng *r, int **
 static inline cf_status aug_mixup(cf_image_batch *b, double alpha, cf_rng *r, cf_error *err)
 {
     const double lam = aug_beta(r, alpha);
-    int *perm;
-    float *x0;
+    int *perm = NULL;
+    float *x0 = NULL;
     CF_TRY(aug_mix_begin(b, r, &perm, &x0, err));
     const size_t px = (size_t)b->c * b->h * b->w;
     for (int i = 0; i < b->n; i++)
@@ -119,8 +119,8 @@ static inline cf_status aug_cutmix(cf_image_batch *b, double alpha, cf_rng *r, c
     const int x1 = rx - hw < 0 ? 0 : rx - hw, y1 = ry - hh < 0 ? 0 : ry - hh;
     const int x2 = rx + hw > W ? W : rx + hw, y2 = ry + hh > H ? H : ry + hh;
     const double lam = 1.0 - (double)(x2 - x1) * (y2 - y1) / ((double)W * H);
-    int *perm;
-    float *x0;
+    int *perm = NULL;
+    float *x0 = NULL;
     CF_TRY(aug_mix_begin(b, r, &perm, &x0, err));
     const size_t plane = (size_t)H * W, px = (size_t)b->c * plane;
     for (int i = 0; i < b->n; i++)
