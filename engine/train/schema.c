@@ -164,6 +164,8 @@ const cf_param_def cf_tune_params[] = {
     {"promotion", CF_PT_STRING, "auto", CF_PARAM_NO_RANGE, "auto|continue|restart", "how a promoted trial gets more epochs"},
     {"initial_trials", CF_PT_INT, "0", 0, 1e9, NULL, "bayesian: space-filling trials first (default 2 per dimension, >= 5)"},
     {"acquisition", CF_PT_STRING, "log_ei", CF_PARAM_NO_RANGE, "ei|log_ei", "bayesian: acquisition function"},
+    {"restart_period", CF_PT_INT, "0", 0, 1e9, NULL, "bayesian: N >= 2: once the best basin has converged, N-1 of every N proposals come from a fresh GP outside converged basins (0 = off)"},
+    {"restart_tol", CF_PT_FLOAT, "0.003", 0, 1, NULL, "bayesian: a basin is converged when its last 3 trials improved it by less than this fraction of the range of values"},
     CF_PARAM_TABLE_END};
 
 const cf_param_def cf_tune_objective_params[] = {

@@ -109,6 +109,8 @@ typedef struct cf_tune_config {
                                 * parent's checkpoint (1) or trains again from scratch (0) */
     int initial_trials;        /* bayesian: random start-up trials */
     int use_log_ei;            /* bayesian: optimise log EI (default) or EI */
+    int restart_period;        /* bayesian: N > 1: N-1 of every N proposals may restart (basin.c); 0 off */
+    double restart_tol;        /* bayesian: a basin is converged below this fraction of the range of y */
 } cf_tune_config;
 
 /* Parse the tune group alone: search-space keys stay abstract (unchecked). */
@@ -257,6 +259,11 @@ void cf_gp_free(cf_gp *gp);
 /* Expected improvement for minimisation below `best`, and its log. */
 double cf_ei(double mean, double sd, double best);
 double cf_log_ei(double mean, double sd, double best);
+
+/* Converged basins (basin.c): peels them off best first; writes their
+ * centres (nb x d) and marks their members in in_basin; returns nb. */
+int cf_tune_peel_basins(int n, int d, const double *Z, const double *y, const double *ls, double corr,
+                        int min_points, int window, double tol, double *centres, unsigned char *in_basin);
 
 /* Box-constrained minimiser (projected L-BFGS, Armijo backtracking). f
  * returns the value at x and writes the gradient to g. Used for the GP

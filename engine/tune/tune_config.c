@@ -250,6 +250,7 @@ static cf_status parse_tune(ctx *c, config_t *conf, config_setting_t *t, cf_tune
     cfg->eta = 3;
     cfg->use_log_ei = 1;
     cfg->initial_trials = -1;
+    cfg->restart_tol = 0.003;
     int have_strategy = 0, have_params = 0, promotion = -1; /* -1 auto, 0 restart, 1 continue */
     config_setting_t *params = NULL, *promotion_at = NULL, *budget_at = NULL;
     for (int i = 0; i < config_setting_length(t); i++) {
@@ -322,6 +323,17 @@ static cf_status parse_tune(ctx *c, config_t *conf, config_setting_t *t, cf_tune
             promotion_at = s;
         } else if (!strcmp(k, "initial_trials")) {
             CF_TRY(get_int(c, s, 1, &cfg->initial_trials));
+        } else if (!strcmp(k, "restart_period")) {
+            CF_TRY(get_int(c, s, 0, &cfg->restart_period));
+            if (cfg->restart_period == 1)
+                return bad(c, s, "tune.restart_period 1: expected 0 (off) or >= 2 (one in N proposals refines the best)%s%s", "", "");
+        } else if (!strcmp(k, "restart_tol")) {
+            CF_TRY(get_num(c, s, &cfg->restart_tol));
+            if (!(cfg->restart_tol >= 0 && cfg->restart_tol <= 1)) {
+                char num[64];
+                snprintf(num, sizeof num, "%g", cfg->restart_tol);
+                return bad(c, s, "tune.restart_tol %s: expected a fraction in [0, 1]%s", num, "");
+            }
         } else if (!strcmp(k, "acquisition")) {
             CF_TRY(get_str(c, s, &v));
             if (!strcmp(v, "ei")) cfg->use_log_ei = 0;
