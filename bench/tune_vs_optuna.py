@@ -2,6 +2,7 @@
 """clforge bayesian vs Optuna TPE on Branin and Hartmann-6: median regret per budget.
 
     /usr/bin/python3 bench/tune_vs_optuna.py --clforge BUILD/clforge [--seeds 10] [--first-seed 0] [--budget 60]
+        [--set tune.restart_period=3]... [--no-optuna]
 
 clforge runs `clforge tune` on examples/tune_{branin,hartmann6}.cfg with --seed S and
 --max-parallel 1, evaluating in-process (--in-process); the regret after n evaluations is
@@ -55,10 +56,11 @@ def best_so_far(values, fmin):
     return out
 
 
-def run_clforge(exe, cfg, seed, budget, workdir):
+def run_clforge(exe, cfg, seed, budget, workdir, sets=()):
     d = os.path.join(workdir, "s%d" % seed)
+    extra = [a for kv in sets for a in ("--set", kv)]
     subprocess.run([exe, "tune", cfg, "--seed", str(seed), "--max-trials", str(budget), "--max-parallel", "1",
-                    "--in-process", "--quiet", "--dir", d], check=True, stdout=subprocess.DEVNULL)
+                    "--in-process", "--quiet", "--dir", d] + extra, check=True, stdout=subprocess.DEVNULL)
     with open(os.path.join(d, "trials.csv")) as f:
         rows = list(csv.DictReader(f))
     return [float(r["validation:loss"]) if r["validation:loss"] else None for r in rows]
@@ -81,6 +83,8 @@ def main():
     ap.add_argument("--budget", type=int, default=60)
     ap.add_argument("--problems", default="branin,hartmann6")
     ap.add_argument("--no-optuna", action="store_true")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="passed to clforge tune, e.g. tune.restart_period=3")
     a = ap.parse_args()
     budgets = [b for b in (10, 20, 30, 40, 50, 60, 80, 100) if b <= a.budget]
     for name in a.problems.split(","):
@@ -91,7 +95,7 @@ def main():
         with tempfile.TemporaryDirectory() as tmp:
             for s in range(a.first_seed, a.first_seed + a.seeds):
                 t0 = time.time()
-                curves["clforge bayesian"].append(best_so_far(run_clforge(a.clforge, cfg, s, a.budget, tmp), fmin))
+                curves["clforge bayesian"].append(best_so_far(run_clforge(a.clforge, cfg, s, a.budget, tmp, a.set), fmin))
                 secs["clforge bayesian"] += time.time() - t0
                 if not a.no_optuna:
                     t0 = time.time()
