@@ -170,6 +170,93 @@ START_TEST(test_warmup)
 }
 END_TEST
 
+/* Per-step schedules against torch 2.x's schedulers stepped once per batch
+ * (the numbers printed by torch.optim.lr_scheduler, pasted here). */
+static void expect_steps(cf_schedule *s, int steps, const double *want, int n)
+{
+    cf_schedule_set_steps(s, steps);
+    for (int k = 0; k < n; k++) {
+        double got = cf_schedule_lr(s, k / steps, (double)(k % steps) / steps);
+        ck_assert_msg(fabs(got - want[k]) < 1e-12, "step %d: got %.17g want %.17g", k, got, want[k]);
+    }
+}
+
+START_TEST(test_onecycle)
+{
+    /* OneCycleLR(max_lr=0.5, total_steps=10, pct_start=0.3, div_factor=25, final_div_factor=1e4) */
+    cf_schedule_spec sp;
+    cf_schedule_spec_default(&sp);
+    sp.type = CF_SCHED_ONECYCLE;
+    cf_schedule *s = make(&sp, 0.5, 2);
+    const double w[] = {0.02, 0.26, 0.5, 0.47524231600673683, 0.40587282697488153, 0.30563101096814466,
+                        0.19437098903185537, 0.09412917302511849, 0.024759683993263143, 2e-06,
+                        2e-06 /* past the end: the last rate */};
+    expect_steps(s, 5, w, 11);
+    ck_assert(cf_schedule_spans_total(s));
+    cf_schedule_free(s);
+    sp.anneal_linear = 1; /* anneal_strategy='linear' */
+    s = make(&sp, 0.5, 2);
+    const double wl[] = {0.02, 0.26, 0.5, 0.4285717142857143, 0.35714342857142856, 0.28571514285714283,
+                         0.21428685714285717, 0.14285857142857145, 0.07143028571428572, 2.000000000002e-06};
+    expect_steps(s, 5, wl, 10);
+    cf_schedule_free(s);
+}
+END_TEST
+
+START_TEST(test_poly_linear)
+{
+    cf_schedule_spec sp;
+    cf_schedule_spec_default(&sp);
+    sp.type = CF_SCHED_POLY; /* PolynomialLR(total_iters=8, power=2) */
+    sp.power = 2;
+    cf_schedule *s = make(&sp, 1.0, 8);
+    const double wp[] = {1.0, 0.765625, 0.5625, 0.390625, 0.25, 0.140625, 0.0625, 0.015625, 0.0, 0.0};
+    expect_steps(s, 1, wp, 10);
+    cf_schedule_free(s);
+    sp.type = CF_SCHED_LINEAR; /* LinearLR(start_factor=1, end_factor=0.1, total_iters=8), 2 batches/epoch */
+    sp.end_factor = 0.1;
+    s = make(&sp, 1.0, 4);
+    const double wl[] = {1.0, 0.8875, 0.775, 0.6625, 0.55, 0.4375, 0.325, 0.2125, 0.1, 0.1};
+    expect_steps(s, 2, wl, 10);
+    cf_schedule_free(s);
+}
+END_TEST
+
+START_TEST(test_warmup_steps)
+{
+    /* SequentialLR([LinearLR(0.1, 1.0, total_iters=4), PolynomialLR(total_iters=6, power=1)], [4]) */
+    cf_schedule_spec sp;
+    cf_schedule_spec_default(&sp);
+    sp.type = CF_SCHED_POLY;
+    sp.warmup_steps = 4;
+    cf_schedule *s = make(&sp, 1.0, 10);
+    const double w[] = {0.1, 0.325, 0.55, 0.775, 1.0, 0.8333333333333334, 0.6666666666666667, 0.5,
+                        0.33333333333333337, 0.16666666666666663};
+    expect_steps(s, 1, w, 10);
+    cf_schedule_free(s);
+    /* with an epoch schedule (steps at epoch 2): ramps over the first 3 batches */
+    cf_schedule_spec_default(&sp);
+    sp.type = CF_SCHED_STEP;
+    sp.warmup_steps = 3;
+    sp.warmup_start_factor = 0.25;
+    ck_assert_int_eq(cf_schedule_parse_steps("2", sp.steps, CF_SCHEDULE_MAX_STEPS, &sp.n_steps, NULL), CF_OK);
+    s = make(&sp, 1.0, 3);
+    const double ws[] = {0.25, 0.5, 0.75, 1.0, 0.1, 0.1};
+    expect_steps(s, 2, ws, 6);
+    cf_schedule_free(s);
+    /* both warm-up lengths, or a onecycle with nothing left: refused */
+    cf_error err = {0};
+    cf_schedule_spec_default(&sp);
+    sp.warmup_steps = 3;
+    sp.warmup_epochs = 1;
+    ck_assert_int_ne(cf_schedule_create_spec(&sp, 1.0, 3, &s, &err), CF_OK);
+    cf_schedule_spec_default(&sp);
+    sp.type = CF_SCHED_ONECYCLE;
+    sp.warmup_epochs = 3;
+    ck_assert_int_ne(cf_schedule_create_spec(&sp, 1.0, 3, &s, &err), CF_OK);
+}
+END_TEST
+
 START_TEST(test_plateau)
 {
     cf_schedule_spec sp;
@@ -251,7 +338,8 @@ START_TEST(test_bad_specs)
     ck_assert_int_eq(cf_schedule_create_spec(&sp, 0.1, 5, &s, &err), CF_ERR_INVALID);
     ck_assert_ptr_null(s);
     ck_assert_int_eq(cf_schedule_type_parse("cosine"), CF_SCHED_COSINE);
-    ck_assert_int_eq(cf_schedule_type_parse("linear"), -1);
+    ck_assert_int_eq(cf_schedule_type_parse("linear"), CF_SCHED_LINEAR);
+    ck_assert_int_eq(cf_schedule_type_parse("triangular"), -1);
 }
 END_TEST
 
@@ -263,7 +351,7 @@ START_TEST(test_from_params)
         ck_assert_ptr_nonnull(d->def);
         ck_assert_ptr_nonnull(d->doc);
     }
-    ck_assert_int_eq(n, 13);
+    ck_assert_int_eq(n, 21);
     const char *kv[] = {"type", "step", "steps", "2,4", "factor", "0.5", "warmup_epochs", "1"};
     cf_params *p = NULL;
     cf_error err = {0};
@@ -397,6 +485,9 @@ Suite *cf_test_suite(void)
     tcase_add_test(t, test_cosine);
     tcase_add_test(t, test_cosine_restarts);
     tcase_add_test(t, test_warmup);
+    tcase_add_test(t, test_onecycle);
+    tcase_add_test(t, test_poly_linear);
+    tcase_add_test(t, test_warmup_steps);
     tcase_add_test(t, test_plateau);
     tcase_add_test(t, test_state_roundtrip);
     tcase_add_test(t, test_bad_specs);

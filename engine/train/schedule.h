@@ -23,7 +23,24 @@
  *                Observations during warm-up are ignored.
  *
  * Exponential, cosine and plateau start counting after warm-up so the ramp
- * ends at b; step keeps absolute epochs so SageMaker step lists mean the same. */
+ * ends at b; step keeps absolute epochs so SageMaker step lists mean the same.
+ *
+ * Per-step schedules (the rate changes every batch, as torch's schedulers
+ * stepped once per batch): with S = steps per epoch (cf_schedule_set_steps),
+ * t = (e + f) S - W_s the steps since warm-up ended (W_s = W S + warmup_steps,
+ * t >= 0) and N = t_max S (t_max = 0: total_epochs S - W_s):
+ *   onecycle     torch OneCycleLR (three_phase = False) with max_lr = b,
+ *                a = b / div_factor, z = a / final_div_factor, P = pct_start N - 1:
+ *                t <= P: anneal(a, b, t / P), else anneal(b, z, (t - P) / (N - 1 - P)),
+ *                anneal(x, y, q) = y + (x - y) (1 + cos(pi q)) / 2 (anneal = cos)
+ *                or x + (y - x) q (anneal = linear); t >= N - 1: z
+ *   poly         b (1 - min(t, N) / N)^power             (torch PolynomialLR)
+ *   linear       b (start_factor + (end_factor - start_factor) min(t, N) / N)
+ *                                                        (torch LinearLR)
+ * warmup_steps ramps like warmup_epochs but over batches: warm(k) = s + (1 - s)
+ * min(k / warmup_steps, 1) for batch k of the run (0-based). Either warm-up
+ * multiplies every schedule, so warm-up + cosine equals torch's
+ * SequentialLR(LinearLR(s, 1, W), CosineAnnealingLR) stepped the same way. */
 #ifndef CF_SCHEDULE_H
 #define CF_SCHEDULE_H
 
@@ -35,7 +52,10 @@ typedef enum cf_schedule_type {
     CF_SCHED_STEP,
     CF_SCHED_EXPONENTIAL,
     CF_SCHED_COSINE,
-    CF_SCHED_PLATEAU
+    CF_SCHED_PLATEAU,
+    CF_SCHED_ONECYCLE,
+    CF_SCHED_POLY,
+    CF_SCHED_LINEAR
 } cf_schedule_type;
 
 #define CF_SCHEDULE_MAX_STEPS 64
@@ -58,6 +78,11 @@ typedef struct cf_schedule_spec {
     int patience;
     double threshold;
     double min_lr;
+    int warmup_steps;
+    double pct_start, div_factor, final_div_factor; /* onecycle */
+    int anneal_linear;                              /* onecycle: 1 = linear, 0 = cos */
+    double power;                                   /* poly */
+    double start_factor, end_factor;                /* linear */
 } cf_schedule_spec;
 
 typedef struct cf_schedule cf_schedule;
@@ -75,6 +100,9 @@ cf_status cf_schedule_create(const cf_params *p, double base_lr, int total_epoch
 cf_status cf_schedule_create_spec(const cf_schedule_spec *spec, double base_lr, int total_epochs,
                                   cf_schedule **out, cf_error *err);
 void cf_schedule_free(cf_schedule *s);
+/* Batches per epoch (default 1): per-step schedules and warmup_steps count
+ * batches, so they need it before the first cf_schedule_lr. */
+void cf_schedule_set_steps(cf_schedule *s, int steps_per_epoch);
 
 /* Rate for 0-based epoch and fraction 0..1 of it done. */
 double cf_schedule_lr(cf_schedule *s, int epoch, double frac);

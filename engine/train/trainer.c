@@ -153,6 +153,7 @@ cf_status cf_train_run(const cf_train_opts *o, cf_error *err)
     double base_lr = cf_params_num(s.opt.p, "learning_rate");
     if (!(base_lr == base_lr)) base_lr = 0.01; /* optimizer without a rate parameter */
     if ((st = cf_schedule_create(s.psched, base_lr, s.epochs, &s.sched, err))) goto done;
+    cf_schedule_set_steps(s.sched, cf_dp_batches(&dp, s.n_tr, s.batch));
     if (resuming && s.epochs != cfg_epochs && cf_schedule_spans_total(s.sched)) {
         st = cf_error_set(err, CF_ERR_INVALID,
                           "%s: cannot change the run from %d to %d epochs: its cosine lr_schedule spans "
