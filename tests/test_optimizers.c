@@ -59,7 +59,7 @@ static void teardown(void)
 /* ---- the textbook updates, in double -------------------------------------- */
 
 typedef struct ref_hp {
-    double momentum, dampening, wd, beta1, beta2, eps, gamma, rho, lr_decay, init;
+    double momentum, dampening, wd, beta1, beta2, eps, gamma, rho, lr_decay, init, eta;
     int nesterov, amsgrad, centered, decoupled;
 } ref_hp;
 
@@ -165,6 +165,53 @@ static void ref_lion(const ref_hp *h, ref_state *s, double *p, const double *gra
     }
 }
 
+static double norm2(const double *x, int n)
+{
+    double s = 0;
+    for (int i = 0; i < n; i++) s += x[i] * x[i];
+    return sqrt(s);
+}
+
+/* LARS, You et al. 2017 Algorithm 1, as the paper writes it: the global rate
+ * inside the momentum, v = mu v + lr lambda (g + wd p); p = p - v, lambda =
+ * eta ||p|| / (||g|| + wd ||p|| + eps). Only equal to lars.c's rate-outside
+ * form under a constant rate, so it runs with one (const_lr). Biases: plain
+ * momentum SGD (exclude_bias_bn). */
+static void ref_lars_paper(const ref_hp *h, ref_state *s, double *p, const double *grad, int n,
+                           int is_weight, long t, double lr)
+{
+    double lambda = 1, wd = is_weight ? h->wd : 0;
+    if (is_weight) {
+        double wn = norm2(p, n), gn = norm2(grad, n);
+        lambda = h->eta * wn / (gn + wd * wn + h->eps);
+    }
+    for (int i = 0; i < n; i++) {
+        double d = lambda * (grad[i] + wd * p[i]);
+        s->buf[i] = t == 1 ? lr * d : h->momentum * s->buf[i] + lr * d;
+    }
+    for (int i = 0; i < n; i++) p[i] -= s->buf[i];
+}
+
+/* LAMB, You et al. 2019 Algorithm 2 (phi = identity) with Adam's bias
+ * correction; biases: the Adam step, no decay, no trust ratio. */
+static void ref_lamb(const ref_hp *h, ref_state *s, double *p, const double *grad, int n,
+                     int is_weight, long t, double lr)
+{
+    double u[NW], wd = is_weight ? h->wd : 0;
+    for (int i = 0; i < n; i++) {
+        s->m[i] = h->beta1 * s->m[i] + (1 - h->beta1) * grad[i];
+        s->v[i] = h->beta2 * s->v[i] + (1 - h->beta2) * grad[i] * grad[i];
+        double mh = s->m[i] / (1 - pow(h->beta1, (double)t)), vh = s->v[i] / (1 - pow(h->beta2, (double)t));
+        u[i] = mh / (sqrt(vh) + h->eps) + wd * p[i];
+    }
+    double trust = 1;
+    if (is_weight) {
+        double wn = norm2(p, n), un = norm2(u, n);
+        if (wn > 0 && un > 0) trust = wn / un;
+    }
+    for (int i = 0; i < n; i++) p[i] -= lr * trust * u[i];
+}
+
 typedef void (*ref_fn)(const ref_hp *, ref_state *, double *, const double *, int, int, long,
                        double);
 
@@ -180,7 +227,9 @@ static double grad_at(int param, int i, long t)
 
 static double p_init(int param, int i) { return (param ? -0.4 : 0.8) + 0.25 * i - 0.1 * param * i; }
 
-/* lr0: the rate in force at step 0; it decays 10 % a step like a schedule. */
+/* lr0: the rate in force at step 0; it decays 10 % a step like a schedule
+ * (unless const_lr). */
+static int const_lr;
 static void run_case(const char *name, double lr0, const char *const *kv, int n_kv, ref_fn ref,
                      const ref_hp *h)
 {
@@ -230,7 +279,7 @@ static void run_case(const char *name, double lr0, const char *const *kv, int n_
         }
         cf_compute cx = cf_backend_compute(b);
         for (long t = 1; t <= STEPS; t++) {
-            const double lr = lr0 * (1.0 - 0.1 * (double)t);
+            const double lr = const_lr ? lr0 : lr0 * (1.0 - 0.1 * (double)t);
             for (int q = 0; q < 2; q++) {
                 double g[NW];
                 for (int i = 0; i < len[q]; i++) {
@@ -274,6 +323,85 @@ START_TEST(test_sgd)
     run_case("sgd", 0.1, KV("momentum", "0.9", "dampening", "0.1", "weight_decay", "0.05"), ref_sgd, &h);
     h = (ref_hp){.momentum = 0.8, .wd = 0.1, .nesterov = 1};
     run_case("sgd", 0.1, KV("momentum", "0.8", "weight_decay", "0.1", "nesterov", "true"), ref_sgd, &h);
+}
+END_TEST
+
+START_TEST(test_lars)
+{
+    const_lr = 1;
+    ref_hp h = {.momentum = 0.9, .wd = 0.01, .eta = 0.02, .eps = 1e-8};
+    run_case("lars", 2.0, KV("momentum", "0.9", "weight_decay", "0.01", "trust_coefficient", "0.02"),
+             ref_lars_paper, &h);
+    h = (ref_hp){.momentum = 0.5, .eta = 0.5, .eps = 1e-3};
+    run_case("lars", 0.3, KV("momentum", "0.5", "trust_coefficient", "0.5", "eps", "1e-3"), ref_lars_paper, &h);
+    const_lr = 0;
+}
+END_TEST
+
+START_TEST(test_lamb)
+{
+    ref_hp h = {.beta1 = 0.9, .beta2 = 0.999, .eps = 1e-6, .wd = 0.01};
+    run_case("lamb", 0.1, KV("learning_rate", "0.001"), ref_lamb, &h);
+    h = (ref_hp){.beta1 = 0.8, .beta2 = 0.95, .eps = 1e-3, .wd = 0.3};
+    run_case("lamb", 0.2, KV("beta_1", "0.8", "beta_2", "0.95", "eps", "1e-3", "weight_decay", "0.3"), ref_lamb, &h);
+}
+END_TEST
+
+/* Two steps of LARS by hand, p = (3, 4), grad = (0.6, 0.8) both steps, lr 1,
+ * eta 0.1, mu 0.9, wd 0: ||p|| = 5, ||g|| = 1, lambda = 0.5, so
+ *   v1 = 0.5 g = (0.3, 0.4)         p1 = (2.7, 3.6)       (||p1|| = 4.5)
+ *   lambda2 = 0.45, v2 = 0.9 v1 + 0.45 g = (0.54, 0.72)   p2 = (2.16, 2.88)
+ * and LAMB's first step (bias-corrected m_hat = g, v_hat = g^2, so r = sign(g)
+ * with eps 0, wd 0): u = (1, 1), trust = 5 / sqrt(2), p1 = p - lr trust u. */
+START_TEST(test_lars_lamb_by_hand)
+{
+    cf_error err = {0};
+    for (int bi = 0; bi < n_backends; bi++) {
+        cf_backend *b = backends[bi];
+        for (int which = 0; which < 2; which++) {
+            const char *name = which ? "lamb" : "lars";
+            const cf_plugin_desc *d;
+            ck_assert(cf_registry_find(reg, CF_PLUGIN_OPTIMIZER, name, &d, &err) == CF_OK);
+            cf_params *hp;
+            const char *const lars_kv[] = {"trust_coefficient", "0.1", "momentum", "0.9", "eps", "0"};
+            const char *const lamb_kv[] = {"eps", "0", "weight_decay", "0"};
+            ck_assert(cf_params_from_kv(d->params, which ? lamb_kv : lars_kv, which ? 4 : 6, &hp, &err) == CF_OK);
+            void *state;
+            ck_assert(cf_plugin_state_create(d, hp, &state, &err) == CF_OK);
+            const cf_optimizer_vtable *vt = d->vtable;
+            int ns = vt->n_slots(state), shape[1] = {2};
+            cf_tensor value, grad, slot[MAX_SLOTS], *slotp[MAX_SLOTS];
+            float p0[2] = {3, 4}, g0[2] = {0.6f, 0.8f}, z[2] = {0, 0}, got[2];
+            ck_assert(cf_tensor_alloc(b, &value, 1, shape, "w", &err) == CF_OK);
+            ck_assert(cf_tensor_alloc(b, &grad, 1, shape, "g", &err) == CF_OK);
+            ck_assert(cf_tensor_upload(b, &value, p0, &err) == CF_OK);
+            ck_assert(cf_tensor_upload(b, &grad, g0, &err) == CF_OK);
+            for (int k = 0; k < ns; k++) {
+                ck_assert(cf_tensor_alloc(b, &slot[k], 1, shape, "slot", &err) == CF_OK);
+                ck_assert(cf_tensor_upload(b, &slot[k], z, &err) == CF_OK);
+                slotp[k] = &slot[k];
+            }
+            cf_optim_param op = {&value, &grad, slotp, "w", 1};
+            cf_compute cx = cf_backend_compute(b);
+            const double want[2][2] = {{2.7, 3.6}, {2.16, 2.88}};
+            const double lamb1 = 5 / sqrt(2.0) * 0.1;
+            for (long t = 1; t <= (which ? 1 : 2); t++) {
+                cf_optim_step st = {&cx, t, which ? 0.1 : 1.0, 1, &op};
+                ck_assert_msg(vt->step(state, &st, &err) == CF_OK, "%s: %s", name, err.msg);
+                ck_assert(cf_tensor_download(b, &value, got, &err) == CF_OK);
+                for (int i = 0; i < 2; i++) {
+                    double w = which ? p0[i] - lamb1 : want[t - 1][i];
+                    ck_assert_msg(fabs(got[i] - w) < 1e-5, "%s on %s step %ld [%d]: got %.7g want %.7g", name,
+                                  b->desc->name, t, i, got[i], w);
+                }
+            }
+            cf_tensor_free(b, &value);
+            cf_tensor_free(b, &grad);
+            for (int k = 0; k < ns; k++) cf_tensor_free(b, &slot[k]);
+            cf_plugin_state_destroy(d, state);
+            cf_params_free(hp);
+        }
+    }
 }
 END_TEST
 
@@ -435,7 +563,7 @@ END_TEST
 START_TEST(test_catalogue)
 {
     static const char *const names[] = {"sgd", "nag", "adam", "adamw", "rmsprop", "adadelta",
-                                        "adagrad"};
+                                        "adagrad", "lars", "lamb"};
     cf_error err = {0};
     fprintf(stderr, "test_optimizers: every test runs on:");
     for (int i = 0; i < n_backends; i++) fprintf(stderr, " %s", backends[i]->desc->name);
@@ -542,6 +670,9 @@ Suite *cf_test_suite(void)
     tcase_add_test(tc, test_catalogue);
     tcase_add_test(tc, test_sgd);
     tcase_add_test(tc, test_nag);
+    tcase_add_test(tc, test_lars);
+    tcase_add_test(tc, test_lamb);
+    tcase_add_test(tc, test_lars_lamb_by_hand);
     tcase_add_test(tc, test_adam);
     tcase_add_test(tc, test_adamw);
     tcase_add_test(tc, test_rmsprop);

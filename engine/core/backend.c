@@ -167,3 +167,22 @@ cf_compute cf_backend_compute(cf_backend *b)
     cf_compute c = {b, compute_exec};
     return c;
 }
+
+cf_status cf_compute_sumsq(const cf_compute *cx, const cf_tensor *x, const cf_tensor *scratch, double *out,
+                           cf_error *err)
+{
+    if (!cx || cx->exec != compute_exec)
+        return cf_error_set(err, CF_ERR_INVALID, "cf_compute_sumsq: the compute is not a backend's (cf_backend_compute)");
+    cf_backend *b = cx->ctx;
+    /* a 1-element view of the scratch's buffer: sumsq writes one float */
+    cf_tensor one = *scratch;
+    one.ndim = 1;
+    one.shape[0] = 1;
+    one.shape[1] = one.shape[2] = one.shape[3] = 0;
+    CF_TRY(cf_vec_op(cx, CF_OP_SUMSQ, &one, (cf_tensor *)x, NULL, 1.0f, 0.0f, 0, err));
+    float f = 0;
+    CF_TRY(host_f32(&one, "download", err));
+    CF_TRY(b->vt->download(b->ctx, one.buf, 0, &f, sizeof f, err));
+    *out = f;
+    return CF_OK;
+}

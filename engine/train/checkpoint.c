@@ -39,6 +39,7 @@ cf_status cf_checkpoint_save(cf_session *s, const char *path, int epoch, long st
                           : cf_error_set(err, CF_ERR_NOMEM, "out of memory");
         }
     }
+    if (!rc) rc = cf_ema_save(&s->ema, s->net, &bl, err);
     if (!rc) rc = cf_blob_write(path, &bl, err);
     cf_blob_free(&bl);
     return rc;
@@ -95,6 +96,7 @@ cf_status cf_checkpoint_load(cf_session *s, const char *path, int *epoch, long *
     n = parse_doubles(bl.text, "early_stop=", st, 64);
     if ((rc = cf_early_stop_restore(es, st, n, err))) goto out;
     if ((rc = cf_session_load_weights(s, &bl, path, err))) goto out;
+    if ((rc = cf_ema_load(&s->ema, s->net, &bl, path, err))) goto out;
     for (int i = 0; i < cf_net_n_params(s->net) && !rc; i++) {
         cf_net_param *p = cf_net_param_at(s->net, i);
         for (int k = 0; p->trainable && k < cf_net_slots(s->net) && !rc; k++) {

@@ -123,6 +123,22 @@ const cf_param_def cf_train_params[] = {
      "epoch, before validation and checkpoints (batch statistics in training stay per rank)"},
     {"lr_schedule", CF_PT_GROUP, "", CF_PARAM_NO_RANGE, NULL, "group: learning-rate schedule (see train.lr_schedule.*)"},
     {"early_stopping", CF_PT_GROUP, "", CF_PARAM_NO_RANGE, NULL, "group: early stopping (see train.early_stopping.*)"},
+    {"clip_grad_norm", CF_PT_FLOAT, "0", 0, 1e9, NULL,
+     "scale the gradient to at most this global L2 norm before the optimizer, after the regularizers' terms "
+     "(torch clip_grad_norm_; under MPI the averaged gradient's norm); 0 = off"},
+    {"ema", CF_PT_GROUP, "", CF_PARAM_NO_RANGE, NULL,
+     "group: exponential moving average of the weights (see train.ema.*)"},
+    CF_PARAM_TABLE_END};
+
+const cf_param_def cf_ema_params[] = {
+    {"enabled", CF_PT_BOOL, "true", CF_PARAM_NO_RANGE, NULL, "keep the average (the group alone turns it on)"},
+    {"decay", CF_PT_FLOAT, "0.999", 0, 1, NULL, "shadow = decay shadow + (1 - decay) weights after every step"},
+    {"warmup", CF_PT_BOOL, "false", CF_PARAM_NO_RANGE, NULL,
+     "use min(decay, (1 + t) / (10 + t)) at step t, so early averages forget the initial weights (timm)"},
+    {"evaluate", CF_PT_BOOL, "true", CF_PARAM_NO_RANGE, NULL,
+     "validate the averaged weights each epoch (validation metrics, early stopping, plateau, tuning)"},
+    {"save", CF_PT_BOOL, "true", CF_PARAM_NO_RANGE, NULL,
+     "test and save (model.clf) the averaged weights; false: the trained weights"},
     CF_PARAM_TABLE_END};
 
 const cf_param_def cf_early_stop_params[] = {
@@ -199,6 +215,7 @@ const cf_schema_section cf_schema_sections[] = {
     {"train", cf_train_params},
     {"train.early_stopping", cf_early_stop_params},
     {"train.lr_schedule", cf_schedule_params},
+    {"train.ema", cf_ema_params},
     {"output", cf_output_params},
     {"tune", cf_tune_params},
     {"tune.objective", cf_tune_objective_params},
@@ -415,6 +432,7 @@ cf_status cf_schema_check_config(const cf_config *c, const cf_schema_opts *o, cf
         {"train", cf_train_params},
         {"train.early_stopping", cf_early_stop_params},
         {"train.lr_schedule", cf_schedule_params},
+        {"train.ema", cf_ema_params},
         {"output", cf_output_params},
         {"model", cf_model_params},
         {"tune", cf_tune_params},
@@ -518,6 +536,7 @@ cf_status cf_schema_check_key(const config_t *base, const cf_registry *reg, cons
         {"backend", cf_backend_params}, {"data", cf_data_params}, {"output", cf_output_params},
         {"train", cf_train_params},     {"model", cf_model_params}, {"tune", cf_tune_params},
         {"train.early_stopping", cf_early_stop_params}, {"train.lr_schedule", cf_schedule_params},
+        {"train.ema", cf_ema_params},
         {"tune.objective", cf_tune_objective_params}};
     const char *plugin = NULL;
     if (!strcmp(p[0], "optimizer")) {

@@ -15,6 +15,7 @@ extern const cf_param_def cf_backend_params[];
 extern const cf_param_def cf_data_params[];
 extern const cf_param_def cf_train_params[];
 extern const cf_param_def cf_early_stop_params[];
+extern const cf_param_def cf_ema_params[];
 extern const cf_param_def cf_output_params[];
 extern const cf_param_def cf_tune_params[];
 extern const cf_param_def cf_tune_objective_params[];

@@ -11,6 +11,7 @@
 #include "dist/dist.h"
 #include "train/sagemaker.h"
 #include "data/reader.h"
+#include "train/grad_clip.h"
 #include "train/session.h"
 #include "train/aug_chain.h"
 
@@ -24,6 +25,8 @@ void cf_session_init(cf_session *s, const cf_train_opts *o, FILE *out)
 
 void cf_session_free(cf_session *s)
 {
+    cf_ema_free(&s->ema, s->be);
+    if (s->clip_t.buf) cf_tensor_free(s->be, &s->clip_t);
     cf_net_free(s->net);
     cf_backend_close(s->be);
     cf_plugin_inst_free(&s->opt, CF_PLUGIN_OPTIMIZER);
@@ -46,7 +49,7 @@ void cf_session_free(cf_session *s)
     free(s->aug_a); free(s->aug_b);
     cf_schedule_free(s->sched);
     cf_params_free(s->root); cf_params_free(s->pb); cf_params_free(s->pd); cf_params_free(s->pt);
-    cf_params_free(s->pes); cf_params_free(s->pout); cf_params_free(s->psched);
+    cf_params_free(s->pes); cf_params_free(s->pout); cf_params_free(s->psched); cf_params_free(s->pema);
     cf_registry_destroy(s->reg);
     if (s->cfg_loaded) cf_config_free(&s->cfg);
 }
@@ -113,7 +116,8 @@ static cf_status settle(cf_session *s, const char *path, cf_error *err)
     CF_TRY(cf_schema_check_config(&s->cfg, &so, err));
     CF_TRY(cf_session_group(s, "backend", cf_backend_params, NULL, &s->pb, err));
     CF_TRY(cf_session_group(s, "data", cf_data_params, NULL, &s->pd, err));
-    CF_TRY(cf_session_group(s, "train", cf_train_params, "lr_schedule|early_stopping", &s->pt, err));
+    CF_TRY(cf_session_group(s, "train", cf_train_params, "lr_schedule|early_stopping|ema", &s->pt, err));
+    CF_TRY(cf_session_group(s, "train.ema", cf_ema_params, NULL, &s->pema, err));
     CF_TRY(cf_session_group(s, "train.early_stopping", cf_early_stop_params, NULL, &s->pes, err));
     CF_TRY(cf_session_group(s, "train.lr_schedule", cf_schedule_params, NULL, &s->psched, err));
     CF_TRY(cf_session_group(s, "output", cf_output_params, NULL, &s->pout, err));
@@ -141,6 +145,7 @@ static cf_status settle(cf_session *s, const char *path, cf_error *err)
     s->eval_batch = cf_params_int(s->pt, "eval_batch_size");
     s->top_k = cf_params_int(s->pt, "top_k");
     s->smoothing = (float)cf_params_num(s->pt, "label_smoothing");
+    s->clip_norm = cf_params_num(s->pt, "clip_grad_norm");
     const char *loss = cf_params_str(s->pt, "loss");
     s->loss = !strcmp(loss, "mse") ? CF_LOSS_MSE : !strcmp(loss, "hinge") ? CF_LOSS_HINGE
             : !strcmp(loss, "bce") ? CF_LOSS_BCE : CF_LOSS_XENT;
@@ -240,9 +245,15 @@ cf_status cf_session_step(cf_session *s, long step, double lr, int batch, cf_err
         if (v->apply_grads && v->apply_grads(s->regs[i].state, &os, batch, err))
             return cf_error_prefix(err, "regularizer %s", s->regs[i].d->name);
     }
+    /* after the regularizers' terms, before the optimizer: grad_clip.h */
+    if (s->clip_norm > 0) {
+        int one = 1;
+        if (!s->clip_t.buf) CF_TRY(cf_tensor_alloc(s->be, &s->clip_t, 1, &one, "clip_grad_norm", err));
+        CF_TRY(cf_clip_grad_norm(s->be, &os, s->clip_norm, &s->clip_t, &s->grad_norm, err));
+    }
     const cf_optimizer_vtable *ov = s->opt.d->vtable;
     if (ov->step(s->opt.state, &os, err)) return cf_error_prefix(err, "optimizer %s", s->opt.d->name);
-    return CF_OK;
+    return cf_ema_update(&s->ema, s->net, step, err);
 }
 
 

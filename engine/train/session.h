@@ -14,6 +14,7 @@
 #include "model/modelfile.h"
 #include "data/dataset.h"
 #include "train/batch.h"
+#include "train/ema.h"
 
 typedef struct cf_plugin_inst {
     const cf_plugin_desc *d;
@@ -55,6 +56,11 @@ typedef struct cf_session {
     float *bx, *bt, *bw, *bl, *bp, *bprob, *aug_a, *aug_b;
     size_t aug_px; /* floats of each augmentation scratch buffer (0: 4 x the input's) */
     cf_schedule *sched;
+    cf_params *pema;
+    cf_ema ema;           /* train.ema: on after cf_ema_init (the trainer's) */
+    double clip_norm;     /* train.clip_grad_norm (0 = off) */
+    cf_tensor clip_t;     /* its 1-element scratch */
+    double grad_norm;     /* the last step's norm before clipping */
 } cf_session;
 
 typedef struct cf_eval_result {

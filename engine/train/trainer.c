@@ -150,6 +150,14 @@ cf_status cf_train_run(const cf_train_opts *o, cf_error *err)
     if ((st = cf_net_init_params(s.net, s.seed, err))) goto done;
     const cf_optimizer_vtable *ov = s.opt.d->vtable;
     if ((st = cf_net_alloc_slots(s.net, ov->n_slots(s.opt.state), err))) goto done;
+    /* the average starts at the initial weights (a resumed run loads its own) */
+    int ema_eval = 0, ema_save = 0;
+    if (cf_session_member(&s, "train.ema") && cf_params_bool(s.pema, "enabled")) {
+        if ((st = cf_ema_init(&s.ema, s.net, cf_params_num(s.pema, "decay"), cf_params_bool(s.pema, "warmup"), err)))
+            goto done;
+        ema_eval = cf_params_bool(s.pema, "evaluate");
+        ema_save = cf_params_bool(s.pema, "save");
+    }
     double base_lr = cf_params_num(s.opt.p, "learning_rate");
     if (!(base_lr == base_lr)) base_lr = 0.01; /* optimizer without a rate parameter */
     if ((st = cf_schedule_create(s.psched, base_lr, s.epochs, &s.sched, err))) goto done;
@@ -307,7 +315,9 @@ cf_status cf_train_run(const cf_train_opts *o, cf_error *err)
         cf_eval_result tr = {lsum / (wsum > 0 ? wsum : 1), (double)correct / (seen ? seen : 1), 0, seen}, va = {0};
         /* rank 0 validates (its batch-norm statistics) and tells the others, so
          * that schedules and early stopping decide alike everywhere */
-        if (s.n_va && lead) st = cf_session_evaluate(&s, s.valid.n ? &s.valid : &s.train, s.va, s.n_va, NULL, &va, err);
+        if (s.n_va && lead && ema_eval) st = cf_ema_swap_in(&s.ema, s.net, err);
+        if (!st && s.n_va && lead) st = cf_session_evaluate(&s, s.valid.n ? &s.valid : &s.train, s.va, s.n_va, NULL, &va, err);
+        if (!st && s.n_va && lead && ema_eval) st = cf_ema_swap_out(&s.ema, s.net, err);
         if (dp.size > 1 && !(st = cf_dist_agree(st, err))) st = cf_dist_bcast(&va, sizeof va, 0, err);
         if (st) break;
         double secs = cf_now() - t0;
@@ -363,10 +373,12 @@ cf_status cf_train_run(const cf_train_opts *o, cf_error *err)
         snprintf(ck, sizeof ck, "%s/best.ckpt", ckdir);
         if ((st = cf_blob_read(ck, &bl, err))) goto done;
         st = cf_session_load_weights(&s, &bl, ck, err);
+        if (!st) st = cf_ema_load(&s.ema, s.net, &bl, ck, err);
         cf_blob_free(&bl);
         if (st) goto done;
         if ((st = note(&sinks, err, "restored the weights of epoch %d (best validation)", es.best_epoch))) goto done;
     }
+    if (ema_save && (st = cf_ema_swap_in(&s.ema, s.net, err))) goto done;
     /* 4. The test set, once, at the end. */
     if (!o->no_test && s.test.n) { /* no test set: data.train given without data.test */
         if ((st = cf_confusion_init(&rs.conf, s.k, err))) goto done;

@@ -100,6 +100,12 @@ cf_status cf_tensor_download(cf_backend *b, const cf_tensor *t, float *dst, cf_e
 
 /* A cf_compute that runs on backend b (for optimizers/regularizers). */
 cf_compute cf_backend_compute(cf_backend *b);
+/* For optimizers that need a norm on the host (LARS, LAMB trust ratios): the
+ * sum of squares of x, computed on the device into the first element of
+ * `scratch` (any tensor of the same backend the caller may overwrite, e.g. a
+ * scratch slot) and read back. cx must come from cf_backend_compute. */
+cf_status cf_compute_sumsq(const cf_compute *cx, const cf_tensor *x, const cf_tensor *scratch, double *out,
+                           cf_error *err);
 
 #ifdef __cplusplus
 }
