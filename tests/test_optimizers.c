@@ -17,6 +17,7 @@
 
 #include "core/params.h"
 #include "model/model.h"
+#include "train/grad_clip.h"
 
 #define NW 7 /* weight elements */
 #define NB 3 /* bias elements */
@@ -405,6 +406,46 @@ START_TEST(test_lars_lamb_by_hand)
 }
 END_TEST
 
+/* train.clip_grad_norm by hand: gradients (3, 4) and (12) have global norm
+ * 13; max_norm 6.5 scales them by 6.5 / (13 + 1e-6) (torch's clip_coef);
+ * max_norm 20 leaves them alone. */
+START_TEST(test_clip_grad_norm)
+{
+    cf_error err = {0};
+    for (int bi = 0; bi < n_backends; bi++) {
+        cf_backend *b = backends[bi];
+        cf_tensor g[2], v[2], scratch;
+        int s2[1] = {2}, s1[1] = {1};
+        float a[2] = {3, 4}, c[1] = {12}, got[2];
+        ck_assert(cf_tensor_alloc(b, &g[0], 1, s2, "g0", &err) == CF_OK);
+        ck_assert(cf_tensor_alloc(b, &g[1], 1, s1, "g1", &err) == CF_OK);
+        ck_assert(cf_tensor_alloc(b, &v[0], 1, s2, "v0", &err) == CF_OK);
+        ck_assert(cf_tensor_alloc(b, &v[1], 1, s1, "v1", &err) == CF_OK);
+        ck_assert(cf_tensor_alloc(b, &scratch, 1, s1, "scratch", &err) == CF_OK);
+        cf_optim_param op[2] = {{&v[0], &g[0], NULL, "w", 1}, {&v[1], &g[1], NULL, "b", 0}};
+        cf_compute cx = cf_backend_compute(b);
+        cf_optim_step st = {&cx, 1, 0.1, 2, op};
+        for (int round = 0; round < 2; round++) {
+            double max = round ? 20 : 6.5, k = round ? 1 : 6.5 / (13 + 1e-6), norm = 0;
+            ck_assert(cf_tensor_upload(b, &g[0], a, &err) == CF_OK);
+            ck_assert(cf_tensor_upload(b, &g[1], c, &err) == CF_OK);
+            ck_assert_msg(cf_clip_grad_norm(b, &st, max, &scratch, &norm, &err) == CF_OK, "%s", err.msg);
+            ck_assert_msg(fabs(norm - 13) < 1e-5, "%s: norm %.9g", b->desc->name, norm);
+            ck_assert(cf_tensor_download(b, &g[0], got, &err) == CF_OK);
+            ck_assert_msg(fabs(got[0] - 3 * k) < 1e-6 && fabs(got[1] - 4 * k) < 1e-6, "%s: %g %g", b->desc->name,
+                          got[0], got[1]);
+            ck_assert(cf_tensor_download(b, &g[1], got, &err) == CF_OK);
+            ck_assert_msg(fabs(got[0] - 12 * k) < 1e-5, "%s: %g", b->desc->name, got[0]);
+        }
+        for (int i = 0; i < 2; i++) {
+            cf_tensor_free(b, &g[i]);
+            cf_tensor_free(b, &v[i]);
+        }
+        cf_tensor_free(b, &scratch);
+    }
+}
+END_TEST
+
 START_TEST(test_nag)
 {
     ref_hp h = {.momentum = 0.9, .nesterov = 1};
@@ -673,6 +714,7 @@ Suite *cf_test_suite(void)
     tcase_add_test(tc, test_lars);
     tcase_add_test(tc, test_lamb);
     tcase_add_test(tc, test_lars_lamb_by_hand);
+    tcase_add_test(tc, test_clip_grad_norm);
     tcase_add_test(tc, test_adam);
     tcase_add_test(tc, test_adamw);
     tcase_add_test(tc, test_rmsprop);

@@ -81,5 +81,27 @@ if [ "$(cut -d, -f1-4 "$T/tune_continue/trials.csv")" = "$(cut -d, -f1-4 "$T/tun
     grep -q '"parent":[0-9]*,"config":[0-9]*,"start":1,' "$T/tune_continue/journal.jsonl"; then
     echo "ok: hyperband promotion continues the parent's run (5 epochs instead of 6, same values)"
 else echo "FAIL: hyperband continued promotion:"; cat "$T/tune_continue/trials.csv" "$T/tune_restart/trials.csv"; fails=$((fails + 1)); fi
+# The training recipes: each enabled alone, a killed-and-resumed run equals the
+# uninterrupted one (so both are also reproducible from the seed).
+for recipe in "ema:train.ema.decay=0.9 train.ema.warmup=true" \
+              "clip:train.clip_grad_norm=0.05" \
+              "onecycle:train.lr_schedule.type=onecycle train.lr_schedule.warmup_epochs=0" \
+              "poly:train.lr_schedule.type=poly train.lr_schedule.power=2 train.lr_schedule.warmup_epochs=0 train.lr_schedule.warmup_steps=20" \
+              "linear:train.lr_schedule.type=linear train.lr_schedule.end_factor=0.1" \
+              "lars:optimizer.plugin=lars optimizer.learning_rate=0.5 optimizer.weight_decay=1e-4" \
+              "lamb:optimizer.plugin=lamb optimizer.learning_rate=0.005"; do
+    name=${recipe%%:*}
+    sets=""
+    for kv in ${recipe#*:}; do sets="$sets --set $kv"; done
+    # shellcheck disable=SC2086
+    $CLF train "$T/r.cfg" $sets --run-dir "$T/$name.a" --quiet || { echo "FAIL: $name: run"; fails=$((fails + 1)); continue; }
+    # shellcheck disable=SC2086
+    CLFORGE_TEST_KILL_AFTER_EPOCH=1 $CLF train "$T/r.cfg" $sets --run-dir "$T/$name.b" --quiet
+    $CLF train --resume "$T/$name.b" --quiet || { echo "FAIL: $name: resume"; fails=$((fails + 1)); continue; }
+    if cmp -s "$T/$name.a/model.clf" "$T/$name.b/model.clf" && cmp -s "$T/$name.a/metrics.jsonl" "$T/$name.b/metrics.jsonl" &&
+        cmp -s "$T/$name.a/checkpoints/last.ckpt" "$T/$name.b/checkpoints/last.ckpt"; then
+        echo "ok: $name resumed = uninterrupted"
+    else echo "FAIL: $name: the resumed run differs"; fails=$((fails + 1)); fi
+done
 echo "$fails failed"
 [ "$fails" -eq 0 ]

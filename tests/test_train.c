@@ -11,6 +11,8 @@
 #include "core/config_file.h"
 #include "model/net.h"
 #include "data/dataset.h"
+#include "model/modelfile.h"
+#include <math.h>
 
 static char tmpdir[256];
 
@@ -101,6 +103,84 @@ START_TEST(learns_and_repeats)
 }
 END_TEST
 
+/* train.ema over 3 steps equals its definition: one full-batch update per
+ * epoch, a checkpoint each epoch holding the weights w_t and the average e_t:
+ *   e_0 = w_0,  e_t = d e_{t-1} + (1 - d) w_t
+ * for every tensor, the batch-norm running statistics included. w_0 comes from
+ * a run with learning rate 0 (its weights never move; its running statistics
+ * do, so theirs are the initial 0 and 1). */
+static const char *ema_cfg =
+    "name = \"ema\";\nseed = 3;\nbackend = { name = \"reference\"; };\n"
+    "data = { limit_train = 300; limit_test = 50; validation_split = 0.2; };\n"
+    "model = { layers = ( { type = \"conv\"; filters = 3; kernel = 3; activation = \"relu\"; name = \"conv\"; },\n"
+    "                     { type = \"dense\"; units = 10; } ); };\n"
+    "regularizers = ( { plugin = \"batchnorm\"; after = \"conv\"; } );\n"
+    "train = { epochs = 3; batch_mode = \"full-batch\"; checkpoint_frequency = 1;\n"
+    "          ema = { decay = 0.6; }; };\n"
+    "optimizer = { plugin = \"sgd\"; learning_rate = 0.5; momentum = 0.9; };\n";
+
+static cf_blob ckpt(const char *run, int epoch)
+{
+    char p[600];
+    cf_blob b;
+    cf_error e = {0};
+    snprintf(p, sizeof p, "%s/checkpoints/epoch-%d.ckpt", run, epoch);
+    ck_assert_msg(cf_blob_read(p, &b, &e) == CF_OK, "%s", e.msg);
+    return b;
+}
+
+START_TEST(ema_definition)
+{
+    char r[300], r0[300];
+    snprintf(r, sizeof r, "%s/ema", tmpdir);
+    snprintf(r0, sizeof r0, "%s/ema0", tmpdir);
+    cf_error e = {0};
+    const char *lr0[] = {"optimizer.learning_rate=0"};
+    ck_assert_msg(train(ema_cfg, r, NULL, 0, &e) == CF_OK, "%s", e.msg);
+    ck_assert_msg(train(ema_cfg, r0, lr0, 1, &e) == CF_OK, "%s", e.msg);
+    cf_blob w0 = ckpt(r0, 1), c[3] = {ckpt(r, 1), ckpt(r, 2), ckpt(r, 3)};
+    const double d = 0.6;
+    int checked = 0, stats = 0;
+    for (int i = 0; i < c[0].n; i++) {
+        const char *nm = c[0].t[i].name;
+        if (!strncmp(nm, "slot", 4) || !strncmp(nm, "ema:", 4)) continue;
+        size_t n = (size_t)c[0].t[i].shape[0];
+        for (int k = 1; k < c[0].t[i].ndim; k++) n *= (size_t)c[0].t[i].shape[k];
+        int is_stat = strstr(nm, "running_") != NULL;
+        stats += is_stat;
+        const cf_blob_tensor *init = cf_blob_find(&w0, nm);
+        ck_assert_ptr_nonnull(init);
+        for (size_t j = 0; j < n; j++) {
+            double want = is_stat ? (strstr(nm, "running_var") ? 1.0 : 0.0) : init->data[j];
+            for (int t = 0; t < 3; t++) {
+                char en[160];
+                snprintf(en, sizeof en, "ema:%s", nm);
+                const cf_blob_tensor *w = cf_blob_find(&c[t], nm), *ev = cf_blob_find(&c[t], en);
+                ck_assert_msg(w && ev, "%s missing at step %d", en, t + 1);
+                want = d * want + (1 - d) * w->data[j];
+                ck_assert_msg(fabs(ev->data[j] - want) <= 1e-5 * fmax(fabs(want), 1e-2),
+                              "%s[%zu] step %d: ema %.9g, definition %.9g", nm, j, t + 1, ev->data[j], want);
+            }
+        }
+        checked++;
+    }
+    ck_assert_int_ge(checked, 5);
+    ck_assert_int_eq(stats, 2);
+    /* save = true (default): model.clf holds the average of the last epoch */
+    char mp[400];
+    cf_blob m;
+    snprintf(mp, sizeof mp, "%s/model.clf", r);
+    ck_assert(cf_blob_read(mp, &m, &e) == CF_OK);
+    const cf_blob_tensor *mw = cf_blob_find(&m, c[2].t[0].name);
+    char en[160];
+    snprintf(en, sizeof en, "ema:%s", c[2].t[0].name);
+    ck_assert(mw && !memcmp(mw->data, cf_blob_find(&c[2], en)->data, sizeof(float)));
+    cf_blob_free(&m);
+    cf_blob_free(&w0);
+    for (int t = 0; t < 3; t++) cf_blob_free(&c[t]);
+}
+END_TEST
+
 START_TEST(bad_configs_leave_nothing)
 {
     char run[300];
@@ -143,6 +223,7 @@ Suite *cf_test_suite(void)
     tcase_add_checked_fixture(t, setup, teardown);
     tcase_set_timeout(t, 300);
     tcase_add_test(t, learns_and_repeats);
+    tcase_add_test(t, ema_definition);
     tcase_add_test(t, bad_configs_leave_nothing);
     tcase_add_test(t, nan_loss_fails_cleanly);
     suite_add_tcase(s, t);
