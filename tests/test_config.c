@@ -313,6 +313,30 @@ START_TEST(resnet20_preset_size)
 }
 END_TEST
 
+/* Exact counts of the reference PyTorch WRN (xternalz/WideResNet-pytorch, the
+ * port of Zagoruyko's code), counted with torch 2.x: 36.5 M and 2.7 M as published. */
+START_TEST(wrn_preset_size)
+{
+    static const struct { int depth, widen; long params; } want[] = {
+        {28, 10, 36479194}, {16, 4, 2748890}, {40, 4, 8949210}, {16, 1, 175066}};
+    cf_error e = {0};
+    for (int i = 0; i < 4; i++) {
+        cf_model_spec *m = cf_model_spec_new();
+        m->in_c = 3; m->in_h = 32; m->in_w = 32;
+        ck_assert_msg(cf_model_preset_wrn(m, want[i].depth, want[i].widen, i == 1 ? 0.3 : 0, 10, &e) == CF_OK, "%s", e.msg);
+        long np;
+        ck_assert_msg(cf_model_summary(m, NULL, &np, &e) == CF_OK, "%s", e.msg);
+        ck_assert_msg(np == want[i].params, "WRN-%d-%d has %ld parameters, torch %ld", want[i].depth, want[i].widen, np,
+                      want[i].params);
+        cf_model_spec_free(m);
+    }
+    cf_model_spec *m = cf_model_spec_new();
+    ck_assert_int_eq(cf_model_preset_wrn(m, 27, 10, 0, 10, &e), CF_ERR_INVALID);
+    ck_assert_msg(strstr(e.msg, "6n + 4"), "%s", e.msg);
+    cf_model_spec_free(m);
+}
+END_TEST
+
 Suite *cf_test_suite(void)
 {
     Suite *s = suite_create("config");
@@ -328,6 +352,7 @@ Suite *cf_test_suite(void)
     tcase_add_test(t, set_overrides);
     tcase_add_test(t, params_from_kv_and_lists);
     tcase_add_test(t, model_layers_validated);
+    tcase_add_test(t, wrn_preset_size);
     tcase_add_test(t, resnet20_preset_size);
     suite_add_tcase(s, t);
     return s;

@@ -39,6 +39,10 @@ void cf_model_spec_write(const cf_model_spec *m, struct cf_sbuf *b);
 cf_status cf_model_preset(cf_model_spec *m, const char *preset, int num_layers, int n_classes,
                           cf_error *err);
 
+/* ---- preset_wrn.c: wide ResNet WRN-depth-widen, dropout between each block's convs ---- */
+cf_status cf_model_preset_wrn(cf_model_spec *m, int depth, int widen, double dropout, int n_classes,
+                              cf_error *err);
+
 /* ---- shapes.c ---- */
 /* Output shape of every layer and the resolved input indices (-1 = the
  * model input, -2 = unused slot); validates that shapes fit. */

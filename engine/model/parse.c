@@ -37,10 +37,13 @@ const cf_param_def cf_model_params[] = {
     {"input", CF_PT_FLOAT_LIST, "", CF_PARAM_NO_RANGE, NULL,
      "input shape [C, H, W] (default: the dataset's)"},
     {"layers", CF_PT_GROUP, "", CF_PARAM_NO_RANGE, NULL, "list of layer groups (see model.layers[])"},
-    {"preset", CF_PT_STRING, "", CF_PARAM_NO_RANGE, "|mlp|cnn|resnet",
+    {"preset", CF_PT_STRING, "", CF_PARAM_NO_RANGE, "|mlp|cnn|resnet|wrn",
      "expand a ready-made model instead of listing layers"},
     {"num_layers", CF_PT_INT, "20", 1, 1000, NULL,
      "resnet depth: 20/32/44/56/110 (small images) or 18/34/50/101/152/200"},
+    {"depth", CF_PT_INT, "28", 10, 1000, NULL, "wrn: depth d = 6n + 4 (16, 22, 28, 40, ...)"},
+    {"widen", CF_PT_INT, "10", 1, 64, NULL, "wrn: widening factor k (widths 16k, 32k, 64k)"},
+    {"dropout", CF_PT_FLOAT, "0", 0, 0.99, NULL, "wrn: dropout rate between the two convolutions of each block"},
     {"hidden", CF_PT_FLOAT_LIST, "256,128", 1, 1 << 20, NULL, "mlp: hidden layer sizes"},
     {"init", CF_PT_STRING, "he", CF_PARAM_NO_RANGE, "he|xavier", "weight initialisation"},
     CF_PARAM_TABLE_END};
@@ -158,6 +161,10 @@ cf_status cf_model_spec_from_config(const cf_config *c, const config_setting_t *
         }
         cf_layer_spec *l = cf_model_spec_append(m, CF_LAYER_DENSE, NULL);
         CF_DENSE(l)->units = n_classes;
+    } else if (!strcmp(preset, "wrn")) {
+        s = cf_model_preset_wrn(m, cf_params_int(mp, "depth"), cf_params_int(mp, "widen"),
+                                cf_params_num(mp, "dropout"), n_classes, err);
+        if (s) goto fail;
     } else if (*preset) {
         s = cf_model_preset(m, preset, cf_params_int(mp, "num_layers"), n_classes, err);
         if (s) goto fail;

@@ -21,7 +21,7 @@ cf_status cf_model_preset(cf_model_spec *m, const char *preset, int num_layers, 
         return CF_OK;
     }
     if (strcmp(preset, "resnet"))
-        return cf_error_set(err, CF_ERR_INVALID, "model: unknown preset '%s' (known: mlp, cnn, resnet)", preset);
+        return cf_error_set(err, CF_ERR_INVALID, "model: unknown preset '%s' (known: mlp, cnn, resnet, wrn)", preset);
     static const struct { int depth, bottleneck, blocks[4]; } big[] = {
         {18, 0, {2, 2, 2, 2}},  {34, 0, {3, 4, 6, 3}},   {50, 1, {3, 4, 6, 3}},
         {101, 1, {3, 4, 23, 3}}, {152, 1, {3, 8, 36, 3}}, {200, 1, {3, 24, 36, 3}}};
