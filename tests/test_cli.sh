@@ -115,6 +115,17 @@ $CLF tune "$T/small_tune.cfg" --dir "$T/st" --quiet --set train.mini_batch_size=
     && grep -q "mini_batch_size = 32;" "$T/st/base.cfg" && grep -q "mini_batch_size = 32;" "$T/st/best.cfg" \
     && ok "tune --set train.mini_batch_size reaches the trials" || bad "tune --set training key: $(cat "$T/out")"
 $CLF tune --help | grep -q -- "--set KEY=VALUE" && ok "tune --help: --set" || bad "tune --help lacks --set"
+# macro F1 and one class's recall on the validation split as objectives (imbalanced data)
+for m in f1 recall:3; do
+    sed -e "s/metric = \"validation:accuracy\"/metric = \"validation:$m\"/" \
+        -e 's/limit_test = 50; };/limit_test = 50; class_fraction = [1.0, 1.0, 1.0, 0.2]; };/' "$T/small_tune.cfg" > "$T/f1_tune.cfg"
+    key=$(echo "validation_$m" | tr : _)
+    if $CLF tune "$T/f1_tune.cfg" --dir "$T/f1_$key" --quiet >"$T/out" 2>&1 &&
+        [ "$(awk -F, 'NR > 1 && $2 == "done" && $3 > 0' "$T/f1_$key/trials.csv" | wc -l)" -eq 2 ] &&
+        grep -rq "\"$key\":" "$T/f1_$key"; then
+        ok "tune objective validation:$m"
+    else bad "tune objective validation:$m: $(cat "$T/out") $(cat "$T/f1_$key/trials.csv" 2>/dev/null)"; fi
+done
 cp "$SRC/examples/fashion_mlp.cfg" "$T/str.cfg"
 sed -i 's/mini_batch_size = 64;/mini_batch_size = "sixty";/' "$T/str.cfg"
 expect_err "string for a number" "str.cfg:[0-9]*: 'mini_batch_size' expects int in \[1, 65536\], got a string" \

@@ -62,6 +62,10 @@ int cf_data_workers_default(void);
 /* Stratified split: indices into val (ratio of each class) and train. */
 cf_status cf_dataset_split(const cf_dataset *d, double ratio, uint64_t seed, int **train_idx,
                            int *n_train, int **val_idx, int *n_val, cf_error *err);
+/* class_fraction.c: keep frac[c] of class c's entries of idx (a seeded
+ * choice, at least one when frac > 0; classes past n_frac keep all). */
+cf_status cf_dataset_class_fraction(const cf_dataset *d, int *idx, int *n, const double *frac, int n_frac,
+                                    uint64_t seed, cf_error *err);
 /* Per-channel mean/std over the given samples. */
 void cf_dataset_stats(const cf_dataset *d, const int *idx, int n, double *mean, double *std);
 /* Seeded Fisher-Yates of idx for an epoch. */

@@ -157,8 +157,8 @@ static int load_confusion(const cf_jval *arr, cf_confusion *c)
     return 1;
 }
 
-static void per_class_table(cf_svgbuf *b, const cf_jval *test, const cf_confusion *cm, int have_cm,
-                            const char *const *names)
+static void per_class_table(cf_svgbuf *b, const char *split, const cf_jval *test, const cf_confusion *cm,
+                            int have_cm, const char *const *names)
 {
     const cf_jval *pc = cf_jval_get(test, "per_class");
     int k = cf_jval_len(pc);
@@ -184,8 +184,8 @@ static void per_class_table(cf_svgbuf *b, const cf_jval *test, const cf_confusio
                       "exceeds %s.</p><table><thead><tr><th>label</th><th>precision</th><th>recall</th><th>F1</th>",
                       mi, ma, ex, hl, th);
     } else
-        cf_svg_put(b, "<section><h2>Per-class metrics (test)</h2><table><thead><tr><th>class</th>"
-                  "<th>precision</th><th>recall</th><th>F1</th>");
+        cf_svg_printf(b, "<section><h2>Per-class metrics (%s)</h2><table><thead><tr><th>class</th>"
+                      "<th>precision</th><th>recall</th><th>F1</th>", split);
     if (spec) cf_svg_put(b, "<th>specificity</th>");
     cf_svg_put(b, "<th>support</th></tr></thead><tbody>");
     for (int i = 0; i < k; i++) {
@@ -451,11 +451,18 @@ static void build_report(cf_svgbuf *b, const hist *h, const cf_jval *sum, int ha
                 cf_svg_confusion(b, &cm, (const char *const *)names);
                 cf_svg_put(b, "</section>\n");
             }
-            per_class_table(b, test, &cm, have_cm, (const char *const *)names);
+            per_class_table(b, "test", test, &cm, have_cm, (const char *const *)names);
         }
         free(names);
         free(numbered);
         cf_confusion_free(&cm);
+    }
+
+    /* validation: the last epoch's per-class metrics (summary.json validation.per_class) */
+    const cf_jval *val = cf_jval_get(sum, "validation");
+    if (val && cf_jval_len(cf_jval_get(val, "per_class")) > 0) {
+        cf_confusion none = {0};
+        per_class_table(b, "validation, last epoch", val, &none, 0, NULL);
     }
 
     if (h->n > 0) epoch_table(b, h);

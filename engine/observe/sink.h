@@ -53,6 +53,10 @@ typedef struct cf_ev_epoch {
     /* multi-label runs (the accuracies are exact-match); with validation */
     int multi_label;
     double validation_micro_f1, validation_macro_f1, validation_hamming;
+    /* per-class precision/recall/F1 of the validation split (NULL: none) and
+     * the class names (NULL: numbered) */
+    const cf_metrics_report *validation_metrics;
+    const char *const *class_names;
 } cf_ev_epoch;
 
 typedef struct cf_ev_checkpoint {
@@ -94,6 +98,7 @@ typedef struct cf_ev_end {
     int k;                          /* classes */
     const char *const *class_names; /* k names */
     const cf_confusion *confusion;  /* test confusion matrix, when have_test */
+    const cf_confusion *validation_confusion; /* the last epoch's (NULL: none); names: class_names */
     const char *diagnosis_code, *diagnosis_text;
     long skipped;                      /* unreadable data files left out (train, validation, test) */
     const char *const *skipped_files;  /* the first n_skipped_files of them */

@@ -33,6 +33,34 @@ void cf_sink_epoch_fields(cf_sbuf *b, const cf_ev_epoch *ev)
             cf_json_num(b, ev->validation_hamming);
         }
     }
+    const cf_metrics_report *vm = ev->has_validation ? ev->validation_metrics : NULL;
+    if (!vm) return;
+    /* macro averages and each class's recall flat (tune objectives
+     * validation:f1, validation:recall:<class index>), then every class */
+    cf_sbuf_printf(b, ",\"validation_precision\":");
+    cf_json_num(b, vm->macro.precision);
+    cf_sbuf_printf(b, ",\"validation_recall\":");
+    cf_json_num(b, vm->macro.recall);
+    cf_sbuf_printf(b, ",\"validation_f1\":");
+    cf_json_num(b, vm->macro.f1);
+    for (int c = 0; c < vm->k; c++) {
+        cf_sbuf_printf(b, ",\"validation_recall_%d\":", c);
+        cf_json_num(b, vm->per_class[c].recall);
+    }
+    cf_sbuf_printf(b, ",\"validation_per_class\":[");
+    for (int c = 0; c < vm->k; c++) {
+        cf_sbuf_printf(b, "%s{\"class\":", c ? "," : "");
+        if (ev->class_names) cf_json_str(b, ev->class_names[c]);
+        else cf_sbuf_printf(b, "\"%d\"", c);
+        cf_sbuf_printf(b, ",\"precision\":");
+        cf_json_num(b, vm->per_class[c].precision);
+        cf_sbuf_printf(b, ",\"recall\":");
+        cf_json_num(b, vm->per_class[c].recall);
+        cf_sbuf_printf(b, ",\"f1\":");
+        cf_json_num(b, vm->per_class[c].f1);
+        cf_sbuf_printf(b, ",\"support\":%ld}", vm->per_class[c].support);
+    }
+    cf_sbuf_printf(b, "]");
 }
 
 typedef struct jsonl { char *run_dir; } jsonl;

@@ -42,6 +42,26 @@ static void class_json(cf_sbuf *b, const char *key, const cf_class_metrics *m)
     cf_sbuf_printf(b, "}");
 }
 
+/* ,"per_class":[...],"macro":{...},"micro":{...},"weighted":{...}; names NULL: numbered */
+static void report_json(cf_sbuf *b, const cf_metrics_report *mr, const char *const *names)
+{
+    cf_sbuf_printf(b, ",\"per_class\":[");
+    for (int c = 0; c < mr->k; c++) {
+        cf_sbuf_printf(b, "%s{\"class\":", c ? "," : "");
+        if (names) cf_json_str(b, names[c]);
+        else cf_sbuf_printf(b, "\"%d\"", c);
+        cf_sbuf_printf(b, ",");
+        class_fields(b, &mr->per_class[c]);
+        cf_sbuf_printf(b, "}");
+    }
+    cf_sbuf_printf(b, "],");
+    class_json(b, "macro", &mr->macro);
+    cf_sbuf_printf(b, ",");
+    class_json(b, "micro", &mr->micro);
+    cf_sbuf_printf(b, ",");
+    class_json(b, "weighted", &mr->weighted);
+}
+
 static void test_json(cf_sbuf *b, const cf_ev_end *ev)
 {
     cf_metrics_report mr;
@@ -75,20 +95,7 @@ static void test_json(cf_sbuf *b, const cf_ev_end *ev)
     }
     cf_sbuf_printf(b, "]");
     if (cf_metrics_compute(ev->confusion, &mr, &e2) == CF_OK) {
-        cf_sbuf_printf(b, ",\"per_class\":[");
-        for (int c = 0; c < k; c++) {
-            cf_sbuf_printf(b, "%s{\"class\":", c ? "," : "");
-            cf_json_str(b, ev->class_names[c]);
-            cf_sbuf_printf(b, ",");
-            class_fields(b, &mr.per_class[c]);
-            cf_sbuf_printf(b, "}");
-        }
-        cf_sbuf_printf(b, "],");
-        class_json(b, "macro", &mr.macro);
-        cf_sbuf_printf(b, ",");
-        class_json(b, "micro", &mr.micro);
-        cf_sbuf_printf(b, ",");
-        class_json(b, "weighted", &mr.weighted);
+        report_json(b, &mr, ev->class_names);
         cf_metrics_report_free(&mr);
     }
     cf_sbuf_printf(b, "}");
@@ -138,6 +145,12 @@ static cf_status end(cf_sink *s, const cf_ev_end *ev, cf_error *err)
         cf_json_num(&b, ev->validation_macro_f1);
         cf_sbuf_printf(&b, ",\"hamming_loss\":");
         cf_json_num(&b, ev->validation_hamming);
+    }
+    cf_metrics_report vr;
+    cf_error ve;
+    if (ev->validation_confusion && cf_metrics_compute(ev->validation_confusion, &vr, &ve) == CF_OK) {
+        report_json(&b, &vr, ev->class_names); /* the last epoch's, as the report's validation table */
+        cf_metrics_report_free(&vr);
     }
     cf_sbuf_printf(&b, "}");
     if (ev->have_test) test_json(&b, ev);

@@ -78,6 +78,9 @@ const cf_param_def cf_data_params[] = {
     {"validation_split", CF_PT_FLOAT, "0.1", 0, 0.9, NULL, "fraction of each class held out for validation"},
     {"limit_train", CF_PT_INT, "0", 0, 1e9, NULL, "use only N training images: IDX the first N, other formats N evenly spaced (0 = all)"},
     {"limit_test", CF_PT_INT, "0", 0, 1e9, NULL, "use only N test images: IDX the first N, other formats N evenly spaced (0 = all)"},
+    {"class_fraction", CF_PT_FLOAT_LIST, "", 0, 1, NULL,
+     "keep this fraction of each class's training-split images, class by index ([1.0, 1.0, 1.0, 0.02]: class 3 cut to "
+     "2 %; missing entries keep all); validation and test are not cut"},
     {"normalize", CF_PT_BOOL, "true", CF_PARAM_NO_RANGE, NULL,
      "standardise with per-channel mean/std of the training split"},
     {"mean", CF_PT_FLOAT_LIST, "", CF_PARAM_NO_RANGE, NULL, "fixed per-channel mean (set by clforge in saved models)"},

@@ -97,6 +97,13 @@ static cf_status load_train(cf_session *s, int c, int h, int w, cf_error *err)
     } else
         CF_TRY(cf_dataset_split(&s->train, cf_params_num(s->pd, "validation_split"), s->seed, &s->tr, &s->n_tr,
                                 &s->va, &s->n_va, err));
+    int nf = cf_params_list_len(s->pd, "class_fraction");
+    if (nf > 0) { /* the training split only: validation and test keep every class's share */
+        double frac[256];
+        if (nf > 256) return cf_error_set(err, CF_ERR_INVALID, "data.class_fraction: more than 256 entries");
+        for (int c = 0; c < nf; c++) frac[c] = cf_params_list_num(s->pd, "class_fraction", c);
+        CF_TRY(cf_dataset_class_fraction(&s->train, s->tr, &s->n_tr, frac, nf, s->seed, err));
+    }
     if (s->n_tr == 0) return cf_error_set(err, CF_ERR_INVALID, "data: the training split is empty");
     const char *where = *tp ? tp : cf_params_str(s->pd, "train_labels");
     int ek = cf_params_int(s->pd, "expect_classes"), en = cf_params_int(s->pd, "expect_training_samples");

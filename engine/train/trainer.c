@@ -30,7 +30,7 @@ typedef struct run_state {
     int epochs_run, best_epoch;
     cf_eval_result tr, va, te;
     int have_test;
-    cf_confusion conf;
+    cf_confusion conf, va_conf; /* test; validation (the last epoch's; single-label) */
     cf_ml_report ml; /* multi-label: the test set's */
     char diag_code[64], diag_text[1024];
     long step;
@@ -90,7 +90,7 @@ cf_status cf_train_run(const cf_train_opts *o, cf_error *err)
     cf_prefetch *pf = NULL;
     double t_start = cf_now();
     cf_sinks sinks = {0};
-    const char **class_names = NULL;
+    const char **class_names = NULL, **va_names = NULL;
     char ckdir[1100];
     /* Data parallel under mpirun (dist/dp.h): rank 0 alone writes the run
      * directory. dp_met: this rank has no meeting with the others ahead (a
@@ -145,6 +145,14 @@ cf_status cf_train_run(const cf_train_opts *o, cf_error *err)
     else if (!strcmp(bm, "per-sample")) s.batch = 1;
     if ((st = cf_session_plugins(&s, err))) goto done;
     if ((st = cf_session_model(&s, err))) goto done;
+    if (s.n_va && !s.multi) { /* per-class validation metrics every epoch (multi-label: its own) */
+        if ((st = cf_confusion_init(&rs.va_conf, s.k, err))) goto done;
+        if (!(va_names = cf_calloc((size_t)s.k, sizeof *va_names))) {
+            st = cf_error_set(err, CF_ERR_NOMEM, "out of memory");
+            goto done;
+        }
+        for (int c = 0; c < s.k; c++) va_names[c] = cf_session_class_name(&s, c);
+    }
     int max_batch = s.batch > s.eval_batch ? s.batch : s.eval_batch;
     if ((st = cf_session_backend(&s, max_batch, err))) goto done;
     if ((st = cf_net_init_params(s.net, s.seed, err))) goto done;
@@ -316,7 +324,9 @@ cf_status cf_train_run(const cf_train_opts *o, cf_error *err)
         /* rank 0 validates (its batch-norm statistics) and tells the others, so
          * that schedules and early stopping decide alike everywhere */
         if (s.n_va && lead && ema_eval) st = cf_ema_swap_in(&s.ema, s.net, err);
-        if (!st && s.n_va && lead) st = cf_session_evaluate(&s, s.valid.n ? &s.valid : &s.train, s.va, s.n_va, NULL, &va, err);
+        if (rs.va_conf.m) cf_confusion_reset(&rs.va_conf);
+        if (!st && s.n_va && lead)
+            st = cf_session_evaluate(&s, s.valid.n ? &s.valid : &s.train, s.va, s.n_va, rs.va_conf.m ? &rs.va_conf : NULL, &va, err);
         if (!st && s.n_va && lead && ema_eval) st = cf_ema_swap_out(&s.ema, s.net, err);
         if (dp.size > 1 && !(st = cf_dist_agree(st, err))) st = cf_dist_bcast(&va, sizeof va, 0, err);
         if (st) break;
@@ -325,9 +335,14 @@ cf_status cf_train_run(const cf_train_opts *o, cf_error *err)
         rs.va = va;
         rs.epochs_run = epoch;
         hist[nh++] = (cf_epoch_record){epoch, lr, tr.loss, tr.acc, va.loss, va.acc, secs};
+        cf_metrics_report vm = {0};
+        int have_vm = rs.va_conf.m && lead && cf_metrics_compute(&rs.va_conf, &vm, NULL) == CF_OK;
         cf_ev_epoch ev = {epoch, s.epochs, rs.step, lr, tr.loss, tr.acc, s.n_va > 0, va.loss, va.acc, va.topk,
-                          s.top_k, secs, seen / t_train, s.multi, va.micro_f1, va.macro_f1, va.hamming};
-        if ((st = cf_sinks_epoch(&sinks, &ev, err))) break;
+                          s.top_k, secs, seen / t_train, s.multi, va.micro_f1, va.macro_f1, va.hamming,
+                          have_vm ? &vm : NULL, va_names};
+        st = cf_sinks_epoch(&sinks, &ev, err);
+        if (have_vm) cf_metrics_report_free(&vm);
+        if (st) break;
         cf_schedule_observe(s.sched, epoch - 1, s.n_va ? va.loss : tr.loss);
         int stop = cf_early_stop_update(&es, epoch, s.n_va ? (es_max ? va.acc : va.loss) : (es_max ? tr.acc : tr.loss));
         /* best, every checkpoint_frequency epochs, last (what --resume reads) */
@@ -419,7 +434,8 @@ done:
         .train_accuracy = rs.tr.acc, .validation_loss = rs.va.loss, .validation_accuracy = rs.va.acc,
         .train_samples = s.n_tr, .validation_samples = s.n_va, .have_test = rs.have_test && class_names,
         .test_loss = rs.te.loss, .test_accuracy = rs.te.acc, .test_topk = rs.te.topk, .top_k = s.top_k,
-        .test_samples = rs.te.n, .k = s.k, .class_names = class_names, .confusion = &rs.conf,
+        .test_samples = rs.te.n, .k = s.k, .class_names = class_names ? class_names : va_names, .confusion = &rs.conf,
+        .validation_confusion = rs.va_conf.m && rs.epochs_run > resume_epoch && lead ? &rs.va_conf : NULL,
         .diagnosis_code = rs.diag_code, .diagnosis_text = rs.diag_text,
         .skipped = s.train.n_skipped + s.valid.n_skipped + s.test.n_skipped, .skipped_files = skipped,
         .n_skipped_files = n_skipped, .world_size = dp.size, .hosts = hosts,
@@ -436,6 +452,8 @@ done:
     cf_dp_free(&dp);
     if (rs.conf.m) cf_confusion_free(&rs.conf);
     cf_ml_report_free(&rs.ml);
+    if (rs.va_conf.m) cf_confusion_free(&rs.va_conf);
+    free(va_names);
     cf_session_free(&s);
     return st;
 }

@@ -180,7 +180,7 @@ typedef struct cf_tune_job {
 
 typedef enum { CF_TEV_EPOCH = 1, CF_TEV_OK, CF_TEV_FAILED, CF_TEV_STOPPED } cf_tune_event_kind;
 
-#define CF_TUNE_MAX_METRICS 16
+#define CF_TUNE_MAX_METRICS 64 /* the epoch line: losses, accuracies, macro P/R/F1, each class's recall */
 typedef struct cf_tune_event {
     int trial_id;
     cf_tune_event_kind kind;
