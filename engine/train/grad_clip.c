@@ -17,8 +17,9 @@ cf_status cf_clip_grad_norm(cf_backend *be, const cf_optim_step *os, double max_
         return cf_error_set(err, CF_ERR_NUMERIC, "train.clip_grad_norm: the gradient norm is %g", norm);
     double coef = max_norm / (norm + 1e-6);
     if (coef >= 1) return CF_OK;
-    /* elementwise, so scaling in place (x and y the same tensor) is exact on every backend */
+    /* g = 0 p + coef g: an output never aliases an input (backend.h), so the
+     * (finite) parameter stands in as the x the op reads */
     for (int i = 0; i < os->n_params; i++)
-        CF_TRY(cf_vec_axpby(os->cx, os->params[i].grad, (float)coef, os->params[i].grad, 0.0f, err));
+        CF_TRY(cf_vec_axpby(os->cx, os->params[i].grad, 0.0f, os->params[i].value, (float)coef, err));
     return CF_OK;
 }
