@@ -121,7 +121,7 @@ for m in f1 recall:3; do
         -e 's/limit_test = 50; };/limit_test = 50; class_fraction = [1.0, 1.0, 1.0, 0.2]; };/' "$T/small_tune.cfg" > "$T/f1_tune.cfg"
     key=$(echo "validation_$m" | tr : _)
     if $CLF tune "$T/f1_tune.cfg" --dir "$T/f1_$key" --quiet >"$T/out" 2>&1 &&
-        [ "$(awk -F, 'NR > 1 && $2 == "done" && $3 > 0' "$T/f1_$key/trials.csv" | wc -l)" -eq 2 ] &&
+        [ "$(awk -F, 'NR > 1 && $2 == "done" && $3 != ""' "$T/f1_$key/trials.csv" | wc -l)" -eq 2 ] &&
         grep -rq "\"$key\":" "$T/f1_$key"; then
         ok "tune objective validation:$m"
     else bad "tune objective validation:$m: $(cat "$T/out") $(cat "$T/f1_$key/trials.csv" 2>/dev/null)"; fi

@@ -422,6 +422,9 @@ START_TEST(test_clip_grad_norm)
         ck_assert(cf_tensor_alloc(b, &v[0], 1, s2, "v0", &err) == CF_OK);
         ck_assert(cf_tensor_alloc(b, &v[1], 1, s1, "v1", &err) == CF_OK);
         ck_assert(cf_tensor_alloc(b, &scratch, 1, s1, "scratch", &err) == CF_OK);
+        float pv[2] = {0.5f, -2.0f}; /* parameters: finite, as in training (the scaling reads them times 0) */
+        ck_assert(cf_tensor_upload(b, &v[0], pv, &err) == CF_OK);
+        ck_assert(cf_tensor_upload(b, &v[1], pv, &err) == CF_OK);
         cf_optim_param op[2] = {{&v[0], &g[0], NULL, "w", 1}, {&v[1], &g[1], NULL, "b", 0}};
         cf_compute cx = cf_backend_compute(b);
         cf_optim_step st = {&cx, 1, 0.1, 2, op};

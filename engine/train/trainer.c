@@ -172,10 +172,10 @@ cf_status cf_train_run(const cf_train_opts *o, cf_error *err)
     cf_schedule_set_steps(s.sched, cf_dp_batches(&dp, s.n_tr, s.batch));
     if (resuming && s.epochs != cfg_epochs && cf_schedule_spans_total(s.sched)) {
         st = cf_error_set(err, CF_ERR_INVALID,
-                          "%s: cannot change the run from %d to %d epochs: its cosine lr_schedule spans "
+                          "%s: cannot change the run from %d to %d epochs: its %s lr_schedule spans "
                           "train.epochs, so the epochs already trained would have had other rates (set "
                           "lr_schedule.t_max, or start a new run)",
-                          o->run_dir, cfg_epochs, s.epochs);
+                          o->run_dir, cfg_epochs, s.epochs, cf_params_str(s.psched, "type"));
         goto done;
     }
     int es_on = cf_session_member(&s, "train.early_stopping") && cf_params_bool(s.pes, "enabled");

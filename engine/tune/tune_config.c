@@ -396,15 +396,20 @@ static cf_status parse_tune(ctx *c, config_t *conf, config_setting_t *t, cf_tune
         if (cfg->min_epochs > cfg->max_epochs)
             return bad(c, t, "tune: min_epochs must not exceed max_epochs%s%s", "", "");
         /* A promotion continues its parent's run unless the learning rates
-         * depend on the run's length: a cosine schedule over train.epochs, or
+         * depend on the run's length: a cosine, onecycle, poly or linear
+         * schedule over train.epochs (no t_max), or
          * a tuned schedule (which may be one). */
         const char *why = NULL, *type = "constant";
         int t_max = 0, t_0 = 0;
         config_lookup_string(conf, "train.lr_schedule.type", &type);
         config_lookup_int(conf, "train.lr_schedule.t_max", &t_max);
         config_lookup_int(conf, "train.lr_schedule.t_0", &t_0);
-        if (!o->function && !strcmp(type, "cosine") && t_max <= 0 && t_0 <= 0)
-            why = "the cosine lr_schedule spans train.epochs";
+        char whybuf[96];
+        int per_step = !strcmp(type, "onecycle") || !strcmp(type, "poly") || !strcmp(type, "linear");
+        if (!o->function && ((!strcmp(type, "cosine") && t_0 <= 0) || per_step) && t_max <= 0) {
+            snprintf(whybuf, sizeof whybuf, "the %s lr_schedule spans train.epochs", type);
+            why = whybuf;
+        }
         for (int i = 0; i < n && !why && !o->function; i++)
             if (!strncmp(cfg->space.p[i].key, "train.lr_schedule", 17) || !strcmp(cfg->space.p[i].key, "train.epochs"))
                 why = "the learning-rate schedule or train.epochs is tuned";
