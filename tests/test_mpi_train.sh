@@ -40,6 +40,16 @@ if paste -d' ' "$T/one/metrics.jsonl" "$T/single/metrics.jsonl" | awk '{
         if (r > 1e-3) bad = 1; lines++ }
         END { printf "per-epoch train loss: worst relative difference %.2g over %d epochs\n", worst, lines; exit bad || lines != 3 }'
 then echo "ok: 2 ranks x 32 = 1 process x 64"; else echo "FAIL: losses differ"; fails=$((fails + 1)); fi
+# gradient clipping clips the averaged gradient (its norm, not each rank's): 2 x 32 still = 1 x 64
+$MPIRUN $CLF train "$T/m.cfg" --quiet --set train.clip_grad_norm=0.05 --set train.epochs=2 --run-dir "$T/clip2" > /dev/null 2>&1
+$CLF train "$T/m.cfg" --quiet --set train.clip_grad_norm=0.05 --set train.epochs=2 --set train.mini_batch_size=64 \
+    --set train.kv_store=\"local\" --run-dir "$T/clip1" || { echo "FAIL: single-process clipped run"; fails=$((fails + 1)); }
+if [ -f "$T/clip2/metrics.jsonl" ] && paste -d' ' "$T/clip2/metrics.jsonl" "$T/clip1/metrics.jsonl" | awk '{
+        n = split($0, f, "\"train_loss\":"); split(f[2], a, ","); split(f[3], b, ",");
+        d = a[1] - b[1]; if (d < 0) d = -d; r = d / b[1]; if (r > 1e-3) bad = 1; lines++ }
+        END { exit bad || lines != 2 }'
+then echo "ok: clip_grad_norm under MPI = one process (the averaged gradient's norm)"
+else echo "FAIL: clipped losses differ between 2 ranks and 1 process"; fails=$((fails + 1)); fi
 grep -q '"world_size":2' "$T/one/summary.json" && grep -q '"hosts":"[^"]*:0,[^"]*:1"' "$T/one/summary.json" \
     && echo "ok: summary.json records world size and hosts" || { echo "FAIL: summary.json distributed"; fails=$((fails + 1)); }
 # without --run-dir: one directory under output.dir (rank 0's), not one per rank
