@@ -15,6 +15,9 @@
 #include "train/schema.h"
 #include "model/model.h"
 #include "onnx/onnx.h"
+#include "model/modelfile.h"
+#include "onnx/onnx_export.h"
+#include "train/session.h"
 #include "core/sanitizer_options.h" /* defines the sanitizer defaults: main files only */
 
 /* tools/tune_cmd.c provides the real one; this weak fallback keeps the CLI
@@ -42,6 +45,7 @@ static const char *const top_help =
     "  train --resume DIR  continue an interrupted run from its last checkpoint\n"
     "  eval MODEL          test metrics, confusion matrix and inference speed of a saved model\n"
     "  predict MODEL IMG.. top-k classes of JPEG/PNG/PGM/PPM images\n"
+    "  export MODEL -o F   write a saved model as ONNX (opset 13) for ONNX Runtime etc.\n"
     "  data info PATH      a dataset's format, classes, counts, image sizes, unreadable files\n"
     "  lr-find CONFIG      learning-rate range test: sweep, plot, suggest a rate\n"
     "  tune CONFIG         hyperparameter search (grid, random, bayesian, hyperband, asha)\n"
@@ -306,6 +310,72 @@ static int cmd_predict(int argc, char **argv)
     cf_error e = {0};
     return cf_predict(argv[optind], (const char *const *)argv + optind + 1, argc - optind - 1, k,
                       backend, threads, json, stdout, &e) ? fail(&e) : 0;
+}
+
+/* A saved model (its embedded config gives shapes, normalisation and class
+ * names) as ONNX; the network is built on the reference backend, which only
+ * holds the weights here. */
+static cf_status export_onnx(const char *model, const char *out, cf_error *err)
+{
+    cf_blob bl;
+    CF_TRY(cf_blob_read(model, &bl, err));
+    int ckpt = bl.text && !strncmp(bl.text, "epoch=", 6);
+    cf_blob_free(&bl);
+    if (ckpt)
+        return cf_error_set(err, CF_ERR_INVALID, "%s is a training checkpoint (weights and optimizer state, no "
+                            "model config): export the run's model.clf, or resume the run to write one", model);
+    cf_session s;
+    cf_train_opts o = {0};
+    cf_session_init(&s, &o, stderr);
+    cf_status st = cf_session_open_model(&s, model, "reference", 1, 1, err);
+    const char **names = st ? NULL : calloc((size_t)s.k, sizeof *names);
+    if (!st && !names) st = cf_error_set(err, CF_ERR_NOMEM, "out of memory");
+    for (int c = 0; !st && c < s.k; c++) names[c] = cf_session_class_name(&s, c);
+    if (!st) {
+        static const char *const losses[] = {"xent", "mse", "hinge"};
+        cf_onnx_export_info info = {.c = s.c, .h = s.h, .w = s.w, .k = s.k, .mean = s.mean, .std = s.std,
+                                    .class_names = names, .loss = losses[s.loss], .version = PACKAGE_VERSION};
+        st = cf_onnx_export(s.net, &info, out, err);
+        if (st) cf_error_prefix(err, "%s -> %s", model, out);
+    }
+    free(names);
+    cf_session_free(&s);
+    return st;
+}
+
+static int cmd_export(int argc, char **argv)
+{
+    static const char *const help =
+        "usage: clforge export MODEL -o FILE.onnx\n"
+        "\n"
+        "Writes a saved model (runs/NAME/model.clf) as an ONNX model (opset 13) for\n"
+        "ONNX Runtime, OpenVINO, TensorRT etc.: input \"input\" [N, C, H, W] float pixels\n"
+        "in [0, 1] (N dynamic; images already fitted to the model's input shape), the\n"
+        "model's normalisation (data.mean/std) as its first nodes, output \"probs\" [N, K]\n"
+        "class probabilities (the softmax of the last layer, as `clforge predict` shows\n"
+        "for every loss); class names, mean, std and the clforge version in the metadata.\n"
+        "The file is written to a temporary name and renamed: never half-written.\n"
+        "  -o, --output FILE  the .onnx file to write (required)\n";
+    static const struct option opts[] = {{"output", required_argument, 0, 'o'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    const char *out = NULL;
+    int c;
+    while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'o': out = optarg; break;
+        case 'h': fputs(help, stdout); return 0;
+        default: fputs(help, stderr); return 2;
+        }
+    }
+    if (optind != argc - 1 || !out) {
+        fputs(help, stderr);
+        return 2;
+    }
+    cf_error e = {0};
+    if (export_onnx(argv[optind], out, &e)) return fail(&e);
+    printf("wrote %s\n", out);
+    return 0;
 }
 
 static int cmd_lr_find(int argc, char **argv)
@@ -699,6 +769,7 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "model")) return cmd_model(argc, argv);
     if (!strcmp(cmd, "import")) return cmd_import(argc, argv);
     if (!strcmp(cmd, "predict")) return cmd_predict(argc, argv);
+    if (!strcmp(cmd, "export")) return cmd_export(argc, argv);
     if (!strcmp(cmd, "lr-find")) return cmd_lr_find(argc, argv);
     if (!strcmp(cmd, "backends")) return cmd_backends(argc, argv);
     if (!strcmp(cmd, "devices")) return cmd_devices(argc, argv);

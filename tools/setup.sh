@@ -2,7 +2,8 @@
 # Installs every Debian package clforge's build, tests and examples need
 # (Debian 12, as root; chromium renders report.html in a test), and a Python
 # virtualenv .venv with TensorBoard, whose EventAccumulator reads the event
-# files in a test (made once; kept while it imports). --bench adds the peers
+# files in a test, and onnx + ONNX Runtime, which check and run the models
+# `clforge export` writes (made once; kept while they import). --bench adds the peers
 # the benchmarks compare against. Safe to run again.
 set -eu
 PKGS="build-essential autoconf automake libtool pkg-config
@@ -26,4 +27,8 @@ if ! "$VENV/bin/python" -c 'import tensorboard' >/dev/null 2>&1; then
         echo "tools/setup.sh: warning: pip install tensorboard failed; tests/test_tensorboard.sh will skip" >&2
         rm -rf "$VENV"
     }
+fi
+if [ -x "$VENV/bin/python" ] && ! "$VENV/bin/python" -c 'import onnx, onnxruntime' >/dev/null 2>&1; then
+    "$VENV/bin/pip" install -q --disable-pip-version-check onnx onnxruntime ||
+        echo "tools/setup.sh: warning: pip install onnx onnxruntime failed; tests/test_onnx_export.sh will skip" >&2
 fi

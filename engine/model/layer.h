@@ -35,6 +35,8 @@ typedef struct cf_layer_spec {
 typedef struct cf_net cf_net;
 typedef struct cf_node cf_node;
 struct cf_params;
+struct cf_graph_builder; /* model/graph_export.h */
+struct cf_graph_io;
 
 enum {
     CF_LAYER_NO_ACT = 1u << 0,     /* 'activation' is not used (a warning if set) */
@@ -82,7 +84,11 @@ typedef struct cf_layer_type_def {
     cf_status (*fused_forward)(cf_net *net, cf_node *nd, cf_error *err);
     /* AFFINE: fold into the head's weight/bias (head->fw, head->fb). */
     cf_status (*fold)(cf_net *net, cf_node *head, cf_node *self, cf_error *err);
-    void *export; /* ONNX export (next issue) */
+    /* Export (model/graph_export.h): the nodes computing the pre-activation
+     * from io->in into io->out (the walk adds the activation). NULL: the
+     * type cannot be exported. */
+    cf_status (*export)(const struct cf_graph_builder *g, cf_net *net, const cf_node *nd,
+                        struct cf_graph_io *io, cf_error *err);
 } cf_layer_type_def;
 
 const cf_layer_type_def *cf_layer_def(cf_layer_type t);

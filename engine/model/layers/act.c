@@ -5,6 +5,7 @@
 
 #include "core/params.h"
 #include "model/net_impl.h"
+#include "model/graph_export.h"
 
 static cf_status parse(cf_layer_spec *l, const cf_params *p, const char *type, const char *where,
                        cf_error *err)
@@ -24,6 +25,14 @@ static cf_status infer(const cf_layer_spec *l, const cf_shape3 *in, int n, cf_sh
 static const char *const aliases[] = {"relu", "leaky_relu", "sigmoid", "tanh", "elu",
                                       "gelu", "identity",   "leaky",   NULL};
 
+/* Nothing of its own: the walk emits the activation of its input. */
+static cf_status export_graph(const cf_graph_builder *g, cf_net *net, const cf_node *nd, cf_graph_io *io,
+                              cf_error *err)
+{
+    io->out = io->in[0];
+    return CF_OK;
+}
+
 const cf_layer_type_def cf_layer_act = {
     .name = "activation",
     .aliases = aliases,
@@ -32,4 +41,5 @@ const cf_layer_type_def cf_layer_act = {
     .flags = CF_LAYER_ACT_ONLY | CF_LAYER_INSERTABLE,
     .parse = parse,
     .infer = infer,
+    .export = export_graph,
 };

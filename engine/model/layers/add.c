@@ -1,6 +1,7 @@
 /* add: the elementwise sum of 2 or more inputs of one shape (residual
  * connections). With two inputs it is a fusion RESIDUAL. */
 #include "model/net_impl.h"
+#include "model/graph_export.h"
 
 static cf_status infer(const cf_layer_spec *l, const cf_shape3 *in, int n, cf_shape3 *out,
                        cf_error *err)
@@ -51,6 +52,17 @@ static cf_status backward(cf_net *net, cf_node *nd, cf_tensor *g, cf_error *err)
     return CF_OK;
 }
 
+/* Add for two inputs, Sum for more. */
+static cf_status export_graph(const cf_graph_builder *g, cf_net *net, const cf_node *nd, cf_graph_io *io,
+                              cf_error *err)
+{
+    for (int k = 1; k < io->n_in; k++)
+        if (io->in_rank[k] != io->in_rank[0])
+            return cf_error_set(err, CF_ERR_UNSUPPORTED, "layer '%s' (add): inputs '%s' and '%s' differ in "
+                                "rank (a flat vector and a feature map)", nd->spec.name, io->in[0], io->in[k]);
+    return cf_graph_node(g, io->n_in == 2 ? "Add" : "Sum", io->in, io->n_in, io->out, NULL, 0, err);
+}
+
 const cf_layer_type_def cf_layer_add = {
     .name = "add",
     .min_inputs = 2,
@@ -60,4 +72,5 @@ const cf_layer_type_def cf_layer_add = {
     .forward = forward,
     .backward = backward,
     .fuse_role = CF_FUSE_RESIDUAL,
+    .export = export_graph,
 };

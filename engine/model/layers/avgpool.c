@@ -1,6 +1,7 @@
 /* avgpool: the mean of each window, padding counted as zeros. */
 #include "model/layers/pool.h"
 #include "model/net_impl.h"
+#include "model/graph_export.h"
 
 static cf_status forward(cf_net *net, cf_node *nd, int train, uint64_t seed, uint64_t step,
                          cf_error *err)
@@ -22,6 +23,13 @@ static cf_status backward(cf_net *net, cf_node *nd, cf_tensor *g, cf_error *err)
     return cf_net_emit_dx(net, nd, 0, &o, err);
 }
 
+/* The window's mean counts padding (the backends divide by the window size). */
+static cf_status export_graph(const cf_graph_builder *g, cf_net *net, const cf_node *nd, cf_graph_io *io,
+                              cf_error *err)
+{
+    return cf_pool_export(g, nd, io, "AveragePool", err);
+}
+
 const cf_layer_type_def cf_layer_avgpool = {
     .name = "avgpool",
     .keys = cf_pool_keys,
@@ -32,4 +40,5 @@ const cf_layer_type_def cf_layer_avgpool = {
     .infer = cf_pool_infer,
     .forward = forward,
     .backward = backward,
+    .export = export_graph,
 };

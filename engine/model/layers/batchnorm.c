@@ -7,6 +7,7 @@
 
 #include "core/params.h"
 #include "model/net_impl.h"
+#include "model/graph_export.h"
 
 _Static_assert(sizeof(cf_batchnorm_params) <= CF_LAYER_PARAMS_MAX, "batchnorm settings too big");
 
@@ -148,6 +149,19 @@ static cf_status fold(cf_net *net, cf_node *head, cf_node *bn, cf_error *err)
 static const char *const aliases[] = {"batch_norm", NULL};
 static const char *const keys[] = {"eps", "momentum", NULL};
 
+/* BatchNormalization with the running statistics (inference form). */
+static cf_status export_graph(const cf_graph_builder *g, cf_net *net, const cf_node *nd, cf_graph_io *io,
+                              cf_error *err)
+{
+    const char *in[5] = {io->in[0]};
+    CF_TRY(cf_graph_param(g, net, nd->param[GAMMA], &in[1], err));
+    CF_TRY(cf_graph_param(g, net, nd->param[BETA], &in[2], err));
+    CF_TRY(cf_graph_param(g, net, nd->param[RUN_MEAN], &in[3], err));
+    CF_TRY(cf_graph_param(g, net, nd->param[RUN_VAR], &in[4], err));
+    cf_graph_attr eps = {.name = "epsilon", .kind = CF_GATTR_FLOAT, .f = CF_BATCHNORM(&nd->spec)->eps};
+    return cf_graph_node(g, "BatchNormalization", in, 5, io->out, &eps, 1, err);
+}
+
 const cf_layer_type_def cf_layer_batchnorm = {
     .name = "batchnorm",
     .aliases = aliases,
@@ -165,4 +179,5 @@ const cf_layer_type_def cf_layer_batchnorm = {
     .backward = backward,
     .fuse_role = CF_FUSE_AFFINE,
     .fold = fold,
+    .export = export_graph,
 };

@@ -2,6 +2,7 @@
  * channel axis (Inception / DenseNet blocks), one channel_copy per input
  * forward and backward. */
 #include "model/net_impl.h"
+#include "model/graph_export.h"
 
 static cf_status infer(const cf_layer_spec *l, const cf_shape3 *in, int n, cf_shape3 *out,
                        cf_error *err)
@@ -55,6 +56,17 @@ static cf_status backward(cf_net *net, cf_node *nd, cf_tensor *g, cf_error *err)
     return CF_OK;
 }
 
+static cf_status export_graph(const cf_graph_builder *g, cf_net *net, const cf_node *nd, cf_graph_io *io,
+                              cf_error *err)
+{
+    for (int k = 1; k < io->n_in; k++)
+        if (io->in_rank[k] != io->in_rank[0])
+            return cf_error_set(err, CF_ERR_UNSUPPORTED, "layer '%s' (concat): inputs '%s' and '%s' differ in "
+                                "rank (a flat vector and a feature map)", nd->spec.name, io->in[0], io->in[k]);
+    cf_graph_attr axis = {.name = "axis", .kind = CF_GATTR_INT, .i = {1}};
+    return cf_graph_node(g, "Concat", io->in, io->n_in, io->out, &axis, 1, err);
+}
+
 const cf_layer_type_def cf_layer_concat = {
     .name = "concat",
     .min_inputs = 2,
@@ -63,4 +75,5 @@ const cf_layer_type_def cf_layer_concat = {
     .infer = infer,
     .forward = forward,
     .backward = backward,
+    .export = export_graph,
 };

@@ -2,6 +2,7 @@
  * axes. A fusion HEAD: at evaluation it can run as one conv2d_fwd_act. */
 #include "core/params.h"
 #include "model/net_impl.h"
+#include "model/graph_export.h"
 
 _Static_assert(sizeof(cf_conv_params) <= CF_LAYER_PARAMS_MAX, "conv settings too big");
 
@@ -123,6 +124,24 @@ static cf_status fused_forward(cf_net *net, cf_node *nd, cf_error *err)
 static const char *const aliases[] = {"conv2d", "convolution", NULL};
 static const char *const keys[] = {"filters", "kernel", "stride", "padding", "bias", NULL};
 
+static cf_status export_graph(const cf_graph_builder *g, cf_net *net, const cf_node *nd, cf_graph_io *io,
+                              cf_error *err)
+{
+    const cf_conv_params *c = CF_CONV(&nd->spec);
+    if (io->in_rank[0] != 4)
+        return cf_error_set(err, CF_ERR_UNSUPPORTED, "layer '%s' (conv): its input is a flat vector; "
+                            "ONNX export needs [N, C, H, W]", nd->spec.name);
+    const char *in[3] = {io->in[0]};
+    CF_TRY(cf_graph_param(g, net, nd->param[CF_P_WEIGHT], &in[1], err));
+    CF_TRY(cf_graph_param(g, net, nd->param[CF_P_BIAS], &in[2], err));
+    cf_graph_attr a[3] = {
+        {.name = "kernel_shape", .kind = CF_GATTR_INTS, .n = 2, .i = {c->kernel, c->kernel}},
+        {.name = "strides", .kind = CF_GATTR_INTS, .n = 2, .i = {c->stride, c->stride}},
+        {.name = "pads", .kind = CF_GATTR_INTS, .n = 4, .i = {c->padding, c->padding, c->padding, c->padding}},
+    };
+    return cf_graph_node(g, "Conv", in, in[2] ? 3 : 2, io->out, a, 3, err);
+}
+
 const cf_layer_type_def cf_layer_conv = {
     .name = "conv",
     .aliases = aliases,
@@ -138,4 +157,5 @@ const cf_layer_type_def cf_layer_conv = {
     .backward = backward,
     .fuse_role = CF_FUSE_HEAD,
     .fused_forward = fused_forward,
+    .export = export_graph,
 };

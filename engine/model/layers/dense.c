@@ -1,6 +1,7 @@
 /* dense: y = x W^T + b over the flattened input. */
 #include "core/params.h"
 #include "model/net_impl.h"
+#include "model/graph_export.h"
 
 _Static_assert(sizeof(cf_dense_params) <= CF_LAYER_PARAMS_MAX, "dense settings too big");
 
@@ -71,6 +72,21 @@ static cf_status backward(cf_net *net, cf_node *nd, cf_tensor *g, cf_error *err)
 static const char *const aliases[] = {"fc", "linear", NULL};
 static const char *const keys[] = {"units", "bias", NULL};
 
+/* Gemm(x, W, b) with W transposed, over the flattened input. */
+static cf_status export_graph(const cf_graph_builder *g, cf_net *net, const cf_node *nd, cf_graph_io *io,
+                              cf_error *err)
+{
+    char flat[CF_GRAPH_NAME_MAX];
+    const char *in[3] = {io->in[0]};
+    int rank = io->in_rank[0];
+    CF_TRY(cf_graph_flatten(g, nd->spec.name, &in[0], &rank, flat, err));
+    CF_TRY(cf_graph_param(g, net, nd->param[CF_P_WEIGHT], &in[1], err));
+    CF_TRY(cf_graph_param(g, net, nd->param[CF_P_BIAS], &in[2], err));
+    cf_graph_attr tb = {.name = "transB", .kind = CF_GATTR_INT, .i = {1}};
+    io->out_rank = 2;
+    return cf_graph_node(g, "Gemm", in, in[2] ? 3 : 2, io->out, &tb, 1, err);
+}
+
 const cf_layer_type_def cf_layer_dense = {
     .name = "dense",
     .aliases = aliases,
@@ -84,4 +100,5 @@ const cf_layer_type_def cf_layer_dense = {
     .build = build,
     .forward = forward,
     .backward = backward,
+    .export = export_graph,
 };

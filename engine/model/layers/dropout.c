@@ -5,6 +5,7 @@
 #include "core/params.h"
 #include "core/util.h"
 #include "model/net_impl.h"
+#include "model/graph_export.h"
 
 _Static_assert(sizeof(cf_dropout_params) <= CF_LAYER_PARAMS_MAX, "dropout settings too big");
 
@@ -73,6 +74,13 @@ static cf_status backward(cf_net *net, cf_node *nd, cf_tensor *g, cf_error *err)
 
 static const char *const keys[] = {"rate", NULL};
 
+/* Identity: inference never drops (inverted dropout scales while training). */
+static cf_status export_graph(const cf_graph_builder *g, cf_net *net, const cf_node *nd, cf_graph_io *io,
+                              cf_error *err)
+{
+    return cf_graph_node(g, "Identity", io->in, 1, io->out, NULL, 0, err);
+}
+
 const cf_layer_type_def cf_layer_dropout = {
     .name = "dropout",
     .keys = keys,
@@ -86,4 +94,5 @@ const cf_layer_type_def cf_layer_dropout = {
     .build = build,
     .forward = forward,
     .backward = backward,
+    .export = export_graph,
 };

@@ -1,5 +1,6 @@
 /* gap: global average pooling, [C, H, W] -> [C, 1, 1]. */
 #include "model/net_impl.h"
+#include "model/graph_export.h"
 
 static cf_status infer(const cf_layer_spec *l, const cf_shape3 *in, int n, cf_shape3 *out,
                        cf_error *err)
@@ -28,6 +29,15 @@ static cf_status backward(cf_net *net, cf_node *nd, cf_tensor *g, cf_error *err)
 
 static const char *const aliases[] = {"global_avgpool", NULL};
 
+static cf_status export_graph(const cf_graph_builder *g, cf_net *net, const cf_node *nd, cf_graph_io *io,
+                              cf_error *err)
+{
+    if (io->in_rank[0] != 4)
+        return cf_error_set(err, CF_ERR_UNSUPPORTED, "layer '%s' (gap): its input is a flat vector; "
+                            "ONNX export needs [N, C, H, W]", nd->spec.name);
+    return cf_graph_node(g, "GlobalAveragePool", io->in, 1, io->out, NULL, 0, err);
+}
+
 const cf_layer_type_def cf_layer_gap = {
     .name = "gap",
     .aliases = aliases,
@@ -37,4 +47,5 @@ const cf_layer_type_def cf_layer_gap = {
     .infer = infer,
     .forward = forward,
     .backward = backward,
+    .export = export_graph,
 };

@@ -1,7 +1,11 @@
 /* Pooling windows (maxpool.c, avgpool.c): square, stride defaulting to the
  * window, padding at most half the window. */
+#include <string.h>
+
 #include "core/params.h"
+#include "model/graph_export.h"
 #include "model/layers/pool.h"
+#include "model/net_impl.h"
 
 _Static_assert(sizeof(cf_pool_params) <= CF_LAYER_PARAMS_MAX, "pool settings too big");
 
@@ -44,4 +48,21 @@ void cf_pool_geometry(cf_op *op, const cf_layer_spec *l)
     op->p.pool.kernel_h = op->p.pool.kernel_w = q->size;
     op->p.pool.stride_h = op->p.pool.stride_w = q->stride;
     op->p.pool.pad_h = op->p.pool.pad_w = q->padding;
+}
+
+cf_status cf_pool_export(const cf_graph_builder *g, const cf_node *nd, cf_graph_io *io, const char *op,
+                         cf_error *err)
+{
+    const cf_pool_params *q = CF_POOL(&nd->spec);
+    if (io->in_rank[0] != 4)
+        return cf_error_set(err, CF_ERR_UNSUPPORTED, "layer '%s' (%s): its input is a flat vector; ONNX "
+                            "export needs [N, C, H, W]", nd->spec.name, nd->def->name);
+    int p = q->padding;
+    cf_graph_attr a[4] = {
+        {.name = "kernel_shape", .kind = CF_GATTR_INTS, .n = 2, .i = {q->size, q->size}},
+        {.name = "strides", .kind = CF_GATTR_INTS, .n = 2, .i = {q->stride, q->stride}},
+        {.name = "pads", .kind = CF_GATTR_INTS, .n = 4, .i = {p, p, p, p}},
+        {.name = "count_include_pad", .kind = CF_GATTR_INT, .i = {1}},
+    };
+    return cf_graph_node(g, op, io->in, 1, io->out, a, strcmp(op, "AveragePool") ? 3 : 4, err);
 }

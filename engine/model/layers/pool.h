@@ -11,5 +11,10 @@ cf_status cf_pool_infer(const cf_layer_spec *l, const cf_shape3 *in, int n, cf_s
                         cf_error *err);
 void cf_pool_geometry(cf_op *op, const cf_layer_spec *l);
 extern const char *const cf_pool_keys[];
+struct cf_graph_builder;
+struct cf_graph_io;
+/* MaxPool / AveragePool (count_include_pad) with the layer's window. */
+cf_status cf_pool_export(const struct cf_graph_builder *g, const cf_node *nd, struct cf_graph_io *io,
+                         const char *op, cf_error *err);
 
 #endif

@@ -1,6 +1,7 @@
 /* softmax over each sample's features (a network ending in probabilities,
  * e.g. for the mse loss). */
 #include "model/net_impl.h"
+#include "model/graph_export.h"
 
 static cf_status infer(const cf_layer_spec *l, const cf_shape3 *in, int n, cf_shape3 *out,
                        cf_error *err)
@@ -27,6 +28,19 @@ static cf_status backward(cf_net *net, cf_node *nd, cf_tensor *g, cf_error *err)
     return cf_net_emit_dx(net, nd, 0, &o, err);
 }
 
+/* Over each sample's features: a [C, 1, 1] map is softmax along axis 1, a
+ * larger map would need a reshape back and is refused. */
+static cf_status export_graph(const cf_graph_builder *g, cf_net *net, const cf_node *nd, cf_graph_io *io,
+                              cf_error *err)
+{
+    if (io->in_rank[0] != 2 && nd->shape.h * nd->shape.w != 1)
+        return cf_error_set(err, CF_ERR_UNSUPPORTED, "layer '%s' (softmax): over a [%d, %d, %d] map; ONNX "
+                            "export takes softmax of a vector only", nd->spec.name, nd->shape.c,
+                            nd->shape.h, nd->shape.w);
+    cf_graph_attr axis = {.name = "axis", .kind = CF_GATTR_INT, .i = {1}};
+    return cf_graph_node(g, "Softmax", io->in, 1, io->out, &axis, 1, err);
+}
+
 const cf_layer_type_def cf_layer_softmax = {
     .name = "softmax",
     .min_inputs = 1,
@@ -36,4 +50,5 @@ const cf_layer_type_def cf_layer_softmax = {
     .infer = infer,
     .forward = forward,
     .backward = backward,
+    .export = export_graph,
 };
