@@ -77,10 +77,17 @@ cf_status cpu_loss(cpu_ctx *c, const cf_op *op, cf_error *err)
             const float *x = X + n * K, *t = T + n * K;
             long a = row_argmax(x, K);
             float m = x[a];
-            double s = 0;
-            for (long k = 0; k < K; k++) s += exp((double)x[k] - m);
+            /* Each exp once when the row fits on the stack (evaluation's
+             * cost at small K); the same doubles either way. */
+            double s = 0, e[256];
+            int keep = K <= 256;
+            for (long k = 0; k < K; k++) {
+                double v = exp((double)x[k] - m);
+                if (keep) e[k] = v;
+                s += v;
+            }
             double lse = log(s);
-            for (long k = 0; k < K; k++) probs[n * K + k] = (float)(exp((double)x[k] - m) / s);
+            for (long k = 0; k < K; k++) probs[n * K + k] = (float)((keep ? e[k] : exp((double)x[k] - m)) / s);
             {
                 double l = 0;
                 for (long k = 0; k < K; k++)
