@@ -57,6 +57,10 @@ cf_status cf_graph_node(const cf_graph_builder *g, const char *op, const char *c
  * ("conv1.weight"), *name set to it; -1: nothing emitted, *name NULL. */
 cf_status cf_graph_param(const cf_graph_builder *g, cf_net *net, int param, const char **name,
                          cf_error *err);
+/* Errors naming the layer: input 0 is not a [N, C, H, W] map (a conv over
+ * a dense layer's vector), or the inputs differ in rank (add, concat). */
+cf_status cf_graph_need_map(const cf_node *nd, const cf_graph_io *io, cf_error *err);
+cf_status cf_graph_same_rank(const cf_node *nd, const cf_graph_io *io, cf_error *err);
 /* A rank-4 input flattened to [N, F] for ops that want a matrix (dense,
  * softmax): *name is replaced by the flattened tensor's (buf, CF_GRAPH_NAME_MAX). */
 cf_status cf_graph_flatten(const cf_graph_builder *g, const char *layer, const char **name, int *rank,

@@ -47,6 +47,23 @@ cf_status cf_graph_flatten(const cf_graph_builder *g, const char *layer, const c
     return CF_OK;
 }
 
+cf_status cf_graph_need_map(const cf_node *nd, const cf_graph_io *io, cf_error *err)
+{
+    if (io->in_rank[0] == 4) return CF_OK;
+    return cf_error_set(err, CF_ERR_UNSUPPORTED, "layer '%s' (%s): its input is a flat vector; ONNX export "
+                        "needs [N, C, H, W]", nd->spec.name, nd->def->name);
+}
+
+cf_status cf_graph_same_rank(const cf_node *nd, const cf_graph_io *io, cf_error *err)
+{
+    for (int k = 1; k < io->n_in; k++)
+        if (io->in_rank[k] != io->in_rank[0])
+            return cf_error_set(err, CF_ERR_UNSUPPORTED, "layer '%s' (%s): inputs '%s' and '%s' differ in rank "
+                                "(a flat vector and a feature map)", nd->spec.name, nd->def->name, io->in[0],
+                                io->in[k]);
+    return CF_OK;
+}
+
 /* y = act(x) as ONNX operators; GELU (exact, erf) composed for opset 13,
  * which has no Gelu. */
 static cf_status export_act(const cf_graph_builder *g, const cf_node *nd, const char *x, const char *y,

@@ -26,6 +26,14 @@ static void *grow(void *p, size_t *cap, size_t n, size_t elem)
 
 /* Each tensor is defined once: a second definition (a layer named like
  * another tensor, e.g. "input") would make an invalid graph. */
+static int defined(const Onnx__GraphProto *g, const char *name);
+
+static cf_status new_name(const Onnx__GraphProto *g, const char *name, cf_error *err)
+{
+    if (!defined(g, name)) return CF_OK;
+    return cf_error_set(err, CF_ERR_INVALID, "ONNX export: tensor '%s' defined twice (rename the layer)", name);
+}
+
 static int defined(const Onnx__GraphProto *g, const char *name)
 {
     for (size_t i = 0; i < g->n_input; i++)
@@ -44,8 +52,7 @@ static cf_status add_node(void *ctx, const char *op, const char *const *in, int 
 {
     onnx_graph *b = ctx;
     Onnx__GraphProto *g = b->g;
-    if (defined(g, out))
-        return cf_error_set(err, CF_ERR_INVALID, "ONNX export: tensor '%s' defined twice (rename the layer)", out);
+    CF_TRY(new_name(g, out, err));
     Onnx__NodeProto **nodes = grow(g->node, &b->cap_node, g->n_node, sizeof *nodes);
     if (!nodes) return nomem(err);
     g->node = nodes;
@@ -101,8 +108,7 @@ static cf_status add_constant(void *ctx, const char *name, int ndim, const int64
 {
     onnx_graph *b = ctx;
     Onnx__GraphProto *g = b->g;
-    if (defined(g, name))
-        return cf_error_set(err, CF_ERR_INVALID, "ONNX export: tensor '%s' defined twice (rename the layer)", name);
+    CF_TRY(new_name(g, name, err));
     Onnx__TensorProto **ts = grow(g->initializer, &b->cap_init, g->n_initializer, sizeof *ts);
     if (!ts) return nomem(err);
     g->initializer = ts;

@@ -59,10 +59,7 @@ static cf_status backward(cf_net *net, cf_node *nd, cf_tensor *g, cf_error *err)
 static cf_status export_graph(const cf_graph_builder *g, cf_net *net, const cf_node *nd, cf_graph_io *io,
                               cf_error *err)
 {
-    for (int k = 1; k < io->n_in; k++)
-        if (io->in_rank[k] != io->in_rank[0])
-            return cf_error_set(err, CF_ERR_UNSUPPORTED, "layer '%s' (concat): inputs '%s' and '%s' differ in "
-                                "rank (a flat vector and a feature map)", nd->spec.name, io->in[0], io->in[k]);
+    CF_TRY(cf_graph_same_rank(nd, io, err));
     cf_graph_attr axis = {.name = "axis", .kind = CF_GATTR_INT, .i = {1}};
     return cf_graph_node(g, "Concat", io->in, io->n_in, io->out, &axis, 1, err);
 }

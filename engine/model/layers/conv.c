@@ -128,9 +128,7 @@ static cf_status export_graph(const cf_graph_builder *g, cf_net *net, const cf_n
                               cf_error *err)
 {
     const cf_conv_params *c = CF_CONV(&nd->spec);
-    if (io->in_rank[0] != 4)
-        return cf_error_set(err, CF_ERR_UNSUPPORTED, "layer '%s' (conv): its input is a flat vector; "
-                            "ONNX export needs [N, C, H, W]", nd->spec.name);
+    CF_TRY(cf_graph_need_map(nd, io, err));
     const char *in[3] = {io->in[0]};
     CF_TRY(cf_graph_param(g, net, nd->param[CF_P_WEIGHT], &in[1], err));
     CF_TRY(cf_graph_param(g, net, nd->param[CF_P_BIAS], &in[2], err));

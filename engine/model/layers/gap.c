@@ -32,9 +32,7 @@ static const char *const aliases[] = {"global_avgpool", NULL};
 static cf_status export_graph(const cf_graph_builder *g, cf_net *net, const cf_node *nd, cf_graph_io *io,
                               cf_error *err)
 {
-    if (io->in_rank[0] != 4)
-        return cf_error_set(err, CF_ERR_UNSUPPORTED, "layer '%s' (gap): its input is a flat vector; "
-                            "ONNX export needs [N, C, H, W]", nd->spec.name);
+    CF_TRY(cf_graph_need_map(nd, io, err));
     return cf_graph_node(g, "GlobalAveragePool", io->in, 1, io->out, NULL, 0, err);
 }
 

@@ -54,9 +54,7 @@ cf_status cf_pool_export(const cf_graph_builder *g, const cf_node *nd, cf_graph_
                          cf_error *err)
 {
     const cf_pool_params *q = CF_POOL(&nd->spec);
-    if (io->in_rank[0] != 4)
-        return cf_error_set(err, CF_ERR_UNSUPPORTED, "layer '%s' (%s): its input is a flat vector; ONNX "
-                            "export needs [N, C, H, W]", nd->spec.name, nd->def->name);
+    CF_TRY(cf_graph_need_map(nd, io, err));
     int p = q->padding;
     cf_graph_attr a[4] = {
         {.name = "kernel_shape", .kind = CF_GATTR_INTS, .n = 2, .i = {q->size, q->size}},
