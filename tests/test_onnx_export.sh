@@ -1,6 +1,6 @@
 #!/bin/sh
 # clforge export: the mlp, the cnn, ResNet-20, a small ResNet-18 (3x32x32),
-# a model with every layer type and activation, and an mse model, each
+# a model with every layer type and activation, an mse and a bce model, each
 # trained a few steps, exported, checked by onnx.checker and run by ONNX
 # Runtime on 32 images: probabilities within 1e-4 of `clforge predict` and
 # the same top-1 (tests/onnx_export_check.py). Then the errors: missing
@@ -94,6 +94,12 @@ run mse "seed = 6; backend = { name = \"reference\"; }; $FASHION
 model = { layers = ( { type = \"dense\"; units = 24; activation = \"relu\"; }, { type = \"dense\"; units = 10; name = \"out\"; },
   { type = \"softmax\"; name = \"sm\"; } ); };
 train = { epochs = 1; mini_batch_size = 32; loss = \"mse\"; };
+optimizer = { plugin = \"sgd\"; learning_rate = 0.1; };" "$T/gray"
+
+# bce (multi-label): probs is each output's sigmoid, as predict shows.
+run bce "seed = 8; backend = { name = \"reference\"; }; $FASHION
+model = { layers = ( { type = \"dense\"; units = 24; activation = \"relu\"; }, { type = \"dense\"; units = 10; name = \"out\"; } ); };
+train = { epochs = 1; mini_batch_size = 32; loss = \"bce\"; };
 optimizer = { plugin = \"sgd\"; learning_rate = 0.1; };" "$T/gray"
 
 # Errors: clear, exit 1, nothing written.

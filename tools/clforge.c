@@ -332,9 +332,11 @@ static cf_status export_onnx(const char *model, const char *out, cf_error *err)
     if (!st && !names) st = cf_error_set(err, CF_ERR_NOMEM, "out of memory");
     for (int c = 0; !st && c < s.k; c++) names[c] = cf_session_class_name(&s, c);
     if (!st) {
-        static const char *const losses[] = {"xent", "mse", "hinge"};
+        static const char *const losses[] = {[CF_LOSS_XENT] = "xent", [CF_LOSS_MSE] = "mse",
+                                             [CF_LOSS_HINGE] = "hinge", [CF_LOSS_BCE] = "bce"};
         cf_onnx_export_info info = {.c = s.c, .h = s.h, .w = s.w, .k = s.k, .mean = s.mean, .std = s.std,
-                                    .class_names = names, .loss = losses[s.loss], .version = PACKAGE_VERSION};
+                                    .class_names = names, .loss = losses[s.loss], .sigmoid = s.loss == CF_LOSS_BCE,
+                                    .version = PACKAGE_VERSION};
         st = cf_onnx_export(s.net, &info, out, err);
         if (st) cf_error_prefix(err, "%s -> %s", model, out);
     }
@@ -352,8 +354,9 @@ static int cmd_export(int argc, char **argv)
         "ONNX Runtime, OpenVINO, TensorRT etc.: input \"input\" [N, C, H, W] float pixels\n"
         "in [0, 1] (N dynamic; images already fitted to the model's input shape), the\n"
         "model's normalisation (data.mean/std) as its first nodes, output \"probs\" [N, K]\n"
-        "class probabilities (the softmax of the last layer, as `clforge predict` shows\n"
-        "for every loss); class names, mean, std and the clforge version in the metadata.\n"
+        "class probabilities as `clforge predict` shows them (the softmax of the last\n"
+        "layer; a multi-label bce model: each output's sigmoid); class names, mean, std\n"
+        "and the clforge version in the metadata.\n"
         "The file is written to a temporary name and renamed: never half-written.\n"
         "  -o, --output FILE  the .onnx file to write (required)\n";
     static const struct option opts[] = {{"output", required_argument, 0, 'o'},

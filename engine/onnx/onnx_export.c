@@ -245,6 +245,7 @@ static cf_status build_graph(cf_net *net, const cf_onnx_export_info *info, Onnx_
     CF_TRY(cf_net_export_graph(net, &gb, "input/normalized", last, &rank, err));
     const char *logits = last;
     CF_TRY(cf_graph_flatten(&gb, "output", &logits, &rank, flat, err));
+    if (info->sigmoid) return add_node(&b, "Sigmoid", &logits, 1, "probs", NULL, 0, err);
     cf_graph_attr axis = {.name = "axis", .kind = CF_GATTR_INT, .i = {1}};
     return add_node(&b, "Softmax", &logits, 1, "probs", &axis, 1, err);
 }

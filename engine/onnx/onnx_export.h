@@ -16,13 +16,15 @@ typedef struct cf_onnx_export_info {
     int c, h, w, k;                 /* input shape, classes */
     const double *mean, *std;       /* per channel: the model's normalisation */
     const char *const *class_names; /* k */
-    const char *loss;               /* recorded in the metadata ("xent", "mse", "hinge") */
+    const char *loss;               /* recorded in the metadata ("xent", "mse", "hinge", "bce") */
+    int sigmoid;                    /* probs are per-class sigmoids (bce, multi-label), not a softmax */
     const char *version;            /* clforge version */
 } cf_onnx_export_info;
 
 /* The model: "input" [N, C, H, W] pixels in [0, 1] (N dynamic) -> Sub mean,
  * Div std -> the layers -> "probs" [N, K], the softmax of the last layer's
- * output (what `clforge predict` reports for every loss). *data is malloc'd. */
+ * output (what `clforge predict` reports for xent, mse and hinge) or, with
+ * sigmoid, each output's sigmoid (bce). *data is malloc'd. */
 cf_status cf_onnx_export_bytes(cf_net *net, const cf_onnx_export_info *info, uint8_t **data, size_t *len,
                                cf_error *err);
 /* The same written to path atomically (temp file + rename: nothing half-written). */
