@@ -54,7 +54,7 @@ cf_status cf_net_backward(cf_net *net, float scale, cf_error *err)
     for (int i = net->n - 1; i >= 0; i--) {
         cf_node *nd = &net->nodes[i];
         unsigned fl = nd->def->flags;
-        if (fl & CF_LAYER_ALIAS) continue;
+        if ((fl & CF_LAYER_ALIAS) || !nd->backward) continue; /* aliases; frozen, nothing upstream trains */
         int act_only = (fl & CF_LAYER_ACT_ONLY) != 0;
         if (nd->has_act || act_only) {
             if (act_only && nd->in[0] < 0) continue; /* nothing upstream */

@@ -18,6 +18,9 @@ typedef struct cf_net_param {
     char name[CF_NAME_MAX + 16];
     int is_weight;
     int trainable;    /* 0 for running statistics (saved, not optimized) */
+    int frozen;       /* train.freeze: no gradient, no optimizer state (net_freeze.c) */
+    double lr_mult;   /* train.lr_mult: scales the step's learning rate (1 by default) */
+    int lr_mult_set;
     int fan_in, fan_out;
 } cf_net_param;
 
@@ -45,10 +48,32 @@ int cf_net_classes(const cf_net *n);
 void cf_net_params_changed(cf_net *n);
 /* Convolutions that evaluation runs as conv2d_fwd_act (0: no fusion). */
 int cf_net_fused(const cf_net *n);
-/* Optimizer wiring: allocate n_slots zeroed state tensors per trainable param. */
+/* Optimizer wiring: allocate n_slots zeroed state tensors per trainable
+ * param that is not frozen, grouped by lr_mult (set both before). */
 cf_status cf_net_alloc_slots(cf_net *n, int n_slots, cf_error *err);
 int cf_net_slots(const cf_net *n);
-/* Fill a cf_optim_step (params array owned by the net). */
+/* Fill a cf_optim_step (params array owned by the net): every optimized
+ * parameter at rate lr. */
 void cf_net_optim_step(cf_net *n, cf_optim_step *s, const cf_compute *cx, long step, double lr);
+/* The optimized parameters in groups of equal lr_mult: group g (0 <= g <
+ * the count returned) at rate lr * its multiplier. One group without
+ * train.lr_mult. */
+int cf_net_optim_groups(const cf_net *n);
+void cf_net_optim_group(cf_net *n, int g, cf_optim_step *s, const cf_compute *cx, long step, double lr);
+
+/* ---- net_freeze.c: which layers train, and how fast ---- */
+/* Freeze every layer whose name matches one of the fnmatch patterns: its
+ * parameters get no gradient and no optimizer state, its batch norms
+ * normalise with (and keep) their running statistics in training, and the
+ * backward pass stops where nothing upstream trains. Before
+ * cf_net_alloc_slots. A pattern that matches no layer is an error naming it. */
+cf_status cf_net_freeze(cf_net *n, const char *const *patterns, int n_patterns, cf_error *err);
+/* Multiply the learning rate of the layers matching pattern by mult
+ * (layers already given one keep it: the first matching pattern wins).
+ * Before cf_net_alloc_slots. No matching layer: an error naming it. */
+cf_status cf_net_set_lr_mult(cf_net *n, const char *pattern, double mult, cf_error *err);
+/* Layer name of parameter i ("s1_b1_conv1" of "s1_b1_conv1.weight") into out. */
+void cf_net_param_layer(const cf_net *n, int i, char *out, size_t cap);
+int cf_net_layer_frozen(const cf_net *n, int param);
 
 #endif

@@ -35,6 +35,7 @@ cf_status cf_net_add_param(cf_net *net, const char *layer, const char *what, int
     p->trainable = trainable;
     p->fan_in = fan_in;
     p->fan_out = fan_out;
+    p->lr_mult = 1.0;
     CF_TRY(cf_tensor_alloc(net->b, &p->value, ndim, shape, p->name, err));
     if (trainable) CF_TRY(cf_tensor_alloc(net->b, &p->grad, ndim, shape, p->name, err));
     *idx = net->n_params++;
@@ -126,6 +127,7 @@ static cf_status build_nodes(cf_net *net, const cf_model_spec *m, const cf_shape
         nd->fuse_out = nd->fuse_bn = nd->fuse_z = nd->fused_into = -1;
         nd->alias_of = -1;
         nd->grad_root = i;
+        nd->backward = nd->need_dx = 1;
         nd->has_act = l->act != CF_ACT_NONE && !(nd->def->flags & CF_LAYER_ACT_ONLY);
         cf_shape3 x = nd->in[0] < 0 ? xin : shapes[nd->in[0]];
         if (nd->def->build) CF_TRY(nd->def->build(net, nd, x, err));

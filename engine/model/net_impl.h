@@ -30,6 +30,10 @@ struct cf_node {
      * fuse_z's output; the nodes it absorbs have fused_into set. */
     int fuse_out, fuse_bn, fuse_z, fused_into;
     cf_tensor fw, fb; /* weight and bias with fuse_bn folded in */
+    /* train.freeze (net_freeze.c): frozen = no parameter gradients (batch
+     * norm in eval mode); backward = 0: nothing upstream or here trains,
+     * the backward pass skips the node; need_dx = 0: no input needs dL/dx. */
+    int frozen, backward, need_dx;
 };
 
 struct cf_net {
@@ -53,6 +57,9 @@ struct cf_net {
     cf_tensor zscratch; /* pre-activations of relu-like layers (forward only) */
     int fused;   /* the inference plan has fused heads (fusion.c) */
     int fold_ok; /* fw/fb hold the current weights (cleared by training and weight loads) */
+    int n_groups;      /* lr_mult groups of optim[] (net_params.c) */
+    int group_at[65];  /* group g is optim[group_at[g] .. group_at[g + 1]) */
+    double group_mult[64];
 };
 
 /* ---- net_build.c ---- */

@@ -58,26 +58,43 @@ cf_status cf_net_alloc_slots(cf_net *net, int n_slots, cf_error *err)
     net->slot_ptrs = cf_calloc((size_t)net->n_params * (size_t)(n_slots ? n_slots : 1), sizeof *net->slot_ptrs);
     if (!net->optim || !net->slot_ptrs) return cf_error_set(err, CF_ERR_NOMEM, "out of memory");
     cf_compute cx = cf_backend_compute(net->b);
-    for (int i = 0; i < net->n_params; i++) {
-        cf_net_param *p = &net->params[i];
-        if (!p->trainable) continue;
-        if (n_slots > 0) {
-            p->slots = cf_calloc((size_t)n_slots, sizeof *p->slots);
-            if (!p->slots) return cf_error_set(err, CF_ERR_NOMEM, "out of memory");
-            for (int k = 0; k < n_slots; k++) {
-                CF_TRY(cf_tensor_alloc(net->b, &p->slots[k], p->value.ndim, p->value.shape, p->name, err));
-                CF_TRY(cf_vec_fill(&cx, &p->slots[k], 0.0f, err));
+    /* Parameters of one lr_mult together, groups in order of first use (one
+     * group, the parameters in net order, without train.lr_mult). */
+    double mults[64];
+    int n_groups = 0;
+    net->group_at[0] = 0;
+    for (int g = 0; g < (n_groups ? n_groups : 1); g++) {
+        for (int i = 0; i < net->n_params; i++) {
+            cf_net_param *p = &net->params[i];
+            if (!p->trainable || p->frozen) continue; /* frozen: no state */
+            int pg = 0;
+            while (pg < n_groups && mults[pg] != p->lr_mult) pg++;
+            if (pg == n_groups) {
+                if (n_groups == 64) return cf_error_set(err, CF_ERR_INVALID, "train.lr_mult: more than 64 different multipliers");
+                mults[n_groups++] = p->lr_mult;
             }
+            if (pg != g) continue;
+            if (n_slots > 0) {
+                p->slots = cf_calloc((size_t)n_slots, sizeof *p->slots);
+                if (!p->slots) return cf_error_set(err, CF_ERR_NOMEM, "out of memory");
+                for (int k = 0; k < n_slots; k++) {
+                    CF_TRY(cf_tensor_alloc(net->b, &p->slots[k], p->value.ndim, p->value.shape, p->name, err));
+                    CF_TRY(cf_vec_fill(&cx, &p->slots[k], 0.0f, err));
+                }
+            }
+            cf_optim_param *o = &net->optim[net->n_optim++];
+            o->value = &p->value;
+            o->grad = &p->grad;
+            cf_tensor **sp = &net->slot_ptrs[(size_t)i * (size_t)(n_slots ? n_slots : 1)];
+            for (int k = 0; k < n_slots; k++) sp[k] = &p->slots[k];
+            o->slots = sp;
+            o->name = p->name;
+            o->is_weight = p->is_weight;
         }
-        cf_optim_param *o = &net->optim[net->n_optim++];
-        o->value = &p->value;
-        o->grad = &p->grad;
-        cf_tensor **sp = &net->slot_ptrs[(size_t)i * (size_t)(n_slots ? n_slots : 1)];
-        for (int k = 0; k < n_slots; k++) sp[k] = &p->slots[k];
-        o->slots = sp;
-        o->name = p->name;
-        o->is_weight = p->is_weight;
+        net->group_at[g + 1] = net->n_optim;
+        if (g < n_groups) net->group_mult[g] = mults[g];
     }
+    net->n_groups = n_groups;
     return CF_OK;
 }
 
@@ -88,4 +105,15 @@ void cf_net_optim_step(cf_net *net, cf_optim_step *s, const cf_compute *cx, long
     s->lr = lr;
     s->n_params = net->n_optim;
     s->params = net->optim;
+}
+
+int cf_net_optim_groups(const cf_net *net) { return net->n_groups; }
+
+void cf_net_optim_group(cf_net *net, int g, cf_optim_step *s, const cf_compute *cx, long step, double lr)
+{
+    s->cx = cx;
+    s->step = step;
+    s->lr = lr * net->group_mult[g];
+    s->n_params = net->group_at[g + 1] - net->group_at[g];
+    s->params = net->optim + net->group_at[g];
 }

@@ -46,6 +46,13 @@ const cf_param_def cf_model_params[] = {
     {"dropout", CF_PT_FLOAT, "0", 0, 0.99, NULL, "wrn: dropout rate between the two convolutions of each block"},
     {"hidden", CF_PT_FLOAT_LIST, "256,128", 1, 1 << 20, NULL, "mlp: hidden layer sizes"},
     {"init", CF_PT_STRING, "he", CF_PARAM_NO_RANGE, "he|xavier", "weight initialisation"},
+    {"init_from", CF_PT_STRING, "", CF_PARAM_NO_RANGE, NULL,
+     "start from this model: a model.clf, a checkpoint (.ckpt) or an .onnx file; parameters are matched by "
+     "layer name and shape, the rest keep their seeded init and are listed (a resumed run's checkpoint wins; "
+     "docs/transfer.md)"},
+    {"init_exclude", CF_PT_STRING_LIST, "", CF_PARAM_NO_RANGE, NULL,
+     "layer names or globs (fnmatch: \"out\", \"s4_*\") re-initialised even where init_from has them with the "
+     "same shape (a new head); a pattern matching no layer is an error"},
     CF_PARAM_TABLE_END};
 
 /* Keys every type reads (the rest belong to the types). */

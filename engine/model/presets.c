@@ -1,5 +1,8 @@
 /* Ready-made models ("cnn", "resnet"; "mlp" is parsed inline from its
- * `hidden` list) expanded into ordinary layer specs. */
+ * `hidden` list) expanded into ordinary layer specs. ResNet layers are named
+ * by stage so that globs freeze them by stage (docs/transfer.md): conv1,
+ * bn1, pool1 (the stem), stageS_bB_convK / _bnK / _proj / _proj_bn / _add,
+ * gap, out (the classifier head). */
 #include <stdio.h>
 #include <string.h>
 
@@ -45,10 +48,10 @@ cf_status cf_model_preset(cf_model_spec *m, const char *preset, int num_layers, 
         for (int s = 0; s < 4; s++) { blocks[s] = big[k].blocks[s]; widths[s] = 64 << s; }
     }
     char nm[CF_NAME_MAX], prev[CF_NAME_MAX];
-    ADD(CF_LAYER_CONV, "stem"); cv = CF_CONV(l); cv->filters = widths[0]; cv->bias = 0; cv->stride = 1;
+    ADD(CF_LAYER_CONV, "conv1"); cv = CF_CONV(l); cv->filters = widths[0]; cv->bias = 0; cv->stride = 1;
     if (small) { cv->kernel = 3; cv->padding = 1; } else { cv->kernel = 7; cv->padding = 3; cv->stride = 2; }
-    ADD(CF_LAYER_BATCHNORM, "stem_bn"); l->act = CF_ACT_RELU;
-    if (!small) { ADD(CF_LAYER_MAXPOOL, "stem_pool"); CF_POOL(l)->size = 3; CF_POOL(l)->stride = 2; CF_POOL(l)->padding = 1; }
+    ADD(CF_LAYER_BATCHNORM, "bn1"); l->act = CF_ACT_RELU;
+    if (!small) { ADD(CF_LAYER_MAXPOOL, "pool1"); CF_POOL(l)->size = 3; CF_POOL(l)->stride = 2; CF_POOL(l)->padding = 1; }
     snprintf(prev, sizeof prev, "%s", m->layers[m->n - 1].name);
     int in_ch = widths[0];
     for (int s = 0; s < stages; s++) {
@@ -59,7 +62,7 @@ cf_status cf_model_preset(cf_model_spec *m, const char *preset, int num_layers, 
             snprintf(block_in, sizeof block_in, "%s", prev);
             int nconv = bottleneck ? 3 : 2;
             for (int k = 0; k < nconv; k++) {
-                snprintf(nm, sizeof nm, "s%d_b%d_conv%d", s + 1, b + 1, k + 1);
+                snprintf(nm, sizeof nm, "stage%d_b%d_conv%d", s + 1, b + 1, k + 1);
                 ADD(CF_LAYER_CONV, nm);
                 cv = CF_CONV(l);
                 cv->bias = 0;
@@ -70,7 +73,7 @@ cf_status cf_model_preset(cf_model_spec *m, const char *preset, int num_layers, 
                     cv->kernel = 3; cv->padding = 1; cv->filters = widths[s]; cv->stride = k == 0 ? stride : 1;
                 }
                 if (k == 0) { l->n_inputs = 1; snprintf(l->inputs[0], CF_NAME_MAX, "%s", block_in); }
-                snprintf(nm, sizeof nm, "s%d_b%d_bn%d", s + 1, b + 1, k + 1);
+                snprintf(nm, sizeof nm, "stage%d_b%d_bn%d", s + 1, b + 1, k + 1);
                 ADD(CF_LAYER_BATCHNORM, nm);
                 if (k < nconv - 1) l->act = CF_ACT_RELU;
             }
@@ -78,16 +81,16 @@ cf_status cf_model_preset(cf_model_spec *m, const char *preset, int num_layers, 
             snprintf(main_out, sizeof main_out, "%s", m->layers[m->n - 1].name);
             snprintf(skip, sizeof skip, "%s", block_in);
             if (stride != 1 || in_ch != out_ch) { /* projection shortcut (option B) */
-                snprintf(nm, sizeof nm, "s%d_b%d_proj", s + 1, b + 1);
+                snprintf(nm, sizeof nm, "stage%d_b%d_proj", s + 1, b + 1);
                 ADD(CF_LAYER_CONV, nm);
                 cv = CF_CONV(l);
                 cv->kernel = 1; cv->padding = 0; cv->stride = stride; cv->filters = out_ch; cv->bias = 0;
                 l->n_inputs = 1; snprintf(l->inputs[0], CF_NAME_MAX, "%s", block_in);
-                snprintf(nm, sizeof nm, "s%d_b%d_proj_bn", s + 1, b + 1);
+                snprintf(nm, sizeof nm, "stage%d_b%d_proj_bn", s + 1, b + 1);
                 ADD(CF_LAYER_BATCHNORM, nm);
                 snprintf(skip, sizeof skip, "%s", nm);
             }
-            snprintf(nm, sizeof nm, "s%d_b%d_add", s + 1, b + 1);
+            snprintf(nm, sizeof nm, "stage%d_b%d_add", s + 1, b + 1);
             ADD(CF_LAYER_ADD, nm);
             l->act = CF_ACT_RELU;
             l->n_inputs = 2;
@@ -98,7 +101,7 @@ cf_status cf_model_preset(cf_model_spec *m, const char *preset, int num_layers, 
         }
     }
     ADD(CF_LAYER_GAP, "gap");
-    ADD(CF_LAYER_DENSE, "fc"); CF_DENSE(l)->units = n_classes;
+    ADD(CF_LAYER_DENSE, "out"); CF_DENSE(l)->units = n_classes;
 #undef ADD
     return CF_OK;
 }

@@ -27,7 +27,7 @@ cf_status cf_checkpoint_save(cf_session *s, const char *path, int epoch, long st
     cf_status rc = bl.t ? CF_OK : cf_error_set(err, CF_ERR_NOMEM, "out of memory");
     for (int i = 0; i < np && !rc; i++) {
         cf_net_param *p = cf_net_param_at(s->net, i);
-        for (int k = -1; k < (p->trainable ? ns : 0) && !rc; k++) {
+        for (int k = -1; k < (p->slots ? ns : 0) && !rc; k++) { /* frozen: no slots */
             cf_tensor *t = k < 0 ? &p->value : &p->slots[k];
             cf_blob_tensor *bt = &bl.t[bl.n++];
             if (k < 0) snprintf(bt->name, sizeof bt->name, "%s", p->name);
@@ -99,7 +99,7 @@ cf_status cf_checkpoint_load(cf_session *s, const char *path, int *epoch, long *
     if ((rc = cf_ema_load(&s->ema, s->net, &bl, path, err))) goto out;
     for (int i = 0; i < cf_net_n_params(s->net) && !rc; i++) {
         cf_net_param *p = cf_net_param_at(s->net, i);
-        for (int k = 0; p->trainable && k < cf_net_slots(s->net) && !rc; k++) {
+        for (int k = 0; p->slots && k < cf_net_slots(s->net) && !rc; k++) {
             char nm[128];
             snprintf(nm, sizeof nm, "slot%d:%s", k, p->name);
             const cf_blob_tensor *t = cf_blob_find(&bl, nm);

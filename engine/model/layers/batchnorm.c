@@ -75,7 +75,7 @@ static cf_status forward(cf_net *net, cf_node *nd, int train, uint64_t seed, uin
     op.in[2] = cf_net_value(net, nd->param[BETA]);
     op.p.bn.eps = q->eps;
     op.p.bn.momentum = q->momentum;
-    if (train) {
+    if (train && !nd->frozen) { /* frozen (train.freeze): eval mode, statistics kept */
         op.kind = CF_OP_BATCHNORM_FWD_TRAIN;
         op.out[1] = &nd->aux[SAVE_MEAN];
         op.out[2] = &nd->aux[SAVE_INVSTD];
@@ -89,8 +89,41 @@ static cf_status forward(cf_net *net, cf_node *nd, int train, uint64_t seed, uin
     return cf_net_exec(net, &op, nd, err);
 }
 
+/* Frozen: the forward was y = gamma (x - mean) / sqrt(var + eps) + beta with
+ * the running statistics as constants, so dx = dy gamma / sqrt(var + eps):
+ * the eval op itself applied to dy with mean and beta 0 (SAVE_MEAN, unused
+ * in eval mode, holds the zeros). Into scratch when it must accumulate. */
+static cf_status backward_frozen(cf_net *net, cf_node *nd, cf_tensor *g, cf_error *err)
+{
+    if (!nd->need_dx) return CF_OK;
+    cf_compute cx = cf_backend_compute(net->b);
+    CF_TRY(cf_vec_fill(&cx, &nd->aux[SAVE_MEAN], 0.0f, err));
+    int acc = net->written[net->nodes[nd->in[0]].grad_root];
+    if (acc && !nd->aux[DX_SCRATCH].buf)
+        CF_TRY(cf_net_alloc_act(net, &nd->aux[DX_SCRATCH], nd->shape, nd->spec.name, err));
+    cf_tensor scratch = nd->aux[DX_SCRATCH];
+    scratch.shape[0] = g->shape[0];
+    cf_op o = {0};
+    o.kind = CF_OP_BATCHNORM_FWD_EVAL;
+    o.in[0] = g;
+    o.in[1] = cf_net_value(net, nd->param[GAMMA]);
+    o.in[2] = &nd->aux[SAVE_MEAN];
+    o.in[3] = &nd->aux[SAVE_MEAN];
+    o.in[4] = cf_net_value(net, nd->param[RUN_VAR]);
+    o.p.bn.eps = CF_BATCHNORM(&nd->spec)->eps;
+    if (!acc) return cf_net_emit_dx(net, nd, 0, &o, err);
+    o.out[0] = &scratch;
+    CF_TRY(cf_net_exec(net, &o, nd, err));
+    cf_op a = {0};
+    a.kind = CF_OP_AXPBY;
+    a.in[0] = &scratch;
+    a.p.vec.a = 1.0f;
+    return cf_net_emit_dx(net, nd, 0, &a, err);
+}
+
 static cf_status backward(cf_net *net, cf_node *nd, cf_tensor *g, cf_error *err)
 {
+    if (nd->frozen) return backward_frozen(net, nd, g, err);
     const cf_batchnorm_params *q = CF_BATCHNORM(&nd->spec);
     cf_op o = {0};
     o.kind = CF_OP_BATCHNORM_BWD;

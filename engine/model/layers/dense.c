@@ -62,7 +62,8 @@ static cf_status backward(cf_net *net, cf_node *nd, cf_tensor *g, cf_error *err)
     w.in[1] = cf_net_in_y(net, nd, 0);
     w.out[0] = cf_net_grad(net, nd->param[CF_P_WEIGHT]);
     w.out[1] = cf_net_grad(net, nd->param[CF_P_BIAS]);
-    CF_TRY(cf_net_exec(net, &w, nd, err));
+    if (!nd->frozen) CF_TRY(cf_net_exec(net, &w, nd, err)); /* train.freeze: no weight gradient */
+    if (!nd->need_dx) return CF_OK;                          /* nothing upstream trains */
     o.kind = CF_OP_DENSE_BWD_DATA;
     o.in[0] = g;
     o.in[1] = cf_net_value(net, nd->param[CF_P_WEIGHT]);
