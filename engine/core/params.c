@@ -291,6 +291,8 @@ static cf_status set_from_setting(cf_param_value *pv, const config_setting_t *s,
                 int et = config_setting_type(e);
                 if (d->type == CF_PT_STRING_LIST && et == CONFIG_TYPE_STRING)
                     cf_sbuf_printf(&b, "%s%s", i ? "," : "", config_setting_get_string(e));
+                else if (d->type == CF_PT_STRING_LIST && (et == CONFIG_TYPE_INT || et == CONFIG_TYPE_INT64))
+                    cf_sbuf_printf(&b, "%s%lld", i ? "," : "", config_setting_get_int64(e)); /* classes = [5, 6] */
                 else if (d->type == CF_PT_FLOAT_LIST && (et == CONFIG_TYPE_INT || et == CONFIG_TYPE_FLOAT || et == CONFIG_TYPE_INT64))
                     cf_sbuf_printf(&b, "%s%.17g", i ? "," : "",
                                    et == CONFIG_TYPE_FLOAT ? config_setting_get_float(e)

@@ -66,6 +66,10 @@ cf_status cf_dataset_split(const cf_dataset *d, double ratio, uint64_t seed, int
  * choice, at least one when frac > 0; classes past n_frac keep all). */
 cf_status cf_dataset_class_fraction(const cf_dataset *d, int *idx, int *n, const double *frac, int n_frac,
                                     uint64_t seed, cf_error *err);
+/* subset.c: keep the samples of class c where keep[c] >= 0 (keep has d->k
+ * entries), relabelled keep[c] in 0..k_new-1, at most the first limit of
+ * them (0: all); class names follow. */
+cf_status cf_dataset_keep_classes(cf_dataset *d, const int *keep, int k_new, long limit, cf_error *err);
 /* Per-channel mean/std over the given samples. */
 void cf_dataset_stats(const cf_dataset *d, const int *idx, int n, double *mean, double *std);
 /* Seeded Fisher-Yates of idx for an epoch. */

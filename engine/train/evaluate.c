@@ -191,6 +191,9 @@ cf_status cf_print_model(const char *config_path, const char *const *sets, int n
             s.c = d.c; s.h = d.h; s.w = d.w;
             cf_dataset_free(&d);
         }
+        /* The class count the data would have: data.classes, or expect_classes (SageMaker num_classes). */
+        if (cf_params_list_len(s.pd, "classes")) s.k = cf_params_list_len(s.pd, "classes");
+        else if (cf_params_int(s.pd, "expect_classes")) s.k = cf_params_int(s.pd, "expect_classes");
     }
     if (!st) st = cf_session_plugins(&s, err);
     if (!st) st = cf_session_model(&s, err);

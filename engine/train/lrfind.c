@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "observe/report.h"
+#include "train/init_from.h"
 #include "train/session.h"
 #include "train/aug_chain.h"
 #include "train/trainer.h"
@@ -27,8 +28,10 @@ cf_status cf_lr_find(const cf_lr_find_opts *lo, cf_error *err)
     if (!st) st = cf_session_plugins(&s, err);
     if (!st) st = cf_session_model(&s, err);
     if (!st) st = cf_session_backend(&s, s.batch, err);
-    if (!st) st = cf_net_init_params(s.net, s.seed, err);
-    if (!st) st = cf_net_alloc_slots(s.net, ((const cf_optimizer_vtable *)s.opt.d->vtable)->n_slots(s.opt.state), err);
+    cf_sbuf rep = {0}; /* init_from, freeze and lr_mult as training would use them */
+    if (!st) st = cf_session_init_params(&s, 0, &rep, err);
+    if (!st && rep.s && lo->out) fputs(rep.s, lo->out);
+    cf_sbuf_free(&rep);
     if (!st && !(lo->min_lr > 0 && lo->max_lr > lo->min_lr))
         st = cf_error_set(err, CF_ERR_INVALID, "lr-find: need 0 < --min < --max (got %g, %g)", lo->min_lr, lo->max_lr);
     if (!st && !(order = malloc((size_t)s.n_tr * sizeof *order)))

@@ -77,6 +77,9 @@ const cf_param_def cf_data_params[] = {
      "keep decoded images in memory when they fit in this many MiB; else decode on each use (0: always stream)"},
     {"validation_split", CF_PT_FLOAT, "0.1", 0, 0.9, NULL, "fraction of each class held out for validation"},
     {"limit_train", CF_PT_INT, "0", 0, 1e9, NULL, "use only N training images: IDX the first N, other formats N evenly spaced (0 = all)"},
+    {"classes", CF_PT_STRING_LIST, "", CF_PARAM_NO_RANGE, NULL,
+     "keep only these classes (indices or names, [\"5\", \"6\"] or [\"sandal\"]) in every split, numbered 0.. in "
+     "this order; limit_train/limit_test then count the kept images (the first N)"},
     {"limit_test", CF_PT_INT, "0", 0, 1e9, NULL, "use only N test images: IDX the first N, other formats N evenly spaced (0 = all)"},
     {"class_fraction", CF_PT_FLOAT_LIST, "", 0, 1, NULL,
      "keep this fraction of each class's training-split images, class by index ([1.0, 1.0, 1.0, 0.02]: class 3 cut to "
@@ -124,6 +127,13 @@ const cf_param_def cf_train_params[] = {
     {"batchnorm_stats", CF_PT_STRING, "per_rank", CF_PARAM_NO_RANGE, "per_rank|average",
      "data parallel: average = the ranks average their batch-norm running statistics after each "
      "epoch, before validation and checkpoints (batch statistics in training stay per rank)"},
+    {"freeze", CF_PT_STRING_LIST, "", CF_PARAM_NO_RANGE, NULL,
+     "layer names or globs (fnmatch: [\"conv1\", \"s1_*\"]) that do not train: no updates, no optimizer state, "
+     "no weight decay, batch norms normalise with their running statistics and keep them; a pattern "
+     "matching no layer is an error"},
+    {"lr_mult", CF_PT_STRING_LIST, "", CF_PARAM_NO_RANGE, NULL,
+     "per-layer learning-rate multipliers as \"PATTERN:MULT\" strings ([\"out:10\", \"s1_*:0.1\"]; PATTERN a "
+     "layer name or glob); a layer takes the first pattern it matches; the rest train at 1x"},
     {"lr_schedule", CF_PT_GROUP, "", CF_PARAM_NO_RANGE, NULL, "group: learning-rate schedule (see train.lr_schedule.*)"},
     {"early_stopping", CF_PT_GROUP, "", CF_PARAM_NO_RANGE, NULL, "group: early stopping (see train.early_stopping.*)"},
     {"clip_grad_norm", CF_PT_FLOAT, "0", 0, 1e9, NULL,

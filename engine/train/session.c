@@ -45,6 +45,9 @@ void cf_session_free(cf_session *s)
     free(s->class_w);
     free(s->pos_w);
     cf_ml_free(&s->ml);
+    for (int c = 0; s->all_names && c < s->k_all; c++) free(s->all_names[c]);
+    free(s->all_names);
+    free(s->keep);
     free(s->bx); free(s->bt); free(s->bw); free(s->bl); free(s->bp); free(s->bprob);
     free(s->aug_a); free(s->aug_b);
     cf_schedule_free(s->sched);
@@ -251,8 +254,14 @@ cf_status cf_session_step(cf_session *s, long step, double lr, int batch, cf_err
         if (!s->clip_t.buf) CF_TRY(cf_tensor_alloc(s->be, &s->clip_t, 1, &one, "clip_grad_norm", err));
         CF_TRY(cf_clip_grad_norm(s->be, &os, s->clip_norm, &s->clip_t, &s->grad_norm, err));
     }
+    /* train.lr_mult: one step call per group of equal multiplier (plugins
+     * treat parameters independently, docs/plugins.md), so every optimizer
+     * plugin, old or new, honours it. */
     const cf_optimizer_vtable *ov = s->opt.d->vtable;
-    if (ov->step(s->opt.state, &os, err)) return cf_error_prefix(err, "optimizer %s", s->opt.d->name);
+    for (int g = 0; g < cf_net_optim_groups(s->net); g++) {
+        cf_net_optim_group(s->net, g, &os, &cx, step, lr);
+        if (ov->step(s->opt.state, &os, err)) return cf_error_prefix(err, "optimizer %s", s->opt.d->name);
+    }
     return cf_ema_update(&s->ema, s->net, step, err);
 }
 

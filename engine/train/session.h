@@ -61,6 +61,11 @@ typedef struct cf_session {
     double clip_norm;     /* train.clip_grad_norm (0 = off) */
     cf_tensor clip_t;     /* its 1-element scratch */
     double grad_norm;     /* the last step's norm before clipping */
+    /* data.classes: the training data's class names before the subset
+     * (validation and test folders are matched against them) and where
+     * each of those classes went (-1: left out). */
+    char **all_names;
+    int k_all, *keep;
 } cf_session;
 
 typedef struct cf_eval_result {

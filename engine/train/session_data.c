@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "data/multilabel.h"
 #include "data/reader.h"
@@ -68,13 +69,62 @@ static cf_status check_shape(const cf_session *s, const cf_dataset *d, const cha
     return CF_OK;
 }
 
+/* data.classes against the training data's classes (an index or a name,
+ * case-insensitive): s->keep maps each class to its place in the list. */
+static cf_status class_subset(cf_session *s, const char *where, int lim, cf_error *err)
+{
+    int n = cf_params_list_len(s->pd, "classes"), k = s->train.k;
+    s->keep = malloc((size_t)k * sizeof *s->keep);
+    s->all_names = cf_calloc((size_t)k, sizeof *s->all_names);
+    if (!s->keep || !s->all_names) return cf_error_set(err, CF_ERR_NOMEM, "out of memory");
+    s->k_all = k;
+    for (int c = 0; c < k; c++) {
+        s->keep[c] = -1;
+        s->all_names[c] = cf_strdup(s->train.class_names && s->train.class_names[c] ? s->train.class_names[c] : "?");
+    }
+    for (int i = 0; i < n; i++) {
+        const char *v = cf_params_list_str(s->pd, "classes", i);
+        char *end;
+        long c = strtol(v, &end, 10);
+        if (end == v || *end) /* a name */
+            for (c = 0; c < k && strcasecmp(s->all_names[c], v); c++) {}
+        if (c < 0 || c >= k)
+            return cf_error_set(err, CF_ERR_INVALID, "data.classes: '%s' is not a class of %s (its %d classes: 0 to %d, "
+                                "or their names)", v, where, k, k - 1);
+        if (s->keep[c] >= 0)
+            return cf_error_set(err, CF_ERR_INVALID, "data.classes: class '%s' is listed twice", v);
+        s->keep[c] = i;
+    }
+    CF_TRY(cf_dataset_keep_classes(&s->train, s->keep, n, lim, err));
+    if (!s->train.n) return cf_error_set(err, CF_ERR_INVALID, "data.classes: %s has no images of these classes", where);
+    return CF_OK;
+}
+
+/* A validation or test set: numbered as the training data's classes (all
+ * of them, before data.classes), then the same subset. */
+static cf_status match_subset(cf_session *s, cf_dataset *d, const char *path, int lim, cf_error *err)
+{
+    if (!s->keep)
+        return cf_dataset_match_classes(d, path, (const char *const *)s->train.class_names, s->train.k, err);
+    CF_TRY(cf_dataset_match_classes(d, path, (const char *const *)s->all_names, s->k_all, err));
+    int *keep = malloc((size_t)(d->k > 0 ? d->k : 1) * sizeof *keep);
+    if (!keep) return cf_error_set(err, CF_ERR_NOMEM, "out of memory");
+    for (int c = 0; c < d->k; c++) keep[c] = c < s->k_all ? s->keep[c] : -1;
+    cf_status st = cf_dataset_keep_classes(d, keep, s->train.k, lim, err);
+    free(keep);
+    return st;
+}
+
 static cf_status load_train(cf_session *s, int c, int h, int w, cf_error *err)
 {
     const char *tp = cf_params_str(s->pd, "train");
     int lim = cf_params_int(s->pd, "limit_train");
+    int subset = cf_params_list_len(s->pd, "classes") > 0, lim_all = lim;
+    if (subset) lim = 0; /* the limit counts the kept images */
     if (*tp) CF_TRY(cf_session_open_data(s, tp, "train", "train_labels", lim, c, h, w, &s->train, err));
     else CF_TRY(cf_idx_load(cf_params_str(s->pd, "train_images"), cf_params_str(s->pd, "train_labels"), lim,
                             &s->train, err));
+    if (subset) CF_TRY(class_subset(s, *tp ? tp : cf_params_str(s->pd, "train_images"), lim_all, err));
     s->c = s->train.c;
     s->h = s->train.h;
     s->w = s->train.w;
@@ -85,7 +135,7 @@ static cf_status load_train(cf_session *s, int c, int h, int w, cf_error *err)
         CF_TRY(open_rooted(s, vp, "test", "test_labels", 0, s->c, s->h, s->w, *vr ? vr : cf_params_str(s->pd, "root"),
                            &s->valid, err));
         CF_TRY(check_shape(s, &s->valid, "validation", vp, err));
-        CF_TRY(cf_dataset_match_classes(&s->valid, vp, (const char *const *)s->train.class_names, s->train.k, err));
+        CF_TRY(match_subset(s, &s->valid, vp, 0, err));
         if (s->valid.k > s->k) s->k = s->valid.k;
         s->tr = malloc((size_t)s->train.n * sizeof *s->tr);
         s->va = malloc((size_t)s->valid.n * sizeof *s->va);
@@ -121,15 +171,14 @@ static cf_status load_train(cf_session *s, int c, int h, int w, cf_error *err)
 static cf_status load_test(cf_session *s, int need_train, int c, int h, int w, cf_error *err)
 {
     const char *tp = cf_params_str(s->pd, "test"), *trp = cf_params_str(s->pd, "train");
-    int lim = cf_params_int(s->pd, "limit_test");
+    int lim = cf_params_int(s->pd, "limit_test"), lim_all = lim;
     if (need_train) c = s->c, h = s->h, w = s->w;
+    if (need_train && s->keep) lim = 0; /* data.classes: the limit counts the kept images */
     if (*tp) CF_TRY(cf_session_open_data(s, tp, "test", "test_labels", lim, c, h, w, &s->test, err));
     else if (*trp && is_cifar_dir(s, trp)) CF_TRY(cf_session_open_data(s, trp, "test", "test_labels", lim, c, h, w, &s->test, err));
     else if (*trp) return CF_OK;
     else CF_TRY(cf_idx_load(cf_params_str(s->pd, "test_images"), cf_params_str(s->pd, "test_labels"), lim, &s->test, err));
-    if (need_train)
-        CF_TRY(cf_dataset_match_classes(&s->test, *tp ? tp : trp, (const char *const *)s->train.class_names,
-                                        s->train.k, err));
+    if (need_train) CF_TRY(match_subset(s, &s->test, *tp ? tp : trp, lim_all, err));
     if (!need_train) {
         s->c = s->test.c; s->h = s->test.h; s->w = s->test.w; s->k = s->test.k;
     } else if (s->test.h != s->h || s->test.w != s->w)

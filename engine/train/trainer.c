@@ -20,6 +20,7 @@
 #include "observe/sink.h"
 #include "train/checkpoint.h"
 #include "train/early_stop.h"
+#include "train/init_from.h"
 #include "train/run_dir.h"
 #include "train/sagemaker.h"
 #include "train/session.h"
@@ -155,9 +156,19 @@ cf_status cf_train_run(const cf_train_opts *o, cf_error *err)
     }
     int max_batch = s.batch > s.eval_batch ? s.batch : s.eval_batch;
     if ((st = cf_session_backend(&s, max_batch, err))) goto done;
-    if ((st = cf_net_init_params(s.net, s.seed, err))) goto done;
-    const cf_optimizer_vtable *ov = s.opt.d->vtable;
-    if ((st = cf_net_alloc_slots(s.net, ov->n_slots(s.opt.state), err))) goto done;
+    {   /* seeded init, model.init_from (unless a checkpoint is resumed: it wins), freeze, lr_mult */
+        char ck[1300];
+        snprintf(ck, sizeof ck, "%s/checkpoints/last.ckpt", o->run_dir ? o->run_dir : "");
+        cf_sbuf rep = {0};
+        st = cf_session_init_params(&s, resuming && cf_file_exists(ck), &rep, err);
+        for (char *line = rep.s, *nl; !st && line && *line; line = nl + 1) {
+            if (!(nl = strchr(line, '\n'))) break;
+            *nl = '\0';
+            st = note(&sinks, err, "%s", line);
+        }
+        cf_sbuf_free(&rep);
+        if (st) goto done;
+    }
     /* the average starts at the initial weights (a resumed run loads its own) */
     int ema_eval = 0, ema_save = 0;
     if (cf_session_member(&s, "train.ema") && cf_params_bool(s.pema, "enabled")) {
