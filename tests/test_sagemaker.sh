@@ -43,8 +43,21 @@ c2="$T/d2/config.cfg"
 grep -q 'plugin = "rmsprop"' "$c2" && grep -q "gamma = 0.9;" "$c2" && ! grep -q "momentum" "$c2" \
     && grep -q "mini_batch_size = 64;" "$c2" \
     && echo "ok: rmsprop gamma default; the config's batch size wins" || { echo "FAIL: rmsprop: $(cat "$c2")"; fails=$((fails + 1)); }
-for bad in '{"use_pretrained_model": "1"}|use_pretrained_model. = 1 is not supported yet' \
-           '{"kv_store": "dist_async"}|kv_store = .dist_async. is not supported' \
+# use_pretrained_model=1: model.init_from from the "pretrained" channel, the last layer fresh;
+# with none, an error that says no model hub is reachable.
+mkdir -p "$T/pre" "$T/empty"
+cp "$T/run/model.clf" "$T/pre/model.clf"
+printf '{"use_pretrained_model": "1", "epochs": "1"}' > "$T/pre.json"
+if SM_CHANNEL_PRETRAINED="$T/pre" $CLF train "$SRC/examples/fashion_mlp.cfg" --hyperparameters "$T/pre.json" \
+    --run-dir "$T/prerun" --set backend.name=reference --set data.limit_train=300 --set data.limit_test=50 \
+    >"$T/pre.out" 2>&1 && grep -q "init_from $T/pre/model.clf: 2 of 3 layers loaded" "$T/pre.out" \
+    && grep -q "model.init_exclude (1): out" "$T/pre.out"; then echo "ok: use_pretrained_model from the pretrained channel"
+else echo "FAIL: use_pretrained_model: $(head -3 "$T/pre.out")"; fails=$((fails + 1)); fi
+if SM_CHANNEL_PRETRAINED="$T/empty" $CLF train "$SRC/examples/fashion_mlp.cfg" --hyperparameters "$T/pre.json" \
+    --run-dir "$T/prebad" 2>"$T/err"; then echo "FAIL: use_pretrained_model without a model accepted"; fails=$((fails + 1))
+elif grep -q "no model hub is reachable" "$T/err" && [ ! -e "$T/prebad" ]; then echo "ok: use_pretrained_model without a model: $(cat "$T/err")"
+else echo "FAIL: use_pretrained_model without a model: $(cat "$T/err")"; fails=$((fails + 1)); fi
+for bad in '{"kv_store": "dist_async"}|kv_store = .dist_async. is not supported' \
            '{"optimizer": "lamb"}|optimizer .lamb. (allowed: sgd, adam, rmsprop, nag)' \
            '{"num_classes": "7"}|num_classes is 7 but' \
            '{"epochz": "3"}|bad.json: unknown SageMaker hyperparameter .epochz.; did you mean .epochs.?' \

@@ -122,4 +122,9 @@ for want in 18:1000:11689512 34:1000:21797672 50:1000:25557032 101:1000:44549160
 done
 $CLF model "$T/r.cfg" --set model.num_layers=50 --set "data.image_shape=\"3,224,224\"" \
     | grep -q "stage4_b3_conv3" || fail "ResNet-50 stage layer names"
+# 7. The CIFAR-10 ResNet-50 transfer example parses and validates (its data and weights are the user's).
+SRC=${CF_TEST_SRCDIR:-.}
+$CLF model "$SRC/examples/cifar10_resnet50_transfer.cfg" >"$T/ex.out" 2>&1 && grep -q "^out .*\[10, 1, 1\]" "$T/ex.out" &&
+    grep -q "total trainable parameters: 23528522" "$T/ex.out" && echo "ok: examples/cifar10_resnet50_transfer.cfg validates" ||
+    fail "examples/cifar10_resnet50_transfer.cfg: $(tail -2 "$T/ex.out")"
 [ "$fails" -eq 0 ]

@@ -138,7 +138,7 @@ static cf_status init_from(cf_session *s, cf_params *pm, cf_sbuf *r, cf_error *e
     const cf_blob_tensor **src = cf_calloc((size_t)np + 1, sizeof *src);
     char *used = cf_calloc((size_t)bl.n + 1, 1);
     cf_sbuf excl = {0}, diff = {0}, missing = {0}, extra = {0};
-    int n_excl = 0, n_diff = 0, n_missing = 0, n_extra = 0, n_loaded = 0, n_layers = 0, n_tensors = 0;
+    int n_excl = 0, n_diff = 0, n_missing = 0, n_extra = 0, n_loaded = 0, n_layers = 0, n_tensors = 0, n_stats = 0;
     if (!src || !used) st = cf_error_set(err, CF_ERR_NOMEM, "out of memory");
     for (int i = 0; i < np && !st;) {
         char layer[CF_NAME_MAX];
@@ -179,6 +179,7 @@ static cf_status init_from(cf_session *s, cf_params *pm, cf_sbuf *r, cf_error *e
         else {
             n_loaded++;
             n_tensors += j - i;
+            for (int q = i; q < j; q++) n_stats += has_suffix(cf_net_param_at(net, q)->name, ".running_mean");
         }
         i = j;
     }
@@ -205,8 +206,9 @@ static cf_status init_from(cf_session *s, cf_params *pm, cf_sbuf *r, cf_error *e
         if (src[i]) st = cf_tensor_upload(cf_net_backend(net), &cf_net_param_at(net, i)->value, src[i]->data, err);
     if (!st) {
         cf_net_params_changed(net);
-        cf_sbuf_printf(r, "init_from %s: %d of %d layers loaded (%d tensors, batch-norm statistics included)\n", path,
-                       n_loaded, n_layers, n_tensors);
+        cf_sbuf_printf(r, "init_from %s: %d of %d layers loaded (%d tensors", path, n_loaded, n_layers, n_tensors);
+        if (n_stats) cf_sbuf_printf(r, "; running statistics of %d batch norms", n_stats);
+        cf_sbuf_printf(r, ")\n");
         list_line(r, "re-initialised, shape differs", &diff, n_diff);
         list_line(r, "re-initialised, model.init_exclude", &excl, n_excl);
         list_line(r, "not in the file, seeded init", &missing, n_missing);

@@ -31,8 +31,8 @@ static const sm_map direct[] = {
     {"resize", "data.resize"},
     {NULL, NULL}};
 
+/* Names refused by name, with the reason (none left today: the table stays for the next one). */
 static const struct { const char *name, *why; } unsupported[] = {
-    {"use_pretrained_model", "pretrained networks are not shipped (no downloads here)"},
     {NULL, NULL}};
 
 /* Optimizer-specific names and the optimizers SageMaker applies them to;
@@ -52,7 +52,7 @@ static int applies(const char *optimizers, const char *opt)
 /* Every name this file accepts, for "did you mean". */
 static const char *const special[] = {"optimizer", "image_shape", "lr_scheduler_step", "lr_scheduler_factor",
                                       "early_stopping", "precision_dtype", "num_classes", "multi_label",
-                                      "num_training_samples"};
+                                      "num_training_samples", "use_pretrained_model", "pretrained_model"};
 
 static const char *suggest_name(const char *k)
 {
@@ -96,6 +96,35 @@ static int find_ext(const char *dir, const char *ext, char *out, size_t n)
     return best[0] != 0;
 }
 
+/* use_pretrained_model=1: the model comes from the hyperparameter
+ * pretrained_model (a path; clforge's own name), else the "pretrained"
+ * channel (SM_CHANNEL_PRETRAINED, by default /opt/ml/input/data/pretrained):
+ * its model.clf, else its first .clf, .ckpt or .onnx. Nothing is
+ * downloaded; without one, the error says how to supply it. */
+static cf_status pretrained(const char *json, const char *given, char *out, size_t n, cf_error *err)
+{
+    if (given && *given) {
+        snprintf(out, n, "%s", given);
+        return CF_OK;
+    }
+    const char *env = getenv("SM_CHANNEL_PRETRAINED");
+    const char *dir = env && *env ? env : "/opt/ml/input/data/pretrained";
+    char p[1200];
+    snprintf(p, sizeof p, "%s/model.clf", dir);
+    if (cf_file_exists(p)) {
+        snprintf(out, n, "%s", p);
+        return CF_OK;
+    }
+    static const char *const exts[] = {".clf", ".ckpt", ".onnx"};
+    for (int i = 0; i < 3; i++)
+        if (find_ext(dir, exts[i], out, n)) return CF_OK;
+    return cf_error_set(err, CF_ERR_INVALID,
+                        "%s: use_pretrained_model = 1 needs the pretrained model, and no model hub is reachable "
+                        "(clforge downloads nothing): put a model.clf, .ckpt or .onnx in the \"pretrained\" channel "
+                        "(%s%s), or name the file with the hyperparameter pretrained_model", json, dir,
+                        env && *env ? ", SM_CHANNEL_PRETRAINED" : "; SM_CHANNEL_PRETRAINED sets another directory");
+}
+
 /* SageMaker's data channels (SM_CHANNEL_TRAIN=/opt/ml/input/data/train, ...)
  * onto data.train / data.validation: a channel holding a .rec is that file;
  * with a *_lst channel, its .lst with the images channel as the root; else
@@ -134,8 +163,11 @@ cf_status cf_sagemaker_overrides(const char *path, char ***sets, int *n_sets, cf
         goto out;
     }
     const char *opt = NULL;
-    for (int i = 0; i < j->n; i++)
+    const char *pre = NULL;
+    for (int i = 0; i < j->n; i++) {
         if (!strcmp(j->keys[i], "optimizer")) opt = cf_jval_str(j->items[i], NULL);
+        if (!strcmp(j->keys[i], "pretrained_model")) pre = cf_jval_str(j->items[i], NULL);
+    }
     for (int i = 0; i < j->n && !st; i++) {
         const char *k = j->keys[i];
         const cf_jval *v = j->items[i];
@@ -194,6 +226,16 @@ cf_status cf_sagemaker_overrides(const char *path, char ***sets, int *n_sets, cf
             add(&list, &n, "train.lr_schedule.steps", q);
         } else if (!strcmp(k, "lr_scheduler_factor")) {
             add(&list, &n, "train.lr_schedule.factor", val);
+        } else if (!strcmp(k, "use_pretrained_model")) {
+            if (!strcmp(val, "1") || !strcmp(val, "true") || !strcmp(val, "True")) {
+                char mp[1200], q[1300];
+                if (!(st = pretrained(path, pre, mp, sizeof mp, err))) {
+                    snprintf(q, sizeof q, "\"%s\"", mp);
+                    add(&list, &n, "model.init_from", q);
+                    add(&list, &n, "model.init_exclude", "[\"out\"]"); /* SageMaker: the last layer starts afresh */
+                }
+            }
+        } else if (!strcmp(k, "pretrained_model")) { /* read with use_pretrained_model */
         } else if (!strcmp(k, "use_weighted_loss")) { /* SageMaker: multi-label only; here any labels */
             add(&list, &n, "train.weighted_loss", !strcmp(val, "true") || !strcmp(val, "1") || !strcmp(val, "True") ? "true" : "false");
         } else if (!strcmp(k, "multi_label")) { /* label lists from .lst columns / RecordIO headers */
