@@ -79,6 +79,29 @@ static cf_model_spec *model_branches(void)
     return m;
 }
 
+/* train.freeze in the middle: a frozen batch norm (eval-mode forward, its
+ * dx accumulated into a buffer the residual add wrote first) and a frozen
+ * conv (no weight gradient, dx still sent on) between trainable layers. */
+static cf_model_spec *model_frozen_middle(void)
+{
+    cf_model_spec *m = cf_model_spec_new();
+    m->in_c = 2; m->in_h = 5; m->in_w = 5;
+    cf_layer_spec *l;
+    l = cf_model_spec_append(m, CF_LAYER_CONV, "c1"); CF_CONV(l)->filters = 3; CF_CONV(l)->padding = 1; l->act = CF_ACT_TANH;
+    set_inputs(l, 1, (const char *const[]){"input"});
+    l = cf_model_spec_append(m, CF_LAYER_BATCHNORM, "b1"); l->act = CF_ACT_ELU;
+    set_inputs(l, 1, (const char *const[]){"c1"});
+    l = cf_model_spec_append(m, CF_LAYER_CONV, "c2"); CF_CONV(l)->filters = 3; CF_CONV(l)->padding = 1;
+    set_inputs(l, 1, (const char *const[]){"b1"});
+    l = cf_model_spec_append(m, CF_LAYER_ADD, "sum"); l->act = CF_ACT_GELU;
+    set_inputs(l, 2, (const char *const[]){"c2", "c1"});
+    l = cf_model_spec_append(m, CF_LAYER_FLATTEN, "f");
+    set_inputs(l, 1, (const char *const[]){"sum"});
+    l = cf_model_spec_append(m, CF_LAYER_DENSE, "fc"); CF_DENSE(l)->units = 3;
+    set_inputs(l, 1, (const char *const[]){"f"});
+    return m;
+}
+
 static double batch_loss(cf_net *net, const float *x, const float *t, const float *w, int n, cf_error *e)
 {
     float loss[8];
@@ -88,7 +111,7 @@ static double batch_loss(cf_net *net, const float *x, const float *t, const floa
     return s / ws;
 }
 
-static void check_model(cf_model_spec *m, cf_loss_kind kind)
+static void check_model_frozen(cf_model_spec *m, cf_loss_kind kind, const char *const *freeze, int n_freeze)
 {
     cf_registry *r;
     cf_backend *b;
@@ -100,6 +123,7 @@ static void check_model(cf_model_spec *m, cf_loss_kind kind)
     const int n = 4, k = 3;
     ck_assert_msg(cf_net_build(b, m, n, k, kind, &net, &e) == CF_OK, "%s", e.msg);
     ck_assert_int_eq(cf_net_init_params(net, seed, &e), CF_OK);
+    if (n_freeze) ck_assert_msg(cf_net_freeze(net, freeze, n_freeze, &e) == CF_OK, "%s", e.msg);
     cf_rng rng = cf_rng_make(seed, 99, 0, 0);
     int px = m->in_c * m->in_h * m->in_w;
     float *x = malloc(sizeof(float) * (size_t)(n * px)), t[12], w[4];
@@ -114,7 +138,7 @@ static void check_model(cf_model_spec *m, cf_loss_kind kind)
     float **grads = calloc((size_t)np, sizeof *grads);
     for (int pi = 0; pi < np; pi++) { /* snapshot before any perturbation reruns backward */
         cf_net_param *p = cf_net_param_at(net, pi);
-        if (!p->trainable) continue;
+        if (!p->trainable || p->frozen) continue;
         grads[pi] = malloc(cf_tensor_numel(&p->value) * sizeof(float));
         cf_tensor_download(b, &p->grad, grads[pi], &e);
     }
@@ -122,7 +146,7 @@ static void check_model(cf_model_spec *m, cf_loss_kind kind)
     double worst = 0;
     for (int pi = 0; pi < cf_net_n_params(net); pi++) {
         cf_net_param *p = cf_net_param_at(net, pi);
-        if (!p->trainable) continue;
+        if (!p->trainable || p->frozen) continue;
         size_t cnt = cf_tensor_numel(&p->value);
         float *v = malloc(cnt * sizeof *v), *g = grads[pi];
         cf_tensor_download(b, &p->value, v, &e);
@@ -160,6 +184,15 @@ static void check_model(cf_model_spec *m, cf_loss_kind kind)
     cf_registry_destroy(r);
     cf_model_spec_free(m);
 }
+
+static void check_model(cf_model_spec *m, cf_loss_kind kind) { check_model_frozen(m, kind, NULL, 0); }
+
+START_TEST(frozen_bn_conv_middle_xent)
+{
+    static const char *const fz[] = {"b1", "c2"};
+    check_model_frozen(model_frozen_middle(), CF_LOSS_XENT, fz, 2);
+}
+END_TEST
 
 START_TEST(residual_bn_dropout_xent) { check_model(model_residual(), CF_LOSS_XENT); }
 END_TEST
@@ -225,6 +258,7 @@ Suite *cf_test_suite(void)
     Suite *s = suite_create("autodiff");
     TCase *t = tcase_create("autodiff");
     tcase_add_test(t, residual_bn_dropout_xent);
+    tcase_add_test(t, frozen_bn_conv_middle_xent);
     tcase_add_test(t, residual_mse);
     tcase_add_test(t, pooling_softmax_hinge);
     tcase_add_test(t, concat_nadd_xent);
