@@ -31,9 +31,19 @@ output = { report = false; tensorboard = false; };
 CFG
 for b in $BACKENDS; do
     /usr/bin/time -v $CLF train "$T/r50.cfg" --run-dir "$T/run_$b" --set backend.name="$b" --no-test \
-        >"$T/$b.out" 2>"$T/$b.time" || { echo "$b: failed: $(tail -3 "$T/$b.out" "$T/$b.time")"; continue; }
+        >"$T/$b.out" 2>"$T/$b.time" &
+    tp=$!
+    : > "$T/$b.rss"
+    while kill -0 "$tp" 2>/dev/null; do # the trainer's RSS every 5 s: flat once memory is planned
+        cp=$(pgrep -P "$tp" | head -1)
+        [ -n "$cp" ] && sed -n 's/^VmRSS: *\([0-9]*\).*/\1/p' "/proc/$cp/status" 2>/dev/null >> "$T/$b.rss"
+        sleep 5
+    done
+    wait "$tp" || { echo "$b: failed: $(tail -3 "$T/$b.out" "$T/$b.time")"; continue; }
     rss=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$T/$b.time")
-    wall=$(sed -n 's/.*Elapsed (wall clock) time[^:]*: //p' "$T/$b.time")
+    wall=$(sed -n 's/.*Elapsed (wall clock) time (h:mm:ss or m:ss): //p' "$T/$b.time")
     grep "^epoch" "$T/$b.out" | sed "s/^/$b: /"
+    awk -v b="$b" '{ v[NR] = $1 } END { if (NR) printf "%s: RSS samples (MiB, every 5 s): %s\n", b, \
+        sprintf("%d ... %d %d %d", v[1] / 1024, v[int(NR / 3) + 1] / 1024, v[int(2 * NR / 3) + 1] / 1024, v[NR] / 1024) }' "$T/$b.rss"
     echo "$b: peak RSS $((rss / 1024)) MiB, wall $wall"
 done
