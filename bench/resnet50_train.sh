@@ -25,7 +25,7 @@ cat > "$T/r50.cfg" <<CFG
 name = "resnet50_bench";
 data = { train = "$T/img"; image_shape = "3,224,224"; validation_split = 0; };
 model = { preset = "resnet"; num_layers = 50; };
-train = { epochs = ${EPOCHS:-2}; mini_batch_size = 32; };
+train = { epochs = ${EPOCHS:-2}; mini_batch_size = 32; eval_batch_size = 32; }; # the net is built for the larger of the two
 optimizer = { plugin = "sgd"; learning_rate = 0.01; momentum = 0.9; };
 output = { report = false; tensorboard = false; };
 CFG
@@ -39,7 +39,7 @@ for b in $BACKENDS; do
         [ -n "$cp" ] && sed -n 's/^VmRSS: *\([0-9]*\).*/\1/p' "/proc/$cp/status" 2>/dev/null >> "$T/$b.rss"
         sleep 5
     done
-    wait "$tp" || { echo "$b: failed: $(tail -3 "$T/$b.out" "$T/$b.time")"; continue; }
+    wait "$tp" || { echo "$b: failed: $(tail -n 3 "$T/$b.out" "$T/$b.time")"; continue; }
     rss=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$T/$b.time")
     wall=$(sed -n 's/.*Elapsed (wall clock) time (h:mm:ss or m:ss): //p' "$T/$b.time")
     grep "^epoch" "$T/$b.out" | sed "s/^/$b: /"
