@@ -42,6 +42,9 @@ grep -q "freeze: 2 layers with parameters frozen" "$T/ft.out" || fail "freeze li
 $TOOL same "$BASE" "$T/ft/model.clf" conv1 bn1 || fail "frozen layers changed"
 $TOOL differ "$BASE" "$T/ft/model.clf" fc1 || fail "fc1 (not frozen) did not train"
 grep -q '"Sandal"' "$T/ft/summary.json" || fail "data.classes: class names of the subset"
+# eval of a model trained on data.classes tests the same classes of the test data
+$CLF eval "$T/ft/model.clf" >"$T/ev.out" 2>&1
+grep -q "^test accuracy" "$T/ev.out" || fail "eval of a data.classes model: $(head -2 "$T/ev.out")"
 
 # 2. init_exclude and unmatched names on both sides: fc1 renamed hidden, a new fc2.
 cat > "$T/u.cfg" <<'CFG'

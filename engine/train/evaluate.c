@@ -129,6 +129,8 @@ cf_status cf_eval_model(const char *model_path, const char *images, const char *
     if (data) ti = data;
     if (!tl) tl = ti;
     if (st) goto out;
+    /* A model trained on data.classes: the same classes of the test data, numbered as it was trained. */
+    if (cf_params_list_len(s.pd, "classes") && (st = cf_session_class_subset(&s, &s.test, ti, 0, err))) goto out;
     {
         const char **names = cf_calloc((size_t)s.k + 1, sizeof *names);
         for (int c = 0; names && c < s.k; c++) names[c] = cf_session_class_name(&s, c);

@@ -104,6 +104,10 @@ cf_status cf_session_open_data(cf_session *s, const char *path, const char *part
  * may hold a subset, in any order); a folder that is not a class is an error. */
 cf_status cf_dataset_match_classes(cf_dataset *d, const char *path, const char *const *names, int k,
                                    cf_error *err);
+/* data.classes applied to d (the training data, or the test data of a model
+ * trained on a subset): the listed classes only, numbered in the list's
+ * order, at most the first lim (0: all). */
+cf_status cf_session_class_subset(cf_session *s, cf_dataset *d, const char *where, int lim, cf_error *err);
 cf_status cf_session_plugin(cf_session *s, cf_plugin_kind kind, const config_setting_t *g,
                              cf_plugin_inst *pi, cf_error *err);
 cf_status cf_session_plugins(cf_session *s, cf_error *err);

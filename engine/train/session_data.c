@@ -69,18 +69,19 @@ static cf_status check_shape(const cf_session *s, const cf_dataset *d, const cha
     return CF_OK;
 }
 
-/* data.classes against the training data's classes (an index or a name,
- * case-insensitive): s->keep maps each class to its place in the list. */
-static cf_status class_subset(cf_session *s, const char *where, int lim, cf_error *err)
+/* data.classes against the classes of d, the training data (or the test
+ * data of eval): an index or a name, case-insensitive. s->keep maps each
+ * class to its place in the list. */
+cf_status cf_session_class_subset(cf_session *s, cf_dataset *d, const char *where, int lim, cf_error *err)
 {
-    int n = cf_params_list_len(s->pd, "classes"), k = s->train.k;
+    int n = cf_params_list_len(s->pd, "classes"), k = d->k;
     s->keep = malloc((size_t)k * sizeof *s->keep);
     s->all_names = cf_calloc((size_t)k, sizeof *s->all_names);
     if (!s->keep || !s->all_names) return cf_error_set(err, CF_ERR_NOMEM, "out of memory");
     s->k_all = k;
     for (int c = 0; c < k; c++) {
         s->keep[c] = -1;
-        s->all_names[c] = cf_strdup(s->train.class_names && s->train.class_names[c] ? s->train.class_names[c] : "?");
+        s->all_names[c] = cf_strdup(d->class_names && d->class_names[c] ? d->class_names[c] : "?");
     }
     for (int i = 0; i < n; i++) {
         const char *v = cf_params_list_str(s->pd, "classes", i);
@@ -95,8 +96,8 @@ static cf_status class_subset(cf_session *s, const char *where, int lim, cf_erro
             return cf_error_set(err, CF_ERR_INVALID, "data.classes: class '%s' is listed twice", v);
         s->keep[c] = i;
     }
-    CF_TRY(cf_dataset_keep_classes(&s->train, s->keep, n, lim, err));
-    if (!s->train.n) return cf_error_set(err, CF_ERR_INVALID, "data.classes: %s has no images of these classes", where);
+    CF_TRY(cf_dataset_keep_classes(d, s->keep, n, lim, err));
+    if (!d->n) return cf_error_set(err, CF_ERR_INVALID, "data.classes: %s has no images of these classes", where);
     return CF_OK;
 }
 
@@ -124,7 +125,7 @@ static cf_status load_train(cf_session *s, int c, int h, int w, cf_error *err)
     if (*tp) CF_TRY(cf_session_open_data(s, tp, "train", "train_labels", lim, c, h, w, &s->train, err));
     else CF_TRY(cf_idx_load(cf_params_str(s->pd, "train_images"), cf_params_str(s->pd, "train_labels"), lim,
                             &s->train, err));
-    if (subset) CF_TRY(class_subset(s, *tp ? tp : cf_params_str(s->pd, "train_images"), lim_all, err));
+    if (subset) CF_TRY(cf_session_class_subset(s, &s->train, *tp ? tp : cf_params_str(s->pd, "train_images"), lim_all, err));
     s->c = s->train.c;
     s->h = s->train.h;
     s->w = s->train.w;
@@ -173,12 +174,15 @@ static cf_status load_test(cf_session *s, int need_train, int c, int h, int w, c
     const char *tp = cf_params_str(s->pd, "test"), *trp = cf_params_str(s->pd, "train");
     int lim = cf_params_int(s->pd, "limit_test"), lim_all = lim;
     if (need_train) c = s->c, h = s->h, w = s->w;
-    if (need_train && s->keep) lim = 0; /* data.classes: the limit counts the kept images */
+    int subset = cf_params_list_len(s->pd, "classes") > 0;
+    if (subset) lim = 0; /* data.classes: the limit counts the kept images */
     if (*tp) CF_TRY(cf_session_open_data(s, tp, "test", "test_labels", lim, c, h, w, &s->test, err));
     else if (*trp && is_cifar_dir(s, trp)) CF_TRY(cf_session_open_data(s, trp, "test", "test_labels", lim, c, h, w, &s->test, err));
     else if (*trp) return CF_OK;
     else CF_TRY(cf_idx_load(cf_params_str(s->pd, "test_images"), cf_params_str(s->pd, "test_labels"), lim, &s->test, err));
     if (need_train) CF_TRY(match_subset(s, &s->test, *tp ? tp : trp, lim_all, err));
+    else if (subset) /* eval of a model trained on a subset: the same classes of the test data */
+        CF_TRY(cf_session_class_subset(s, &s->test, *tp ? tp : cf_params_str(s->pd, "test_images"), lim_all, err));
     if (!need_train) {
         s->c = s->test.c; s->h = s->test.h; s->w = s->test.w; s->k = s->test.k;
     } else if (s->test.h != s->h || s->test.w != s->w)
