@@ -36,7 +36,7 @@ for b in $BACKENDS; do
     : > "$T/$b.rss"
     while kill -0 "$tp" 2>/dev/null; do # the trainer's RSS every 5 s: flat once memory is planned
         cp=$(pgrep -P "$tp" | head -1)
-        [ -n "$cp" ] && sed -n 's/^VmRSS: *\([0-9]*\).*/\1/p' "/proc/$cp/status" 2>/dev/null >> "$T/$b.rss"
+        [ -n "$cp" ] && sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$cp/status" 2>/dev/null >> "$T/$b.rss"
         sleep 5
     done
     wait "$tp" || { echo "$b: failed: $(tail -n 3 "$T/$b.out" "$T/$b.time")"; continue; }
