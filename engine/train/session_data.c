@@ -75,6 +75,8 @@ static cf_status check_shape(const cf_session *s, const cf_dataset *d, const cha
 cf_status cf_session_class_subset(cf_session *s, cf_dataset *d, const char *where, int lim, cf_error *err)
 {
     int n = cf_params_list_len(s->pd, "classes"), k = d->k;
+    if (d->multi) /* a sample may hold kept and dropped labels at once */
+        return cf_error_set(err, CF_ERR_UNSUPPORTED, "data.classes: not with multi-label data (%s)", where);
     s->keep = malloc((size_t)k * sizeof *s->keep);
     s->all_names = cf_calloc((size_t)k, sizeof *s->all_names);
     if (!s->keep || !s->all_names) return cf_error_set(err, CF_ERR_NOMEM, "out of memory");
