@@ -130,7 +130,7 @@ cf_status cf_dp_start(cf_dp *dp, cf_net *net, cf_status st, cf_error *err)
         cf_net_param *p = cf_net_param_at(net, i);
         size_t k = cf_tensor_numel(&p->value);
         if (k > most) most = k;
-        if (p->trainable) dp->n += k;
+        if (p->trainable && !p->frozen) dp->n += k; /* frozen (train.freeze): no gradient to average */
     }
     dp->buf = malloc((dp->n + EXTRA) * sizeof *dp->buf);
     float *tmp = malloc((most ? most : 1) * sizeof *tmp);
@@ -156,7 +156,7 @@ cf_status cf_dp_grads(cf_dp *dp, cf_net *net, double wsum, cf_status st, int sto
     int have = !st && wsum > 0; /* an empty shard (short last batch) adds nothing */
     for (int i = 0; i < cf_net_n_params(net); i++) {
         cf_net_param *p = cf_net_param_at(net, i);
-        if (!p->trainable) continue;
+        if (!p->trainable || p->frozen) continue;
         size_t k = cf_tensor_numel(&p->grad);
         if (have && (st = cf_tensor_download(b, &p->grad, g + at, err))) have = 0;
         at += k;
@@ -185,7 +185,7 @@ cf_status cf_dp_grads(cf_dp *dp, cf_net *net, double wsum, cf_status st, int sto
     at = 0;
     for (int i = 0; i < cf_net_n_params(net); i++) {
         cf_net_param *p = cf_net_param_at(net, i);
-        if (!p->trainable) continue;
+        if (!p->trainable || p->frozen) continue;
         size_t k = cf_tensor_numel(&p->grad);
         for (size_t j = 0; j < k; j++) g[at + j] *= inv;
         CF_TRY(cf_tensor_upload(b, &p->grad, g + at, err));
@@ -203,7 +203,7 @@ cf_status cf_dp_average_stats(cf_dp *dp, cf_net *net, cf_error *err)
     int changed = 0;
     for (int i = 0; i < cf_net_n_params(net); i++) {
         cf_net_param *p = cf_net_param_at(net, i);
-        if (p->trainable) continue;
+        if (p->trainable || p->frozen) continue; /* frozen batch norms keep their statistics */
         size_t k = cf_tensor_numel(&p->value);
         float *v = malloc(k * sizeof *v);
         if (!v) return cf_error_set(err, CF_ERR_NOMEM, "out of memory");
