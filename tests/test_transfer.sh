@@ -92,7 +92,7 @@ printf '\010\007\022\004' > "$T/m.onnx"
 bad missing "model.init_from" --set model.init_from="$T/nope.clf"
 bad truncated "model.init_from" --set model.init_from="$T/trunc.clf"
 bad not_a_model "model.init_from" --set model.init_from="$T/text.clf"
-bad onnx "ONNX import is not built in" --set model.init_from="$T/m.onnx"
+bad onnx "model.init_from" --set model.init_from="$T/m.onnx"
 bad nothing_fits "no layer of the file fits" --set model.init_from="$BASE" --set 'model.init_exclude=["*"]'
 bad freeze "train.freeze: pattern 'conv9\*' matches no layer" --set 'train.freeze=["conv9*"]'
 bad exclude "model.init_exclude: pattern 'head' matches no layer" --set model.init_from="$BASE" --set 'model.init_exclude=["head"]'
