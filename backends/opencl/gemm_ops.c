@@ -26,6 +26,7 @@ static cf_status gemm(cf_ocl *o, const char *opname, int ta, int tb, size_t m, s
                                        ta ? CLBlastTransposeYes : CLBlastTransposeNo,
                                        tb ? CLBlastTransposeYes : CLBlastTransposeNo, m, n, k, 1.0f,
                                        A, 0, lda, B, 0, ldb, beta, C, 0, ldc, &o->queue, NULL);
+    o->cnt.gemms++;
     if (s != CLBlastSuccess)
         return cf_ocl_fail(err, s == CLBlastOpenCLOutOfResources || s == CLBlastOpenCLOutOfHostMemory ||
                                         s == CLBlastTempBufferAllocFailure ||
@@ -53,7 +54,7 @@ cf_status cf_ocl_warm_gemm(cf_ocl *o, cf_error *err)
     cl_mem c;
     CF_TRY(cf_ocl_ws(o, CF_WS_SMALL, 64 * sizeof(float), &c, err));
     CF_TRY(gemm(o, "warm-up", 0, 1, 2, 2, 2, o->dummy, 2, o->dummy, 2, 0.0f, c, 2, err));
-    cl_int rc = clFinish(o->queue);
+    cl_int rc = cf_ocl_finish(o);
     if (rc != CL_SUCCESS) return cf_ocl_clfail(err, "clFinish", rc, "(CLBlast warm-up)");
     cf_ocl_log(o, "CLBlast SGEMM ready in %.3f s (built from source; PoCL/driver cache applies)",
                cf_ocl_now() - t0);

@@ -38,6 +38,22 @@ struct cf_buffer {
 /* Scratch buffers reused across ops (the queue is in order, so reuse is safe). */
 enum { CF_WS_COL = 0, CF_WS_T, CF_WS_SMALL, CF_WS_COUNT };
 
+/* What crosses between host and device, counted always (cheap) and printed
+ * at close with verbose: launches and syncs are what bound a GPU step. */
+typedef struct cf_ocl_counters {
+    long kernels, gemms;            /* clEnqueueNDRangeKernel; CLBlastSgemm calls (1+ kernels each) */
+    long finishes, reads, writes;   /* clFinish; blocking reads; blocking writes */
+    long async_writes;              /* non-blocking uploads through the staging list */
+    unsigned long long h2d, d2h;    /* bytes */
+} cf_ocl_counters;
+
+/* Host copies of uploads still in flight: freed at the next point the queue is
+ * known to be drained (a blocking read or clFinish; the queue is in order). */
+typedef struct cf_ocl_staged {
+    struct cf_ocl_staged *next;
+    size_t bytes;
+} cf_ocl_staged;
+
 typedef struct cf_ocl {
     cl_platform_id platform;
     cl_device_id device;
@@ -60,6 +76,9 @@ typedef struct cf_ocl {
     long prof_n[CF_OP_COUNT];
     double kprof_s[CF_K_COUNT + 1]; /* per kernel; [CF_K_COUNT] = CLBlast SGEMM */
     long kprof_n[CF_K_COUNT + 1];
+    cf_ocl_counters cnt;
+    cf_ocl_staged *staged;
+    size_t staged_bytes;
 } cf_ocl;
 
 /* ---- errors (errors.c) ---- */
@@ -91,6 +110,9 @@ cf_status cf_ocl_run1d(cf_ocl *o, int k, size_t n, cf_error *err, const char *fm
 /* `groups` work-groups of o->kwg[k] items each (reductions). */
 cf_status cf_ocl_run_groups(cf_ocl *o, int k, size_t groups, cf_error *err, const char *fmt, ...);
 /* Scratch buffer `slot` of at least `bytes`, grown on demand. */
+/* clFinish, counted; frees staged uploads. */
+cl_int cf_ocl_finish(cf_ocl *o);
+void cf_ocl_staged_free(cf_ocl *o);
 cf_status cf_ocl_ws(cf_ocl *o, int slot, size_t bytes, cl_mem *out, cf_error *err);
 
 /* ---- ops (ops.c: dispatch and kernel ops; gemm_ops.c: dense and conv via CLBlast) ---- */

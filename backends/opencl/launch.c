@@ -2,6 +2,7 @@
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
@@ -72,6 +73,7 @@ static cf_status enqueue(cf_ocl *o, int k, size_t gws, size_t lws, cf_error *err
 {
     double t0 = o->profile ? cf_ocl_now() : 0.0;
     cl_int rc = clEnqueueNDRangeKernel(o->queue, o->k[k], 1, NULL, &gws, &lws, 0, NULL, NULL);
+    o->cnt.kernels++;
     if (o->profile) {
         clFinish(o->queue);
         o->kprof_s[k] += cf_ocl_now() - t0;
@@ -112,6 +114,24 @@ cf_status cf_ocl_run_groups(cf_ocl *o, int k, size_t groups, cf_error *err, cons
     va_end(ap);
     if (rc != CL_SUCCESS) return cf_ocl_clfail(err, "clSetKernelArg", rc, kernel_names[k]);
     return enqueue(o, k, groups * lws, lws, err);
+}
+
+void cf_ocl_staged_free(cf_ocl *o)
+{
+    while (o->staged) {
+        cf_ocl_staged *n = o->staged->next;
+        free(o->staged);
+        o->staged = n;
+    }
+    o->staged_bytes = 0;
+}
+
+cl_int cf_ocl_finish(cf_ocl *o)
+{
+    o->cnt.finishes++;
+    cl_int rc = clFinish(o->queue);
+    if (rc == CL_SUCCESS) cf_ocl_staged_free(o);
+    return rc;
 }
 
 cf_status cf_ocl_ws(cf_ocl *o, int slot, size_t bytes, cl_mem *out, cf_error *err)

@@ -26,11 +26,24 @@ static void print_profile(const cf_ocl *o)
                     o->kprof_s[k]);
 }
 
+static void print_counters(const cf_ocl *o)
+{
+    const cf_ocl_counters *c = &o->cnt;
+    fprintf(stderr,
+            "clforge opencl: counters kernels=%ld gemms=%ld launches=%ld host_syncs=%ld "
+            "(finishes=%ld blocking_reads=%ld blocking_writes=%ld) async_writes=%ld "
+            "h2d_bytes=%llu d2h_bytes=%llu\n",
+            c->kernels, c->gemms, c->kernels + c->gemms, c->finishes + c->reads + c->writes,
+            c->finishes, c->reads, c->writes, c->async_writes, c->h2d, c->d2h);
+}
+
 static void ocl_destroy(void *ctx)
 {
     cf_ocl *o = ctx;
     if (!o) return;
-    if (o->queue) clFinish(o->queue);
+    if (o->queue) clFinish(o->queue); /* not counted: the run is over */
+    cf_ocl_staged_free(o);
+    if (o->verbose) print_counters(o);
     if (o->profile) print_profile(o);
     for (int i = 0; i < CF_K_COUNT; i++)
         if (o->k[i]) clReleaseKernel(o->k[i]);
@@ -167,7 +180,34 @@ static cf_status ocl_upload(void *ctx, cf_buffer *dst, size_t offset, const void
                            "opencl: upload of %zu bytes at offset %zu overruns a %zu-byte buffer",
                            bytes, offset, dst ? dst->bytes : 0);
     if (bytes == 0) return CF_OK;
-    /* Blocking: the caller may reuse src as soon as we return. */
+    o->cnt.h2d += bytes;
+    /* The caller may reuse src as soon as we return. Rather than block (a host
+     * sync per input tensor per step), copy into a host block that lives until
+     * the queue next drains; past the budget, drain first. */
+    const size_t budget = (size_t)64 << 20;
+    if (bytes <= budget) {
+        if (o->staged_bytes + bytes > budget) {
+            cl_int rc = cf_ocl_finish(o);
+            if (rc != CL_SUCCESS) return cf_ocl_clfail(err, "clFinish", rc, "(upload staging)");
+        }
+        cf_ocl_staged *st = malloc(sizeof *st + bytes);
+        if (st) {
+            memcpy(st + 1, src, bytes);
+            cl_int rc = clEnqueueWriteBuffer(o->queue, dst->mem, CL_FALSE, offset, bytes, st + 1, 0,
+                                             NULL, NULL);
+            if (rc != CL_SUCCESS) {
+                free(st);
+                return cf_ocl_clfail(err, "clEnqueueWriteBuffer", rc, "(upload)");
+            }
+            st->bytes = bytes;
+            st->next = o->staged;
+            o->staged = st;
+            o->staged_bytes += bytes;
+            o->cnt.async_writes++;
+            return CF_OK;
+        }
+    }
+    o->cnt.writes++;
     cl_int rc = clEnqueueWriteBuffer(o->queue, dst->mem, CL_TRUE, offset, bytes, src, 0, NULL, NULL);
     return rc == CL_SUCCESS ? CF_OK : cf_ocl_clfail(err, "clEnqueueWriteBuffer", rc, "(upload)");
 }
@@ -181,7 +221,10 @@ static cf_status ocl_download(void *ctx, cf_buffer *src, size_t offset, void *ds
                            "opencl: download of %zu bytes at offset %zu overruns a %zu-byte buffer",
                            bytes, offset, src ? src->bytes : 0);
     if (bytes == 0) return CF_OK;
+    o->cnt.reads++;
+    o->cnt.d2h += bytes;
     cl_int rc = clEnqueueReadBuffer(o->queue, src->mem, CL_TRUE, offset, bytes, dst, 0, NULL, NULL);
+    if (rc == CL_SUCCESS) cf_ocl_staged_free(o); /* in order: earlier uploads are done */
     /* Errors of earlier asynchronous kernels surface here. */
     return rc == CL_SUCCESS ? CF_OK
                             : cf_ocl_clfail(err, "clEnqueueReadBuffer", rc,
@@ -213,7 +256,7 @@ static cf_status ocl_exec(void *ctx, const cf_op *op, cf_error *err)
 
 static cf_status ocl_sync(void *ctx, cf_error *err)
 {
-    cl_int rc = clFinish(((cf_ocl *)ctx)->queue);
+    cl_int rc = cf_ocl_finish(ctx);
     return rc == CL_SUCCESS ? CF_OK : cf_ocl_clfail(err, "clFinish", rc, "(sync)");
 }
 
