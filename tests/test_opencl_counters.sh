@@ -16,7 +16,7 @@ tmp=$(mktemp -d /tmp/clforge-test-ocl-counters.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 run() { # samples -> the counters line
     ./clforge train examples/fashion_mlp.cfg --quiet --run-dir "$tmp/r$1" --set backend.name=opencl \
-        --set backend.verbose=true --set data.limit_train="$1" --set data.limit_test=0 \
+        --set backend.verbose=true --set data.limit_train="$1" --no-test \
         --set data.validation_split=0 --set train.epochs=1 --set train.mini_batch_size=16 \
         >"$tmp/o$1" 2>&1 || { tail -5 "$tmp/o$1"; echo "FAIL: training $1 samples"; exit 1; }
     grep '^clforge opencl: counters ' "$tmp/o$1" || { tail -5 "$tmp/o$1"; echo "FAIL: no counters line"; exit 1; }

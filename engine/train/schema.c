@@ -43,7 +43,7 @@ const cf_param_def cf_backend_params[] = {
      "device: index, name substring, or gpu/cpu/accelerator (opencl); a comma-separated list "
      "(\"0,1,2,3\") gives each MPI rank on a node its own (entry local rank mod count)"},
     {"threads", CF_PT_INT, "0", 0, 1024, NULL, "compute threads (0 = backend default)"},
-    {"verbose", CF_PT_BOOL, "false", CF_PARAM_NO_RANGE, NULL, "log kernel compiles and cache use"},
+    {"verbose", CF_PT_BOOL, "false", CF_PARAM_NO_RANGE, NULL, "log kernel compiles and cache use (opencl: also launch, host-sync and byte counters at close)"},
     CF_PARAM_TABLE_END};
 
 const cf_param_def cf_data_params[] = {
