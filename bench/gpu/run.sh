@@ -317,12 +317,14 @@ bench_model() {   # MODEL TRAIN_IMAGES EPOCHS TRAIN_CAP EVAL_CAP
     fi
     "$clf" model "$top/bench/configs/$m.cfg" >"$logs/model-$m.log" 2>&1 || true
     run_step "train-$m" "$tcap" "$clf" train "$top/bench/configs/$m.cfg" \
-        --set backend.name=opencl --set "backend.device=\"$device\"" \
+        --set backend.name=opencl --set "backend.device=\"$device\"" --set backend.verbose=true \
         --set "data.train_images=\"$data/train-images-idx3-ubyte.gz\"" \
         --set "data.train_labels=\"$data/train-labels-idx1-ubyte.gz\"" \
         --set "data.test_images=\"$test_img\"" --set "data.test_labels=\"$test_lab\"" \
         --set data.limit_train="$n" --set train.epochs="$ep" \
         --no-test --json --run-dir "$work/runs/$m"
+    echo "$n $ep" >"$logs/steps-$m"
+    grep '^clforge opencl: counters' "$logs/train-$m.log" | sed 's/^/    /' | tee -a "$runlog" || true
     grep '"event":"epoch"' "$logs/train-$m.log" | sed 's/.*"epoch":\([0-9]*\).*"train_loss":\([^,]*\).*"seconds":\([^,]*\),"images_per_sec":\([0-9.]*\).*/    epoch \1: loss \2, \3 s, \4 img\/s/' | tee -a "$runlog"
     if [ -f "$work/runs/$m/model.clf" ]; then
         run_step "eval-$m" "$ecap" "$clf" eval "$work/runs/$m/model.clf" --backend opencl \
@@ -339,6 +341,21 @@ train_ips() {
     [ -f "$f" ] || return 0
     grep '"event":"epoch"' "$f" | sed 's/.*"epoch":\([0-9]*\).*"images_per_sec":\([0-9.]*\).*/\1 \2/' |
         awk '{e = $1; v[e] = $2; last = e} END {if (last > 1) print v[last]; else if (last == 1) print v[1] " epoch1"}'
+}
+# Per training step, from the run's totals (backend.verbose's counters line)
+# over epochs x ceil(images / batch) steps; the totals also hold the backend's
+# open, saving model.clf and checkpoints, so this slightly overstates a step.
+# Prints "launches syncs blocking_reads h2d_bytes d2h_bytes" or nothing.
+step_counters() {
+    local f=$logs/train-$1.log n ep b steps
+    [ -f "$f" ] && [ -f "$logs/steps-$1" ] || return 0
+    read -r n ep <"$logs/steps-$1"
+    b=$(sed -n 's/.*mini_batch_size = \([0-9]*\).*/\1/p' "$top/bench/configs/$1.cfg")
+    steps=$((ep * ((n + b - 1) / b)))
+    grep '^clforge opencl: counters' "$f" | tail -1 | tr ' ()' '\n\n\n' | awk -F= -v s="$steps" '
+        {v[$1] = $2} END {if (s > 0 && ("launches" in v))
+            printf "%.1f %.1f %.1f %.0f %.0f\n", v["launches"] / s, v["host_syncs"] / s,
+                v["blocking_reads"] / s, v["h2d_bytes"] / s, v["d2h_bytes"] / s}'
 }
 eval_ips() {
     local f=$logs/eval-$1.log
@@ -432,6 +449,16 @@ torch_env=$(grep '^torch: ' "$logs/torch.log" 2>/dev/null | grep -v SKIP | head 
         echo "| $m | $b | $(fmt "$trv")$(case $tr in *epoch1) echo ' (epoch 1 only)';; esac) | $(fmt "$ptr") | ${r1:-—} | $(fmt "$ev") | $(fmt "$pin") | ${r2:-—} | $(fmt "$pres") | ${pc:-?} / ${pt:-?}$( [ -n "$pc" ] && [ -n "$pt" ] && { [ "$pc" = "$pt" ] && echo ' ✓' || echo ' MISMATCH'; }) | $(eval_acc "$m") |"
     done
     echo
+    echo "| model | launches/step (kernels + CLBlast GEMMs) | host syncs/step | blocking reads/step | bytes host→device/step | bytes device→host/step |"
+    echo "|---|---|---|---|---|---|"
+    for m in cnn resnet20; do
+        wanted "$m" || continue
+        c=$(step_counters "$m")
+        [ -n "$c" ] && echo "| $m | $(echo "$c" | awk '{print $1 " | " $2 " | " $3 " | " $4 " | " $5}') |"
+    done
+    echo
+    echo "Counters: \`backend.verbose\` totals of the training run / its steps (includes open and saving; see docs/opencl.md)."
+    echo
     echo "Ratios are clforge / PyTorch (1.0 = as fast). clforge train img/s: last epoch after the first, from \`clforge train --json\`;"
     echo "infer: \`clforge eval --json\` forward_images_per_sec (upload + ops + download, batch 256). PyTorch: fp32, TF32 off, eager, NCHW."
     echo
@@ -459,11 +486,14 @@ torch_env=$(grep '^torch: ' "$logs/torch.log" 2>/dev/null | grep -v SKIP | head 
     for m in cnn resnet20; do
         wanted "$m" || continue
         tr=$(train_ips "$m")
-        printf '%s    "%s": {"clforge_train_img_s": %s, "clforge_train_epoch1_only": %s, "clforge_infer_img_s": %s, "clforge_test_accuracy": %s, "torch_train_img_s": %s, "torch_infer_img_s": %s, "torch_infer_resident_img_s": %s, "torch_params": %s}' \
+        printf '%s    "%s": {"clforge_train_img_s": %s, "clforge_train_epoch1_only": %s, "clforge_infer_img_s": %s, "clforge_test_accuracy": %s, "torch_train_img_s": %s, "torch_infer_img_s": %s, "torch_infer_resident_img_s": %s, "torch_params": %s' \
             "$sep" "$m" "$(num "${tr%% *}")" "$(case $tr in *epoch1) echo true ;; *) echo false ;; esac)" \
             "$(num "$(eval_ips "$m")")" "$(num "$(eval_acc "$m")")" "$(num "$(torch_val "$m" train_img_s)")" \
             "$(num "$(torch_val "$m" infer_img_s)")" "$(num "$(torch_val "$m" infer_resident_img_s)")" \
             "$(num "$(torch_val "$m" params)")"
+        c=$(step_counters "$m")
+        [ -n "$c" ] && printf ', "clforge_per_step": {"launches": %s, "host_syncs": %s, "blocking_reads": %s, "h2d_bytes": %s, "d2h_bytes": %s}' $c
+        printf '}'
         sep=$(printf ',\n')
     done
     echo
