@@ -45,6 +45,18 @@ cf_status study_journal(cf_study *s, const char *fmt, ...)
 
 
 /* ---- replay --------------------------------------------------------------- */
+/* An integer field of an event: 0 when absent, 1 when read, -1 when it is not
+ * a whole number in int's range (an edited or damaged journal: converting
+ * -inf or 1e300 to int is undefined; found by fuzz_journal). */
+static int int_at(const char *line, const char *key, int *out)
+{
+    double v;
+    if (!cf_tune_json_num_at(line, key, &v)) return 0;
+    if (!(v >= -2147483648.0 && v <= 2147483647.0) || v != floor(v)) return -1;
+    *out = (int)v;
+    return 1;
+}
+
 static cf_status replay_line(void *user, const char *line, int lineno, cf_error *err)
 {
     cf_study *s = user;
@@ -62,30 +74,28 @@ static cf_status replay_line(void *user, const char *line, int lineno, cf_error 
         if (strcmp(strat, cf_tune_strategy_name(s->cfg.strategy)) || seed != (double)s->cfg.seed ||
             np != s->cfg.space.n)
             return cf_error_set(err, CF_ERR_INVALID,
-                                "the journal belongs to a different study (strategy %s, seed %.0f, %d "
+                                "the journal belongs to a different study (strategy %s, seed %.0f, %.0f "
                                 "parameters); refusing to mix them",
-                                strat, seed, (int)np);
+                                strat, seed, np);
         s->header_checked = 1;
         return CF_OK;
     }
     if (!s->header_checked) return cf_error_set(err, CF_ERR_INVALID, "journal does not start with a study event");
     if (!strcmp(ev, "done")) return CF_OK;
-    double id = -1;
-    if (!cf_tune_json_num_at(line, "trial", &id) || id < 0 || id > s->n)
+    int k = -1;
+    if (int_at(line, "trial", &k) != 1 || k < 0 || k > s->n)
         return cf_error_set(err, CF_ERR_INVALID, "event without a valid trial id");
-    int k = (int)id;
     if (!strcmp(ev, "proposed")) {
         if (k != s->n) return cf_error_set(err, CF_ERR_INVALID, "trial %d proposed out of order", k);
         cf_trial *tr = study_new_trial(s, err);
         if (!tr) return err ? err->status : CF_ERR_NOMEM;
         if (cf_tune_json_nums_at(line, "x", tr->x, s->cfg.space.n) != s->cfg.space.n)
             return cf_error_set(err, CF_ERR_INVALID, "trial %d: expected %d values in x", k, s->cfg.space.n);
-        if (cf_tune_json_num_at(line, "epochs", &v)) tr->epochs = (int)v;
-        if (cf_tune_json_num_at(line, "bracket", &v)) tr->bracket = (int)v;
-        if (cf_tune_json_num_at(line, "rung", &v)) tr->rung = (int)v;
-        if (cf_tune_json_num_at(line, "parent", &v)) tr->parent = (int)v;
-        if (cf_tune_json_num_at(line, "config", &v)) tr->config_id = (int)v;
-        if (cf_tune_json_num_at(line, "start", &v)) tr->start_epoch = (int)v;
+        static const char *const keys[] = {"epochs", "bracket", "rung", "parent", "config", "start"};
+        int *dst[] = {&tr->epochs, &tr->bracket, &tr->rung, &tr->parent, &tr->config_id, &tr->start_epoch};
+        for (int i = 0; i < 6; i++)
+            if (int_at(line, keys[i], dst[i]) < 0)
+                return cf_error_set(err, CF_ERR_INVALID, "trial %d: '%s' is not an integer", k, keys[i]);
         tr->state = CF_TRIAL_RUNNING; /* until a terminal event says otherwise */
         tr->attempt = 1;
         return study_inherit_curve(s, tr, err);
@@ -93,10 +103,11 @@ static cf_status replay_line(void *user, const char *line, int lineno, cf_error 
     if (k >= s->n) return cf_error_set(err, CF_ERR_INVALID, "event for unknown trial %d", k);
     cf_trial *tr = &s->t[k];
     if (!strcmp(ev, "epoch")) {
-        double e = 0;
-        cf_tune_json_num_at(line, "epoch", &e);
+        int e = 0;
+        if (int_at(line, "epoch", &e) < 0)
+            return cf_error_set(err, CF_ERR_INVALID, "trial %d: 'epoch' is not an integer", k);
         cf_tune_json_num_at(line, "value", &v) || (v = NAN, 1);
-        return study_add_epoch(tr, (int)e, v, err);
+        return study_add_epoch(tr, e, v, err);
     }
     if (!strcmp(ev, "finished") || !strcmp(ev, "pruned") || !strcmp(ev, "failed"))
         cf_tune_json_str_at(line, "worker", tr->worker, sizeof tr->worker);
@@ -105,7 +116,8 @@ static cf_status replay_line(void *user, const char *line, int lineno, cf_error 
         if (cf_tune_json_num_at(line, "seconds", &v)) tr->seconds = v;
         tr->state = ev[0] == 'f' ? CF_TRIAL_DONE : CF_TRIAL_PRUNED;
         if (tr->state == CF_TRIAL_PRUNED) {
-            if (cf_tune_json_num_at(line, "epoch", &v)) tr->pruned_epoch = (int)v;
+            if (int_at(line, "epoch", &tr->pruned_epoch) < 0)
+                return cf_error_set(err, CF_ERR_INVALID, "trial %d: 'epoch' is not an integer", k);
             cf_tune_json_str_at(line, "reason", tr->reason, sizeof tr->reason);
         }
         return CF_OK;
