@@ -113,6 +113,10 @@ static int cmd_train(int argc, char **argv)
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     const char **sets = calloc((size_t)argc, sizeof *sets);
+    if (!sets) {
+        fputs("clforge: error: out of memory\n", stderr);
+        return 1;
+    }
     cf_train_opts o = {0};
     int c;
     while ((c = getopt_long(argc, argv, "s:r:R:e:njSH:qUh", opts, NULL)) != -1) {
@@ -400,6 +404,10 @@ static int cmd_lr_find(int argc, char **argv)
                                          {0, 0, 0, 0}};
     cf_lr_find_opts o = {0};
     const char **sets = calloc((size_t)argc, sizeof *sets);
+    if (!sets) {
+        fputs("clforge: error: out of memory\n", stderr);
+        return 1;
+    }
     o.min_lr = 1e-7;
     o.max_lr = 10;
     o.steps = 200;
@@ -443,6 +451,10 @@ static int cmd_lr_find(int argc, char **argv)
 static int cmd_model(int argc, char **argv)
 {
     const char **sets = calloc((size_t)argc, sizeof *sets);
+    if (!sets) {
+        fputs("clforge: error: out of memory\n", stderr);
+        return 1;
+    }
     int n = 0;
     const char *cfg = NULL;
     for (int i = 1; i < argc; i++) {

@@ -133,6 +133,7 @@ static cf_status set_from_text(cf_param_value *pv, const char *s, const char *wh
                                 where, d->name, s, d->choices);
         free(pv->str);
         pv->str = cf_strdup(s);
+        if (!pv->str) return cf_error_set(err, CF_ERR_NOMEM, "%s: '%s': out of memory", where, d->name);
         return CF_OK;
     case CF_PT_STRING_LIST:
     case CF_PT_FLOAT_LIST: {
@@ -147,6 +148,8 @@ static cf_status set_from_text(cf_param_value *pv, const char *s, const char *wh
         for (const char *c = s; *c; c++) cap += *c == ',';
         pv->list_str = cf_calloc((size_t)cap, sizeof(char *));
         pv->list_num = cf_calloc((size_t)cap, sizeof(double));
+        if (!pv->list_str || !pv->list_num)
+            return cf_error_set(err, CF_ERR_NOMEM, "%s: '%s': out of memory", where, d->name);
         const char *c = s;
         while (*c) {
             while (*c == ' ' || *c == '[') c++;
@@ -159,9 +162,11 @@ static cf_status set_from_text(cf_param_value *pv, const char *s, const char *wh
                 char item[256];
                 snprintf(item, sizeof item, "%.*s", (int)(t - c), c);
                 pv->list_str[pv->n_list] = cf_strdup(item);
+                if (!pv->list_str[pv->n_list])
+                    return cf_error_set(err, CF_ERR_NOMEM, "%s: '%s': out of memory", where, d->name);
+                pv->n_list++; /* counted before parsing, so that an error frees it too */
                 if (d->type == CF_PT_FLOAT_LIST)
-                    CF_TRY(parse_num_text(d, item, &pv->list_num[pv->n_list], where, err));
-                pv->n_list++;
+                    CF_TRY(parse_num_text(d, item, &pv->list_num[pv->n_list - 1], where, err));
             }
             c = *e ? e + 1 : e;
             if (*c == ']') break;

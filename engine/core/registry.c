@@ -24,6 +24,7 @@ struct cf_registry {
     cf_reg_entry *e;
     cf_sbuf warnings;
     cf_sbuf shadowed; /* plugins hidden by one of the same kind and name found earlier */
+    int oom;          /* an allocation failed while scanning: the listing is incomplete */
 };
 
 static int find_index(const cf_registry *r, cf_plugin_kind kind, const char *name)
@@ -62,10 +63,17 @@ static void scan_dir(cf_registry *r, const char *dir)
         if (n == cap) {
             cap = cap ? cap * 2 : 32;
             char **nn = realloc(names, (size_t)cap * sizeof *names);
-            if (!nn) break;
+            if (!nn) {
+                r->oom = 1;
+                break;
+            }
             names = nn;
         }
-        names[n++] = cf_strdup(de->d_name);
+        if (!(names[n] = cf_strdup(de->d_name))) {
+            r->oom = 1;
+            break;
+        }
+        n++;
     }
     closedir(dp);
     for (int i = 1; i < n; i++)
@@ -82,6 +90,7 @@ static void scan_dir(cf_registry *r, const char *dir)
         void *h;
         cf_error err;
         if (cf_plugin_open(path, &d, &h, &err) != CF_OK) {
+            if (err.status == CF_ERR_NOMEM) r->oom = 1;
             cf_sbuf_printf(&r->warnings, "%s\n", err.msg);
             continue;
         }
@@ -93,15 +102,19 @@ static void scan_dir(cf_registry *r, const char *dir)
             continue;
         }
         if (r->n == r->cap) {
-            r->cap = r->cap ? r->cap * 2 : 64;
-            cf_reg_entry *ne = realloc(r->e, (size_t)r->cap * sizeof *ne);
+            int nc = r->cap ? r->cap * 2 : 64; /* cap grows only with the array */
+            cf_reg_entry *ne = realloc(r->e, (size_t)nc * sizeof *ne);
             if (!ne) {
                 cf_plugin_close(h);
+                r->oom = 1;
+                for (int k = i + 1; k < n; k++) free(names[k]);
                 break;
             }
             r->e = ne;
+            r->cap = nc;
         }
         r->e[r->n++] = (cf_reg_entry){d, h, cf_strdup(path)};
+        if (!r->e[r->n - 1].path) r->oom = 1;
     }
     free(names);
 }
@@ -131,9 +144,13 @@ static void scan_tree(cf_registry *r, const char *top)
         while ((de = readdir(dp))) {
             if (de->d_name[0] == '.') continue;
             char **nd = realloc(dirs, (size_t)(n + 1) * sizeof *dirs);
-            if (!nd) break;
+            if (!nd || !(nd[n] = cf_strdup(de->d_name))) {
+                if (nd) dirs = nd;
+                r->oom = 1;
+                break;
+            }
             dirs = nd;
-            dirs[n++] = cf_strdup(de->d_name);
+            n++;
         }
         closedir(dp);
         for (int i = 1; i < n; i++)
@@ -162,11 +179,17 @@ cf_status cf_registry_create(cf_registry **out, const char *const *extra, int n_
     const char *env = getenv("CLFORGE_PLUGIN_PATH");
     if (env && *env) {
         char *copy = cf_strdup(env), *save = NULL;
-        for (char *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save)) scan_dir(r, d);
+        if (!copy) r->oom = 1;
+        for (char *d = copy ? strtok_r(copy, ":", &save) : NULL; d; d = strtok_r(NULL, ":", &save)) scan_dir(r, d);
         free(copy);
     }
     if (running_uninstalled()) scan_tree(r, CF_BUILDDIR);
     scan_dir(r, CF_PLUGINDIR);
+    /* A plugin left out for want of memory would later read as "unknown". */
+    if (r->oom) {
+        cf_registry_destroy(r);
+        return cf_error_set(err, CF_ERR_NOMEM, "out of memory listing the plugins");
+    }
     *out = r;
     return CF_OK;
 }
