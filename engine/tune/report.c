@@ -16,10 +16,11 @@
 
 static cf_status commit(FILE *f, const char *tmp, const char *path, cf_error *err)
 {
-    int bad = ferror(f);
+    int bad = ferror(f), e = errno;
     if (fclose(f) != 0 || bad) {
+        if (!bad) e = errno;
         remove(tmp);
-        return cf_error_set(err, CF_ERR_IO, "%s: write failed", path);
+        return cf_error_set(err, CF_ERR_IO, "%s: write failed: %s", path, strerror(e));
     }
     if (rename(tmp, path) != 0) {
         remove(tmp);

@@ -147,20 +147,27 @@ static void update_stall(cf_study *s, const cf_trial *t)
     }
 }
 
-static void write_outputs(cf_study *s, int final)
+/* trials.csv, best.cfg and tune_report.html. A failure between trials is
+ * not fatal (the files are rewritten after the next trial and at the end,
+ * and the journal holds the study); at the end it is the study's error, so
+ * that the "wrote ..." line never names a file that was not written. */
+static cf_status write_outputs(cf_study *s, int final, cf_error *err)
 {
     char p[CF_TUNE_PATH_MAX + 32];
     cf_error e;
+    cf_error *ep = final ? err : &e;
+    cf_status st;
     snprintf(p, sizeof p, "%s/trials.csv", s->dir);
-    cf_tune_write_csv(s, p, &e);
+    if ((st = cf_tune_write_csv(s, p, ep)) && final) return st;
     if (cf_study_best(s) >= 0) {
         snprintf(p, sizeof p, "%s/best.cfg", s->dir);
-        cf_tune_write_best_cfg(s, p, &e);
+        if ((st = cf_tune_write_best_cfg(s, p, ep)) && final) return st;
     }
     if (final || s->n % 10 == 0) {
         snprintf(p, sizeof p, "%s/tune_report.html", s->dir);
-        cf_tune_write_html(s, p, &e);
+        if ((st = cf_tune_write_html(s, p, ep)) && final) return st;
     }
+    return CF_OK;
 }
 
 static cf_status end_trial(cf_study *s, cf_trial *t, cf_trial_state st, const char *reason, cf_error *err)
@@ -188,8 +195,7 @@ static cf_status end_trial(cf_study *s, cf_trial *t, cf_trial_state st, const ch
     }
     update_stall(s, t);
     if (s->o.cb) s->o.cb(s->o.user, s, t, CF_STUDY_EV_END);
-    write_outputs(s, 0);
-    return CF_OK;
+    return write_outputs(s, 0, err);
 }
 
 static int uses_median(const cf_study *s)
@@ -374,7 +380,8 @@ cf_status cf_study_run(cf_study *s, cf_error *err)
         cf_tune_json_escape(s->stop_reason, r, sizeof r);
         st = study_journal(s, "{\"ev\":\"done\",\"reason\":\"%s\"}", r);
     }
-    write_outputs(s, 1);
+    if (st == CF_OK) st = write_outputs(s, 1, err);
+    else write_outputs(s, 1, NULL);
     if (st == CF_OK && !strcmp(s->stop_reason, "every trial so far failed")) {
         const char *last = "";
         for (int i = 0; i < s->n; i++)
@@ -383,7 +390,7 @@ cf_status cf_study_run(cf_study *s, cf_error *err)
     }
     return st;
 fail:
-    write_outputs(s, 1);
+    write_outputs(s, 1, NULL); /* the first error is the one reported */
     return st;
 }
 
