@@ -182,7 +182,13 @@ cf_status cf_idx_load(const char *images, const char *labels, int limit, cf_data
     for (int c = 0; c < k; c++) {
         char nm[32];
         snprintf(nm, sizeof nm, "%d", c);
-        out->class_names[c] = cf_strdup(fashion ? fashion_names[c] : nm);
+        if (!(out->class_names[c] = cf_strdup(fashion ? fashion_names[c] : nm))) {
+            /* a missing name would be saved into model.clf silently */
+            free(img);
+            free(lab);
+            cf_dataset_free(out);
+            return cf_error_set(err, CF_ERR_NOMEM, "out of memory loading %s", images);
+        }
     }
     free(img);
     free(lab);

@@ -211,10 +211,12 @@ cf_status cf_dataset_open(const char *path, const cf_source_opts *o, cf_dataset 
     }
     if (!st) {
         d->class_names = cf_calloc((size_t)d->k + 1, sizeof *d->class_names);
-        for (int c = 0; d->class_names && c < d->k; c++) {
+        if (!d->class_names) st = cf_error_set(err, CF_ERR_NOMEM, "%s: out of memory", path);
+        for (int c = 0; d->class_names && c < d->k && !st; c++) {
             char b[16];
             snprintf(b, sizeof b, "%d", c);
             d->class_names[c] = cf_strdup(in->class_names && in->class_names[c] ? in->class_names[c] : b);
+            if (!d->class_names[c]) st = cf_error_set(err, CF_ERR_NOMEM, "%s: out of memory", path);
         }
         /* A class whose every image was skipped cannot be learnt or scored. */
         if (in->class_names && d->n_skipped) {

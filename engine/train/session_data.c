@@ -215,8 +215,14 @@ cf_status cf_dataset_match_classes(cf_dataset *d, const char *path, const char *
         for (int c = 0; c < d->k; c++) free(d->class_names[c]);
         free(d->class_names);
         d->class_names = cf_calloc((size_t)k, sizeof *d->class_names);
-        for (int c = 0; d->class_names && c < k; c++) d->class_names[c] = cf_strdup(names[c] ? names[c] : "?");
-        d->k = k;
+        d->k = d->class_names ? k : 0;
+        int oom = !d->class_names;
+        for (int c = 0; d->class_names && c < k; c++)
+            oom |= !(d->class_names[c] = cf_strdup(names[c] ? names[c] : "?"));
+        if (oom) {
+            free(to);
+            return cf_error_set(err, CF_ERR_NOMEM, "%s: out of memory", path);
+        }
     }
     free(to);
     return CF_OK;
