@@ -69,10 +69,25 @@ const char *cf_ocl_kernel_name(int k)
     return k >= 0 && k < CF_K_COUNT ? kernel_names[k] : "CLBlast SGEMM";
 }
 
+/* Fault injection (docs/reliability.md, tests/test_opencl_fault.sh):
+ * CLFORGE_OPENCL_FAIL_AT=N makes the process's N-th kernel enqueue return
+ * CL_OUT_OF_RESOURCES instead of running, as a device that runs out mid-step
+ * would. Read once; off (0) unless set. */
+static cl_int injected_fault(void)
+{
+    static _Atomic long at = -1, n;
+    if (at < 0) {
+        const char *v = getenv("CLFORGE_OPENCL_FAIL_AT");
+        at = v && atol(v) > 0 ? atol(v) : 0;
+    }
+    return at > 0 && ++n == at ? CL_OUT_OF_RESOURCES : CL_SUCCESS;
+}
+
 static cf_status enqueue(cf_ocl *o, int k, size_t gws, size_t lws, cf_error *err)
 {
     double t0 = o->profile ? cf_ocl_now() : 0.0;
-    cl_int rc = clEnqueueNDRangeKernel(o->queue, o->k[k], 1, NULL, &gws, &lws, 0, NULL, NULL);
+    cl_int rc = injected_fault();
+    if (rc == CL_SUCCESS) rc = clEnqueueNDRangeKernel(o->queue, o->k[k], 1, NULL, &gws, &lws, 0, NULL, NULL);
     o->cnt.kernels++;
     if (o->profile) {
         clFinish(o->queue);
