@@ -1,6 +1,7 @@
 #!/bin/sh
 # Installs every Debian package clforge's build, tests and examples need
-# (Debian 12, as root; chromium renders report.html in a test), and a Python
+# (Debian 12, as root; chromium renders report.html in a test; clang and its
+# libFuzzer runtime build `make fuzz`), and a Python
 # virtualenv .venv with TensorBoard, whose EventAccumulator reads the event
 # files in a test, and onnx + ONNX Runtime, which check and run the models
 # `clforge export` writes (made once; kept while they import). --bench adds the peers
@@ -10,7 +11,7 @@ PKGS="build-essential autoconf automake libtool pkg-config
   libconfig-dev zlib1g-dev check libopenblas-dev liblapacke-dev libdnnl-dev
   ocl-icd-opencl-dev opencl-headers pocl-opencl-icd libclblast-dev clinfo
   libjpeg-dev libjpeg-turbo-progs libpng-dev protobuf-c-compiler libprotobuf-c-dev libopenmpi-dev openmpi-bin dataset-fashion-mnist python3
-  python3-venv chromium fonts-dejavu-core"
+  python3-venv chromium fonts-dejavu-core clang libclang-rt-14-dev"
 if [ "${1:-}" = "--bench" ]; then PKGS="$PKGS python3-torch python3-optuna time"; fi
 export DEBIAN_FRONTEND=noninteractive
 SUDO=""
