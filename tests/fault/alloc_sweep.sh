@@ -43,25 +43,20 @@ run() {
     return 0
 }
 
-# sweep NAME OUTDIR CMD...: count the command's allocations, then fail each in turn
-sweep() {
-    name=$1 out=$2
-    shift 2
-    rm -rf "$out" "$T/count"
-    CF_FAILALLOC_COUNT=$T/count LD_PRELOAD=$SO "$@" >/dev/null 2>&1 || { echo "FAIL: $name does not run"; fails=$((fails + 1)); return; }
-    m=$(sort -k2 -n "$T/count" | tail -n 1 | cut -d' ' -f2)
-    s=$STRIDE
-    [ "$s" -gt 0 ] || s=$(( (m + 19) / 20 ))
-    ok=0 err=0 n=1 runs=0
-    while [ "$n" -le "$m" ]; do
-        run "$name" "$n" "$out" "$@"
-        runs=$((runs + 1))
-        n=$((n + s))
-    done
-    echo "$name: $m allocations, $runs failed in turn (stride $s): $err clean errors, $ok completed"
+# alloc_case N CMD...: the faulted run of the command being swept, into $out
+alloc_case() {
+    n=$1
+    shift
+    run "$name" "$n" "$out" "$@"
 }
 
-sweep train "$T/run" "$CLF" train "$T/train.cfg" --run-dir "$T/run" --quiet
-sweep eval "$T/none" "$CLF" eval "$base_model" --images "$T/te-images-idx3-ubyte" --labels "$T/te-labels-idx1-ubyte"
-sweep tune "$T/study" "$CLF" tune "$T/tune.cfg" --dir "$T/study" --quiet
+out=$T/run
+rm -rf "$out"
+fault_sweep train allocations 20 CF_FAILALLOC_COUNT alloc_case "$CLF" train "$T/train.cfg" --run-dir "$out" --quiet
+out=$T/none
+fault_sweep eval allocations 20 CF_FAILALLOC_COUNT alloc_case \
+    "$CLF" eval "$base_model" --images "$T/te-images-idx3-ubyte" --labels "$T/te-labels-idx1-ubyte"
+out=$T/study
+rm -rf "$out"
+fault_sweep tune allocations 20 CF_FAILALLOC_COUNT alloc_case "$CLF" tune "$T/tune.cfg" --dir "$out" --quiet
 [ "$fails" -eq 0 ]

@@ -1,7 +1,8 @@
-# Shared by the fault-injection sweeps (alloc_sweep.sh, write_sweep.sh): a
-# tiny IDX dataset and configs for a train run, an eval and a tune study, and
-# the checks of what a failed run may leave behind. Needs python3.
-# Sourced with T (a scratch directory) and CLF (the clforge program) set.
+# Shared by the fault-injection sweeps (alloc_sweep.sh, write_sweep.sh,
+# test_opencl_fault.sh): a tiny IDX dataset and configs for a train run, an
+# eval and a tune study, the sweep loop, and the checks of what a failed run
+# may leave behind. Needs python3. Sourced with T (a scratch directory), CLF
+# (the clforge program) and, for fault_sweep, SO (the interposer) and STRIDE.
 
 fault_setup() {
     python3 - "$T" <<'PY'
@@ -65,4 +66,26 @@ for root, dirs, files in os.walk(sys.argv[1]):
 for m in bad: print(m)
 sys.exit(1 if bad else 0)
 PY
+}
+
+# fault_sweep NAME WHAT POINTS COUNT_VAR HANDLER CMD...: run CMD once with the
+# interposer counting its calls (COUNT_VAR=file), then HANDLER N CMD... for
+# N = 1, 1 + s, ... up to the count m (s = STRIDE, or about m / POINTS when
+# STRIDE is 0). HANDLER counts $ok (completed) and $err (clean errors) and
+# $fails; prints "NAME: m WHAT, ...".
+fault_sweep() {
+    name=$1 what=$2 points=$3 cvar=$4 handler=$5
+    shift 5
+    rm -f "$T/count"
+    env "$cvar=$T/count" LD_PRELOAD="$SO" "$@" >/dev/null 2>&1 || { echo "FAIL: $name does not run"; fails=$((fails + 1)); return; }
+    m=$(sort -k2 -n "$T/count" | tail -n 1 | cut -d' ' -f2)
+    s=$STRIDE
+    [ "$s" -gt 0 ] || s=$(( (m + points - 1) / points ))
+    ok=0 err=0 n=1 runs=0
+    while [ "$n" -le "$m" ]; do
+        "$handler" "$n" "$@"
+        runs=$((runs + 1))
+        n=$((n + s))
+    done
+    echo "$name: $m $what, $runs failed in turn (stride $s): $err clean errors, $ok completed"
 }

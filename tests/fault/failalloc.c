@@ -29,6 +29,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "caller.h"
+
 extern void *__libc_malloc(size_t);
 extern void *__libc_calloc(size_t, size_t);
 extern void *__libc_realloc(void *, size_t);
@@ -37,23 +39,6 @@ extern void *__libc_memalign(size_t, size_t);
 static atomic_long counter;
 static long fail_at = -1; /* -1: not read yet; 0: off */
 static int persist;
-static __thread int inside;
-
-static int from_clforge(const void *caller)
-{
-    Dl_info di;
-    if (inside || !caller) return 0;
-    inside = 1;
-    int r = 0;
-    if (dladdr(caller, &di) && di.dli_fname) {
-        const char *b = strrchr(di.dli_fname, '/');
-        b = b ? b + 1 : di.dli_fname;
-        r = !strncmp(b, "clforge", 7) || !strncmp(b, "lt-clforge", 10) || !strncmp(b, "libclforge", 10) ||
-            !strncmp(b, "cf_", 3);
-    }
-    inside = 0;
-    return r;
-}
 
 static void read_env(void)
 {
@@ -82,7 +67,6 @@ static int should_fail(const void *caller)
     return fail;
 }
 
-#define CALLER __builtin_extract_return_addr(__builtin_return_address(0))
 
 void *malloc(size_t n)
 {

@@ -27,26 +27,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "caller.h"
+
 static atomic_long counter;
 static long fail_at = -1;
 static int fail_errno = ENOSPC;
-static __thread int inside;
-
-static int from_clforge(const void *caller)
-{
-    Dl_info di;
-    int r = 0;
-    if (inside || !caller) return 0;
-    inside = 1;
-    if (dladdr(caller, &di) && di.dli_fname) {
-        const char *b = strrchr(di.dli_fname, '/');
-        b = b ? b + 1 : di.dli_fname;
-        r = !strncmp(b, "clforge", 7) || !strncmp(b, "lt-clforge", 10) || !strncmp(b, "libclforge", 10) ||
-            !strncmp(b, "cf_", 3);
-    }
-    inside = 0;
-    return r;
-}
 
 static int writable_fd(int fd)
 {
@@ -78,7 +63,6 @@ static int should_fail(const void *caller, const char *what)
     return 1;
 }
 
-#define CALLER __builtin_extract_return_addr(__builtin_return_address(0))
 #define REAL(ret, name, ...)                                                              \
     static ret (*real)(__VA_ARGS__);                                                      \
     if (!real) real = (ret(*)(__VA_ARGS__))dlsym(RTLD_NEXT, name)

@@ -75,26 +75,10 @@ case_tune() {
     cmp -s "$T/w/best.cfg" "$T/study0/best.cfg" || bad "its best.cfg differs from an unfaulted study's"
 }
 
-# sweep NAME CMD...: count the output calls of the command, then fail each in turn
-sweep() {
-    name=$1
-    shift
-    rm -rf "$T/w" "$T/count"
-    [ "$name" = resume ] && cp -r "$T/base1" "$T/w"
-    CF_FAILWRITE_COUNT=$T/count LD_PRELOAD=$SO "$@" >/dev/null 2>&1 || { echo "FAIL: $name does not run"; fails=$((fails + 1)); return; }
-    m=$(sort -k2 -n "$T/count" | tail -n 1 | cut -d' ' -f2)
-    s=$STRIDE
-    [ "$s" -gt 0 ] || s=$(( (m + 11) / 12 ))
-    ok=0 err=0 n=1 runs=0
-    while [ "$n" -le "$m" ]; do
-        "case_$name" "$n"
-        runs=$((runs + 1))
-        n=$((n + s))
-    done
-    echo "$name: $m output calls, $runs failed in turn with $ERRS (stride $s): $err clean errors, $ok completed"
-}
-
-sweep resume "$CLF" train --resume "$T/w" --epochs 2 --quiet
-sweep train "$CLF" train "$T/train.cfg" --run-dir "$T/w" --quiet
-sweep tune "$CLF" tune "$T/tune.cfg" --dir "$T/w" --quiet
+rm -rf "$T/w" && cp -r "$T/base1" "$T/w"
+fault_sweep resume "output calls ($ERRS)" 12 CF_FAILWRITE_COUNT case_resume "$CLF" train --resume "$T/w" --epochs 2 --quiet
+rm -rf "$T/w"
+fault_sweep train "output calls ($ERRS)" 12 CF_FAILWRITE_COUNT case_train "$CLF" train "$T/train.cfg" --run-dir "$T/w" --quiet
+rm -rf "$T/w"
+fault_sweep tune "output calls ($ERRS)" 12 CF_FAILWRITE_COUNT case_tune "$CLF" tune "$T/tune.cfg" --dir "$T/w" --quiet
 [ "$fails" -eq 0 ]

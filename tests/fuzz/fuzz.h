@@ -30,6 +30,9 @@ void cf_fuzz_split(const uint8_t *data, size_t size, const uint8_t **b, size_t *
  * NULL when too short to have one). Every 16th input keeps its CRC as
  * mutated, to exercise the check itself. */
 uint8_t *cf_fuzz_fix_blob_crc(const uint8_t *data, size_t size);
+/* A session as eval/predict/train make one, quiet (warnings to /dev/null). */
+struct cf_session;
+void cf_fuzz_session(struct cf_session *s);
 /* With CF_FUZZ_VERBOSE set, print what an input came to (st and err's
  * message) on stderr: to check that the seeds are valid inputs. */
 void cf_fuzz_note(const char *what, cf_status st, const cf_error *err);

@@ -10,18 +10,12 @@
 #include "train/checkpoint.h"
 #include "train/session.h"
 
-static FILE *devnull;
 static cf_session s;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc, (void)argv;
-    devnull = fopen("/dev/null", "w");
-    static cf_train_opts o;
-    o.quiet = 1;
-    o.out = devnull;
-    o.warn = devnull;
-    cf_session_init(&s, &o, devnull);
+    cf_fuzz_session(&s);
     char model[1024];
     snprintf(model, sizeof model, "%s/tests/fuzz/checkpoint.model", cf_fuzz_srcdir());
     cf_error err = {0};

@@ -10,12 +10,6 @@
 
 static const char *const name_files[] = {"batches.meta.txt", "fine_label_names.txt", "coarse_label_names.txt"};
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc, (void)argv;
-    return 0;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static const char *const bins[] = {"data_batch_1.bin", "train.bin"};

@@ -1,21 +1,11 @@
 /* Fuzz target: a training config (libconfig), its --set overrides and the
  * schema's validation, then the plugins' parameter tables and the model spec.
  * Input: the config text, optionally "\n====\n" and one --set per line. */
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "fuzz.h"
 #include "train/session.h"
-
-static FILE *devnull;
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc, (void)argv;
-    devnull = fopen("/dev/null", "w");
-    return 0;
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -31,14 +21,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     sets_text[bl] = 0;
     for (char *save, *l = strtok_r(sets_text, "\n", &save); l && n_sets < 16; l = strtok_r(NULL, "\n", &save))
         sets[n_sets++] = l;
-    cf_train_opts o = {0};
+    cf_session s;
+    cf_fuzz_session(&s);
+    cf_train_opts o = *s.o; /* the quiet options, with this input's --set lines */
     o.sets = sets;
     o.n_sets = n_sets;
-    o.quiet = 1;
-    o.out = devnull;
-    o.warn = devnull;
-    cf_session s;
-    cf_session_init(&s, &o, devnull);
+    s.o = &o;
     cf_error err = {0};
     cf_status st = cf_session_config_text(&s, text, "fuzz.cfg", &err);
     if (st == CF_OK) {

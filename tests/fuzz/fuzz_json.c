@@ -7,12 +7,6 @@
 #include "fuzz.h"
 #include "train/sagemaker.h"
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc, (void)argv;
-    return 0;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     cf_jval *v = NULL;

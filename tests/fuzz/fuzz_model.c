@@ -2,20 +2,10 @@
  * blob, then the embedded config, input shape, normalisation, class names
  * and weights as eval/predict rebuild them, train/model_io.c). The CRC
  * trailer is recomputed (fuzz.h) so mutations get past the checksum. */
-#include <stdio.h>
 #include <stdlib.h>
 
 #include "fuzz.h"
 #include "train/session.h"
-
-static FILE *devnull;
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc, (void)argv;
-    devnull = fopen("/dev/null", "w");
-    return 0;
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -23,12 +13,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *p = cf_fuzz_file("model.clf", fixed ? fixed : data, size);
     free(fixed);
     if (!p) return 0;
-    cf_train_opts o = {0};
-    o.quiet = 1;
-    o.out = devnull;
-    o.warn = devnull;
     cf_session s;
-    cf_session_init(&s, &o, devnull);
+    cf_fuzz_session(&s);
     cf_error err = {0};
     cf_fuzz_note("model", cf_session_open_model(&s, p, "reference", 1, 2, &err), &err);
     cf_session_free(&s);

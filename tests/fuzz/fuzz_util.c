@@ -7,6 +7,7 @@
 
 #include "core/util.h"
 #include "fuzz.h"
+#include "train/session.h"
 
 static char dir[256];
 
@@ -82,4 +83,22 @@ void cf_fuzz_note(const char *what, cf_status st, const cf_error *err)
     static int verbose = -1;
     if (verbose < 0) verbose = getenv("CF_FUZZ_VERBOSE") != NULL;
     if (verbose) fprintf(stderr, "%s: %s\n", what, st == CF_OK ? "ok" : err->msg);
+}
+
+__attribute__((weak)) int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    (void)argc, (void)argv;
+    return 0;
+}
+
+void cf_fuzz_session(cf_session *s)
+{
+    static FILE *devnull;
+    static cf_train_opts o;
+    if (!devnull) {
+        devnull = fopen("/dev/null", "w");
+        o.quiet = 1;
+        o.out = o.warn = devnull;
+    }
+    cf_session_init(s, &o, devnull);
 }
