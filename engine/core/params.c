@@ -319,7 +319,8 @@ static cf_status set_from_setting(cf_param_value *pv, const config_setting_t *s,
             return cf_error_set(err, CF_ERR_INVALID, "%s: '%s' expects %s, got %s", where, d->name,
                                 allowed, setting_type_name(t));
         }
-        cf_status st = set_from_text(pv, b.s ? b.s : "", where, err);
+        cf_status st = b.oom ? cf_error_set(err, CF_ERR_NOMEM, "%s: '%s': out of memory", where, d->name)
+                             : set_from_text(pv, b.s ? b.s : "", where, err);
         cf_sbuf_free(&b);
         return st;
     }

@@ -165,6 +165,7 @@ int cf_file_exists(const char *path)
 void cf_sbuf_printf(cf_sbuf *b, const char *fmt, ...)
 {
     va_list ap;
+    if (b->oom) return;
     for (;;) {
         size_t room = b->cap - b->len;
         va_start(ap, fmt);
@@ -178,7 +179,10 @@ void cf_sbuf_printf(cf_sbuf *b, const char *fmt, ...)
         size_t ncap = b->cap ? b->cap * 2 : 256;
         while (ncap < b->len + (size_t)n + 1) ncap *= 2;
         char *ns = realloc(b->s, ncap);
-        if (!ns) return;
+        if (!ns) {
+            b->oom = 1;
+            return;
+        }
         b->s = ns;
         b->cap = ncap;
         if (b->len == 0) b->s[0] = '\0';
@@ -190,6 +194,7 @@ void cf_sbuf_free(cf_sbuf *b)
     free(b->s);
     b->s = NULL;
     b->len = b->cap = 0;
+    b->oom = 0;
 }
 
 const char *cf_version(void) { return PACKAGE_VERSION; }

@@ -16,11 +16,15 @@ cf_status cf_write_file_atomic(const char *path, const void *data, size_t len, c
 cf_status cf_read_file(const char *path, char **data, size_t *len, cf_error *err);
 int cf_file_exists(const char *path);
 
-/* Growable string buffer. */
+/* Growable string buffer. An append that cannot grow it sets oom, and later
+ * appends are dropped: a writer checks cf_sbuf_ok before using the text, so a
+ * text cut short is never written as if whole. */
 typedef struct cf_sbuf {
     char *s;
     size_t len, cap;
+    int oom;
 } cf_sbuf;
+static inline int cf_sbuf_ok(const cf_sbuf *b) { return b->s && !b->oom; }
 void cf_sbuf_printf(cf_sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void cf_sbuf_free(cf_sbuf *b);
 

@@ -166,7 +166,8 @@ static cf_status write_list(const char *path, const list *l, const long *order, 
         const entry *e = &l->v[order[i]];
         cf_sbuf_printf(&b, "%ld\t%f\t%s\n", e->index, (double)e->label, e->path);
     }
-    cf_status s = cf_write_file_atomic(path, b.s ? b.s : "", b.len, err);
+    cf_status s = b.oom ? cf_error_set(err, CF_ERR_NOMEM, "%s: out of memory", path)
+                        : cf_write_file_atomic(path, b.s ? b.s : "", b.len, err);
     cf_sbuf_free(&b);
     if (s == CF_OK && l->o->log) fprintf(l->o->log, "wrote %s (%ld images)\n", path, to - from);
     return s;

@@ -13,11 +13,15 @@ static const char MAGIC[8] = {'C', 'L', 'F', 'O', 'R', 'G', 'E', '1'};
 
 static void put(cf_sbuf *b, const void *p, size_t n)
 {
+    if (b->oom) return;
     if (b->len + n + 1 > b->cap) {
         size_t nc = b->cap ? b->cap : 4096;
         while (nc < b->len + n + 1) nc *= 2;
         char *ns = realloc(b->s, nc);
-        if (!ns) return;
+        if (!ns) {
+            b->oom = 1; /* a file with a part missing would still get a valid CRC */
+            return;
+        }
         b->s = ns;
         b->cap = nc;
     }
@@ -48,9 +52,16 @@ cf_status cf_blob_write(const char *path, const cf_blob *bl, cf_error *err)
         }
         put(&b, t->data, cnt * sizeof(float));
     }
-    if (!b.s) return cf_error_set(err, CF_ERR_NOMEM, "%s: out of memory", path);
+    if (!cf_sbuf_ok(&b)) {
+        cf_sbuf_free(&b);
+        return cf_error_set(err, CF_ERR_NOMEM, "%s: out of memory", path);
+    }
     uint32_t crc = (uint32_t)crc32(0L, (const Bytef *)b.s + 8, (uInt)(b.len - 8));
     put_u32(&b, crc);
+    if (b.oom) {
+        cf_sbuf_free(&b);
+        return cf_error_set(err, CF_ERR_NOMEM, "%s: out of memory", path);
+    }
     cf_status s = cf_write_file_atomic(path, b.s, b.len, err);
     cf_sbuf_free(&b);
     return s;

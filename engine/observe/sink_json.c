@@ -5,7 +5,10 @@
 
 static cf_status put(cf_sink *s, cf_sbuf *b, cf_error *err)
 {
-    if (!b->s) return cf_error_set(err, CF_ERR_NOMEM, "out of memory");
+    if (!cf_sbuf_ok(b)) {
+        cf_sbuf_free(b);
+        return cf_error_set(err, CF_ERR_NOMEM, "JSON output: out of memory");
+    }
     fputs(b->s, s->state);
     cf_sbuf_free(b);
     return cf_sink_flush(s->state, "JSON output", err);

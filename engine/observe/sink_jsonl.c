@@ -94,7 +94,7 @@ static cf_status epoch(cf_sink *s, const cf_ev_epoch *ev, cf_error *err)
     cf_sbuf_printf(&b, "{");
     cf_sink_epoch_fields(&b, ev);
     cf_sbuf_printf(&b, "}\n");
-    cf_status st = b.s ? cf_sink_append(j->run_dir, "metrics.jsonl", b.s, b.len, err)
+    cf_status st = cf_sbuf_ok(&b) ? cf_sink_append(j->run_dir, "metrics.jsonl", b.s, b.len, err)
                        : cf_error_set(err, CF_ERR_NOMEM, "out of memory");
     cf_sbuf_free(&b);
     return st;

@@ -173,7 +173,8 @@ static cf_status end(cf_sink *s, const cf_ev_end *ev, cf_error *err)
     cf_sbuf_printf(&b, "}\n");
     char path[1200];
     snprintf(path, sizeof path, "%s/summary.json", sm->run_dir);
-    cf_status st = b.s ? cf_write_file_atomic(path, b.s, b.len, err) : cf_error_set(err, CF_ERR_NOMEM, "oom");
+    cf_status st = cf_sbuf_ok(&b) ? cf_write_file_atomic(path, b.s, b.len, err)
+                                 : cf_error_set(err, CF_ERR_NOMEM, "%s: out of memory", path);
     cf_sbuf_free(&b);
     return st;
 }

@@ -46,7 +46,7 @@ static cf_status start(cf_sink *s, const cf_ev_start *ev, cf_error *err)
         const char *eq = strchr(ev->overrides[i], '=');
         if (eq) cf_sbuf_printf(&b, "| %.*s | %s |\n", (int)(eq - ev->overrides[i]), ev->overrides[i], eq + 1);
     }
-    cf_status st = b.s ? cf_tfevents_text(&t->w, now, 0, "hparams", b.s, err)
+    cf_status st = cf_sbuf_ok(&b) ? cf_tfevents_text(&t->w, now, 0, "hparams", b.s, err)
                        : cf_error_set(err, CF_ERR_NOMEM, "out of memory");
     cf_sbuf_free(&b);
     return st;

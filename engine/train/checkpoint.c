@@ -24,7 +24,8 @@ cf_status cf_checkpoint_save(cf_session *s, const char *path, int epoch, long st
     cf_sbuf_printf(&meta, "\n");
     bl.text = meta.s;
     bl.t = cf_calloc((size_t)np * (size_t)(1 + ns), sizeof *bl.t);
-    cf_status rc = bl.t ? CF_OK : cf_error_set(err, CF_ERR_NOMEM, "out of memory");
+    /* metadata cut short by a failed append would restore another schedule */
+    cf_status rc = bl.t && cf_sbuf_ok(&meta) ? CF_OK : cf_error_set(err, CF_ERR_NOMEM, "%s: out of memory", path);
     for (int i = 0; i < np && !rc; i++) {
         cf_net_param *p = cf_net_param_at(s->net, i);
         for (int k = -1; k < (p->slots ? ns : 0) && !rc; k++) { /* frozen: no slots */

@@ -259,15 +259,24 @@ cf_status cf_sagemaker_overrides(const char *path, char ***sets, int *n_sets, cf
         }
     }
     if (!st) st = channels(&list, &n, err);
+    if (!st && list.oom) st = cf_error_set(err, CF_ERR_NOMEM, "%s: out of memory", path);
     if (!st) {
         char **arr = cf_calloc((size_t)n + 1, sizeof *arr);
         const char *p = list.s;
-        for (int i = 0; i < n; i++) {
-            arr[i] = cf_strdup(p);
+        for (int i = 0; arr && i < n; i++) {
+            if (!(arr[i] = cf_strdup(p))) {
+                for (int k = 0; k < i; k++) free(arr[k]);
+                free(arr);
+                arr = NULL;
+                break;
+            }
             p += strlen(p) + 1;
         }
-        *sets = arr;
-        *n_sets = n;
+        if (!arr && n) st = cf_error_set(err, CF_ERR_NOMEM, "%s: out of memory", path);
+        else {
+            *sets = arr;
+            *n_sets = n;
+        }
     }
 out:
     cf_sbuf_free(&list);
