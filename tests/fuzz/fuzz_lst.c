@@ -1,27 +1,18 @@
 /* Fuzz target: .lst image lists (data/lst.c: "index\tlabel...\tpath"
  * lines, multi-label, class names) with the images they name read and
- * decoded; the scratch directory holds a.pgm and b.ppm for them to name. */
+ * decoded (reader_items.h: a.pgm and b.ppm are there to be named). */
 #include "fuzz.h"
 #include "reader_items.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc, (void)argv;
-    static const char pgm[] = "P5 2 2 255\n\x01\x02\x03\x04";
-    static const char ppm[] = "P3 1 1 255\n1 2 3\n";
-    cf_fuzz_file("a.pgm", pgm, sizeof pgm - 1);
-    cf_fuzz_file("b.ppm", ppm, sizeof ppm - 1);
+    cf_fuzz_list_images();
     return 0;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    const char *lst = cf_fuzz_file("f.lst", data, size);
-    if (!lst) return 0;
-    cf_reader_opts o = {0};
-    cf_fuzz_read_items(lst, "lst", &o);
-    o.limit = 2;
-    o.root = cf_fuzz_dir();
-    cf_fuzz_read_items(lst, "lst", &o);
+    cf_fuzz_read_list(data, size, "f.lst", "lst");
     return 0;
 }
