@@ -6,7 +6,7 @@
 set -u
 S=${CF_TEST_SRCDIR:-.}
 fails=0
-for t in config json model checkpoint idx image recordio lst cifar journal manifest; do
+for t in config json model checkpoint idx image recordio lst cifar journal manifest onnx; do
     exe=tests/fuzz/fuzz_$t
     [ -x "$exe" ] || { echo "FAIL: $exe not built"; fails=$((fails + 1)); continue; }
     if out=$(timeout 120 "$exe" "$S/tests/fuzz/corpus/$t" 2>&1); then
