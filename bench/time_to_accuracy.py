@@ -22,11 +22,10 @@ flips), no DataLoader.
   /usr/bin/python3 bench/time_to_accuracy.py --clforge BUILD/clforge --quick   # smoke run
 
 The PyTorch side runs in a child process of --python (default
-/work/venv-torch/bin/python, PyTorch 2.x with torchvision); this driver needs
+/work/venv-torch/bin/python, PyTorch 2.x; torchvision is not needed); this driver needs
 only the standard library.
 """
 import argparse
-import gzip
 import json
 import os
 import shutil
@@ -41,6 +40,9 @@ CFG = os.path.join(HERE, "configs", "resnet20_tta.cfg")
 BATCH, EVAL_BATCH = 128, 256
 TARGETS = (0.92, 0.93)
 
+sys.path.insert(0, HERE)
+from bench_cpu import subset_idx  # noqa: E402  (the first n test images as IDX files)
+
 
 # ---------------------------------------------------------------- PyTorch side
 
@@ -50,7 +52,6 @@ def torch_worker(args):
     import torch
     import torch.nn as nn
     import torch.nn.functional as F
-    sys.path.insert(0, HERE)
     from torch_models import ResNet20, load_idx_images, load_idx_labels
 
     t_start = time.perf_counter()
@@ -170,24 +171,10 @@ def clforge_probe(args, threads, tmp):
     return [o["images_per_sec"] for o in ev if o.get("event") == "epoch"][-1]  # epoch 1 warms up
 
 
-def subset_test(tmp, n):
-    """The first n test images and labels as IDX files (clforge's data.validation
-    takes no limit)."""
-    paths = []
-    for name, hdr, rec in (("t10k-images-idx3-ubyte.gz", 16, 784), ("t10k-labels-idx1-ubyte.gz", 8, 1)):
-        with gzip.open(os.path.join(DATA, name), "rb") as f:
-            buf = bytearray(f.read())
-        buf[4:8] = n.to_bytes(4, "big")
-        paths.append(os.path.join(tmp, name))
-        with gzip.open(paths[-1], "wb") as f:
-            f.write(bytes(buf[:hdr + n * rec]))
-    return paths
-
-
 def clforge_run(args, threads, tmp):
     test = [os.path.join(DATA, "t10k-images-idx3-ubyte.gz"), os.path.join(DATA, "t10k-labels-idx1-ubyte.gz")]
     if args.limit_test:
-        test = subset_test(tmp, args.limit_test)
+        test = subset_idx(tmp, args.limit_test)
     extra = ["train.epochs=%d" % args.epochs, "data.validation=%s" % test[0], "data.test_labels=%s" % test[1]]
     if args.limit_train:
         extra.append("data.limit_train=%d" % args.limit_train)
@@ -247,7 +234,7 @@ def main():
     ap.add_argument("--limit-train", type=int, default=0, help="use the first N training images (0 = all)")
     ap.add_argument("--limit-test", type=int, default=0, help="test on the first N test images (0 = all)")
     ap.add_argument("--threads", default="1,2", help="thread counts each side's probe tries")
-    ap.add_argument("--probe-batches", type=int, default=0, help="timed batches of the probe (default 10, quick 3)")
+    ap.add_argument("--probe-batches", type=int, default=0, help="timed batches of the probe (default 10, quick 2)")
     ap.add_argument("--json", help="also write the curves and results to this file")
     ap.add_argument("--torch-worker", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--probe", type=int, default=0, help=argparse.SUPPRESS)
