@@ -48,7 +48,6 @@ from bench_cpu import subset_idx  # noqa: E402  (the first n test images as IDX 
 
 def torch_worker(args):
     """Runs in the PyTorch venv; prints one JSON line per event."""
-    import numpy as np
     import torch
     import torch.nn as nn
     import torch.nn.functional as F
@@ -135,11 +134,12 @@ def torch_worker(args):
 
 # ---------------------------------------------------------------- driver
 
-def run_json(cmd, env=None):
+def run_json(cmd):
     """Run cmd, return (JSON objects of its stdout lines, each with the time it
     arrived since the start as "t_arrived")."""
     t0 = time.perf_counter()
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    errf = tempfile.TemporaryFile(mode="w+")  # a pipe would fill up and stall the child
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=errf, text=True)
     out = []
     for line in p.stdout:
         if line.startswith("{"):
@@ -148,8 +148,10 @@ def run_json(cmd, env=None):
             out.append(o)
             if o.get("event") == "epoch" and o.get("test_accuracy", o.get("validation_accuracy")) is not None:
                 print("  %s" % short(o), flush=True)
-    err = p.stderr.read()
-    if p.wait() != 0:
+    rc = p.wait()
+    errf.seek(0)
+    err = errf.read()
+    if rc != 0:
         sys.exit("tta: %s failed (%d):\n%s" % (" ".join(cmd), p.returncode, err[-3000:]))
     return out
 
