@@ -23,6 +23,14 @@ static int elem_size(int32_t type)
     default: return 0;
     }
 }
+/* A float tensor's value as an integer (shapes, axes): NaN and values past
+ * int64's range would be undefined to convert, so they become 0, which every
+ * use then refuses as a size. */
+static int64_t to_int64(double v)
+{
+    return v == v && v > -9.2e18 && v < 9.2e18 ? (int64_t)v : 0;
+}
+
 
 cf_status oi_const_from_tensor(const Onnx__TensorProto *t, const char *what, oi_const *out,
                                cf_error *err)
@@ -77,13 +85,13 @@ cf_status oi_const_from_tensor(const Onnx__TensorProto *t, const char *what, oi_
             if (raw) memcpy(&f, raw + 4 * k, 4);
             else f = t->float_data[k];
             v = f;
-            iv = (int64_t)f;
+            iv = to_int64(v);
             break;
         }
         case ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE:
             if (raw) memcpy(&v, raw + 8 * k, 8);
             else v = t->double_data[k];
-            iv = (int64_t)v;
+            iv = to_int64(v);
             break;
         case ONNX__TENSOR_PROTO__DATA_TYPE__INT64:
             if (raw) memcpy(&iv, raw + 8 * k, 8);
