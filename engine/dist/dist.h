@@ -34,6 +34,14 @@ char *cf_dist_hosts(void);
 
 cf_status cf_dist_allreduce_float(float *buf, size_t n, cf_error *err); /* in place, sum */
 cf_status cf_dist_allreduce_double(double *buf, int n, cf_error *err);  /* in place, sum */
+/* Non-blocking sum allreduce in place (the gradient buckets): started now,
+ * finished by cf_dist_wait_all; buf must stay untouched until then. Every
+ * rank starts the same sequence of them. */
+cf_status cf_dist_iallreduce_float(float *buf, size_t n, cf_error *err);
+/* Let started allreduces move on: Open MPI has no progress thread by
+ * default and advances non-blocking collectives only inside MPI calls. */
+void cf_dist_progress(void);
+cf_status cf_dist_wait_all(cf_error *err);
 cf_status cf_dist_max_int(int *v, cf_error *err);                       /* in place, max */
 cf_status cf_dist_bcast(void *buf, size_t bytes, int root, cf_error *err);
 /* Every rank's fixed-size record, in rank order, on every rank (all: size x bytes). */

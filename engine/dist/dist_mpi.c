@@ -105,6 +105,43 @@ cf_status cf_dist_allreduce_float(float *buf, size_t n, cf_error *err)
     return CF_OK;
 }
 
+/* the requests started and not yet waited for */
+static MPI_Request *g_req;
+static int g_nreq, g_capreq;
+
+cf_status cf_dist_iallreduce_float(float *buf, size_t n, cf_error *err)
+{
+    if (g_size == 1) return CF_OK;
+    for (size_t at = 0; at < n; at += (size_t)1 << 28) {
+        size_t k = n - at < ((size_t)1 << 28) ? n - at : (size_t)1 << 28;
+        if (g_nreq == g_capreq) {
+            int cap = g_capreq ? 2 * g_capreq : 64;
+            MPI_Request *r = realloc(g_req, (size_t)cap * sizeof *r);
+            if (!r) return cf_error_set(err, CF_ERR_NOMEM, "out of memory");
+            g_req = r;
+            g_capreq = cap;
+        }
+        MPI_TRY(MPI_Iallreduce(MPI_IN_PLACE, buf + at, (int)k, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD, &g_req[g_nreq]),
+                "allreduce");
+        g_nreq++;
+    }
+    return CF_OK;
+}
+
+void cf_dist_progress(void)
+{
+    int done;
+    if (g_nreq) MPI_Testall(g_nreq, g_req, &done, MPI_STATUSES_IGNORE);
+}
+
+cf_status cf_dist_wait_all(cf_error *err)
+{
+    int n = g_nreq;
+    g_nreq = 0;
+    if (n) MPI_TRY(MPI_Waitall(n, g_req, MPI_STATUSES_IGNORE), "allreduce wait");
+    return CF_OK;
+}
+
 cf_status cf_dist_allreduce_double(double *buf, int n, cf_error *err)
 {
     if (g_size == 1) return CF_OK;

@@ -1,8 +1,11 @@
 /* Data-parallel training: every rank trains on its shard of the same global
  * batch and applies the same averaged gradient, so the replicas never drift
- * apart. The gradient is reduced after backward finishes: the executor runs
- * backward as one call (model/graph.c), so communication is not overlapped
- * with it. Batch-norm statistics stay per rank (rank 0's are saved). */
+ * apart. Gradients are reduced in buckets in reverse layer order (torch DDP's
+ * scheme); with overlap a backward hook (cf_net_set_grad_hook) starts each
+ * bucket's non-blocking allreduce as soon as its layers are done, and
+ * cf_dp_grads waits for them before the optimizer. Without overlap the same
+ * buckets are started after backward, so both paths add the same numbers in
+ * the same order. Batch-norm statistics stay per rank (rank 0's are saved). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,8 +13,7 @@
 #include "dist/dist.h"
 #include "dist/dp.h"
 
-#define BUCKET_FLOATS ((size_t)1 << 20) /* 4 MiB per allreduce */
-#define EXTRA 3                         /* weight sum, failed, stop */
+#define EXTRA 3 /* weight sum, failed, stop: after the last bucket */
 
 void cf_dp_init(cf_dp *dp)
 {
@@ -23,7 +25,13 @@ void cf_dp_init(cf_dp *dp)
 void cf_dp_free(cf_dp *dp)
 {
     free(dp->buf);
+    free(dp->order);
+    free(dp->off);
+    free(dp->first);
+    free(dp->ready_at);
     dp->buf = NULL;
+    dp->order = dp->first = dp->ready_at = NULL;
+    dp->off = NULL;
 }
 
 cf_status cf_dp_check_mode(const cf_dp *dp, const char *kv, cf_error *err)
@@ -113,6 +121,100 @@ static cf_status bcast_tensor(cf_net *net, cf_tensor *t, float *tmp, cf_error *e
     return cf_tensor_upload(b, t, tmp, err);
 }
 
+/* Trainable parameters by owning node, last first (ties: last index first),
+ * cut into buckets of at least bucket_mb (a parameter is never split). A
+ * parameter no node names is final only when backward ends. */
+static cf_status plan(cf_dp *dp, cf_net *net, cf_error *err)
+{
+    int np = cf_net_n_params(net), *node = cf_calloc((size_t)np + 1, sizeof *node);
+    dp->order = cf_calloc((size_t)np + 1, sizeof *dp->order);
+    dp->off = cf_calloc((size_t)np + 1, sizeof *dp->off);
+    dp->first = cf_calloc((size_t)np + 2, sizeof *dp->first);
+    dp->ready_at = cf_calloc((size_t)np + 1, sizeof *dp->ready_at);
+    if (!node || !dp->order || !dp->off || !dp->first || !dp->ready_at) {
+        free(node);
+        return cf_error_set(err, CF_ERR_NOMEM, "out of memory");
+    }
+    dp->n_order = 0;
+    for (int i = np - 1; i >= 0; i--) {
+        if (!cf_net_param_at(net, i)->trainable || cf_net_param_at(net, i)->frozen) continue; /* frozen: no gradient */
+        int j = dp->n_order++, nd = cf_net_param_node(net, i);
+        for (; j > 0 && node[j - 1] < nd; j--) { /* stable: by node, descending */
+            dp->order[j] = dp->order[j - 1];
+            node[j] = node[j - 1];
+        }
+        dp->order[j] = i;
+        node[j] = nd;
+    }
+    double cap = dp->bucket_mb > 0 ? dp->bucket_mb * 1048576.0 / sizeof(float) : 0;
+    size_t at = 0, in_bucket = 0;
+    dp->n_buckets = 0;
+    for (int j = 0; j < dp->n_order; j++) {
+        if (j == 0 || (double)in_bucket >= cap) {
+            dp->first[dp->n_buckets] = j;
+            dp->ready_at[dp->n_buckets++] = node[j];
+            in_bucket = 0;
+        }
+        dp->off[j] = at;
+        size_t k = cf_tensor_numel(&cf_net_param_at(net, dp->order[j])->grad);
+        at += k;
+        in_bucket += k;
+        dp->ready_at[dp->n_buckets - 1] = node[j]; /* its lowest node: the last to finish */
+    }
+    dp->first[dp->n_buckets] = dp->n_order;
+    free(node);
+    return CF_OK;
+}
+
+/* Bucket k's gradients into buf, scaled by this rank's weight sum (zeros
+ * when it adds nothing). */
+static cf_status fill_bucket(cf_dp *dp, cf_net *net, int k, int have, cf_error *err)
+{
+    cf_backend *b = cf_net_backend(net);
+    for (int j = dp->first[k]; j < dp->first[k + 1]; j++) {
+        cf_net_param *p = cf_net_param_at(net, dp->order[j]);
+        float *g = dp->buf + dp->off[j];
+        size_t n = cf_tensor_numel(&p->grad);
+        if (have) {
+            CF_TRY(cf_tensor_download(b, &p->grad, g, err));
+            for (size_t i = 0; i < n; i++) g[i] *= (float)dp->wsum;
+        } else
+            memset(g, 0, n * sizeof *g);
+    }
+    return CF_OK;
+}
+
+/* Bucket k's allreduce (the last one with the flags behind it). */
+static cf_status start_bucket(cf_dp *dp, int k, cf_error *err)
+{
+    size_t from = k < dp->n_buckets ? dp->off[dp->first[k]] : dp->n;
+    size_t to = k + 1 < dp->n_buckets ? dp->off[dp->first[k + 1]] : dp->n + EXTRA;
+    dp->next = k + 1;
+    return cf_dist_iallreduce_float(dp->buf + from, to - from, err);
+}
+
+/* The backward hook: every bucket whose layers are all done starts, except
+ * the last, which carries the step's flags and starts in cf_dp_grads. */
+static cf_status grad_hook(void *ctx, cf_net *net, int node, cf_error *err)
+{
+    cf_dp *dp = ctx;
+    if (!dp->armed) return CF_OK; /* a backward outside the training step */
+    while (dp->next < dp->n_buckets - 1 && dp->ready_at[dp->next] >= 0 && dp->ready_at[dp->next] >= node)
+    {
+        CF_TRY(fill_bucket(dp, net, dp->next, dp->wsum > 0, err));
+        CF_TRY(start_bucket(dp, dp->next, err));
+    }
+    cf_dist_progress();
+    return CF_OK;
+}
+
+void cf_dp_begin(cf_dp *dp, double wsum)
+{
+    dp->wsum = wsum;
+    dp->next = 0;
+    dp->armed = dp->size > 1 && dp->overlap;
+}
+
 cf_status cf_dp_check(cf_dp *dp, cf_status st, const cf_dp_fingerprint *fp, cf_error *err)
 {
     if (dp->size == 1) return st;
@@ -133,6 +235,8 @@ cf_status cf_dp_start(cf_dp *dp, cf_net *net, cf_status st, cf_error *err)
         if (p->trainable && !p->frozen) dp->n += k; /* frozen (train.freeze): no gradient to average */
     }
     dp->buf = malloc((dp->n + EXTRA) * sizeof *dp->buf);
+    if (!st) st = plan(dp, net, err);
+    if (!st && dp->overlap) cf_net_set_grad_hook(net, grad_hook, dp);
     float *tmp = malloc((most ? most : 1) * sizeof *tmp);
     if (!dp->buf || !tmp) st = cf_error_set(err, CF_ERR_NOMEM, "out of memory");
     for (int i = 0; i < cf_net_n_params(net) && !st; i++) {
@@ -150,46 +254,47 @@ cf_status cf_dp_grads(cf_dp *dp, cf_net *net, double wsum, cf_status st, int sto
 {
     if (dp->size == 1) return st;
     double t0 = cf_now();
-    cf_backend *b = cf_net_backend(net);
     float *g = dp->buf;
-    size_t at = 0;
     int have = !st && wsum > 0; /* an empty shard (short last batch) adds nothing */
-    for (int i = 0; i < cf_net_n_params(net); i++) {
-        cf_net_param *p = cf_net_param_at(net, i);
-        if (!p->trainable || p->frozen) continue;
-        size_t k = cf_tensor_numel(&p->grad);
-        if (have && (st = cf_tensor_download(b, &p->grad, g + at, err))) have = 0;
-        at += k;
-    }
-    /* sum of (wsum_r x mean_r) / sum of wsum_r: the mean over the global batch */
-    if (have)
-        for (size_t j = 0; j < dp->n; j++) g[j] *= (float)wsum;
-    else
-        memset(g, 0, dp->n * sizeof *g);
-    g[dp->n] = have ? (float)wsum : 0.0f;
-    g[dp->n + 1] = st ? 1.0f : 0.0f;
-    g[dp->n + 2] = stop ? 1.0f : 0.0f;
+    if (!dp->armed) dp->next = 0; /* no overlap (or no step began): every bucket is started here */
+    dp->armed = 0;
+    dp->wsum = wsum;
     cf_error e;
-    /* the flags travel in the last bucket, with the gradients' tail */
-    for (size_t off = 0; off < dp->n + EXTRA; off += BUCKET_FLOATS) {
-        size_t k = dp->n + EXTRA - off < BUCKET_FLOATS ? dp->n + EXTRA - off : BUCKET_FLOATS;
-        if (cf_dist_allreduce_float(g + off, k, &e)) {
+    /* every rank starts every bucket, also one that failed (with zeros); the
+     * flags travel in the last one, with the gradients' tail */
+    int last = dp->n_buckets ? dp->n_buckets - 1 : 0;
+    for (int k = dp->next; k <= last; k++) {
+        if (k < dp->n_buckets && fill_bucket(dp, net, k, have, &e)) {
+            if (!st) *err = e;
+            st = st ? st : e.status;
+            have = 0;
+            fill_bucket(dp, net, k, 0, &e); /* zeros: cannot fail */
+        }
+        if (k == last) {
+            g[dp->n] = have ? (float)wsum : 0.0f;
+            g[dp->n + 1] = st ? 1.0f : 0.0f;
+            g[dp->n + 2] = stop ? 1.0f : 0.0f;
+        }
+        if (start_bucket(dp, k, &e)) {
             *err = e;
             return e.status;
         }
+    }
+    if (cf_dist_wait_all(&e)) {
+        *err = e;
+        return e.status;
     }
     if (g[dp->n + 1] > 0) return cf_dist_agree(st, err);
     if (g[dp->n + 2] > 0) /* every rank stops at this step; agreeing marks it shared */
         return cf_dist_agree(cf_error_set(err, CF_ERR_INTERRUPTED, "interrupted (a rank was asked to stop)"), err);
     float inv = g[dp->n] > 0 ? 1.0f / g[dp->n] : 0.0f;
-    at = 0;
-    for (int i = 0; i < cf_net_n_params(net); i++) {
-        cf_net_param *p = cf_net_param_at(net, i);
-        if (!p->trainable || p->frozen) continue;
+    cf_backend *b = cf_net_backend(net);
+    for (int j = 0; j < dp->n_order; j++) {
+        cf_net_param *p = cf_net_param_at(net, dp->order[j]);
         size_t k = cf_tensor_numel(&p->grad);
-        for (size_t j = 0; j < k; j++) g[at + j] *= inv;
-        CF_TRY(cf_tensor_upload(b, &p->grad, g + at, err));
-        at += k;
+        float *v = g + dp->off[j];
+        for (size_t i = 0; i < k; i++) v[i] *= inv;
+        CF_TRY(cf_tensor_upload(b, &p->grad, v, err));
     }
     dp->allreduce_s += cf_now() - t0;
     dp->steps++;

@@ -11,8 +11,20 @@ typedef struct cf_dp {
     int rank, size;
     float *buf; /* trainable gradients, then weight sum, failure flag, stop flag */
     size_t n;   /* gradient floats */
-    double allreduce_s; /* seconds in gradient allreduce (download + reduce + upload) */
+    double allreduce_s; /* seconds in cf_dp_grads: the allreduce time not hidden behind backward */
     long steps;
+    /* Set before cf_dp_start (train.allreduce_overlap, train.bucket_mb). */
+    int overlap;
+    double bucket_mb;
+    /* The bucket plan: trainable parameters in reverse layer order (the order
+     * backward finishes them), cut into buckets of about bucket_mb; both
+     * paths reduce the same buckets, so overlap never changes a bit. */
+    int n_order, *order;  /* parameter indices */
+    size_t *off;          /* per order entry: its floats in buf */
+    int n_buckets, *first; /* bucket k: order[first[k] .. first[k+1]) */
+    int *ready_at;         /* bucket k is final once backward has done this node */
+    int armed, next;       /* this step's hook is live; the next bucket to start */
+    double wsum;
 } cf_dp;
 
 /* What every rank must agree on before training. */
@@ -40,6 +52,10 @@ cf_status cf_dp_check(cf_dp *dp, cf_status st, const cf_dp_fingerprint *fp, cf_e
  * status again, then rank 0's parameters and optimizer state broadcast, so
  * that every rank starts from exactly the same weights. */
 cf_status cf_dp_start(cf_dp *dp, cf_net *net, cf_status st, cf_error *err);
+/* Before this rank's forward/backward of a training step (wsum: its
+ * samples' weight sum): with overlap, backward starts each bucket's
+ * allreduce as soon as its gradients are final. */
+void cf_dp_begin(cf_dp *dp, double wsum);
 /* After backward: grads become the weighted mean over the global batch
  * (this rank's grads were averaged over its own weight sum wsum). st: this
  * rank's status of the step; stop: this rank was asked to stop. Every rank

@@ -70,6 +70,23 @@ cf_status cf_net_backward(cf_net *net, float scale, cf_error *err)
             if (act_only) continue;
         }
         if (nd->def->backward) CF_TRY(nd->def->backward(net, nd, &nd->dz, err));
+        if (net->grad_hook) CF_TRY(net->grad_hook(net->grad_hook_ctx, net, i, err));
     }
     return CF_OK;
 }
+
+void cf_net_set_grad_hook(cf_net *net, cf_net_grad_hook fn, void *ctx)
+{
+    net->grad_hook = fn;
+    net->grad_hook_ctx = ctx;
+}
+
+int cf_net_param_node(const cf_net *net, int p)
+{
+    for (int i = 0; i < net->n; i++)
+        for (int r = 0; r < CF_NODE_PARAMS; r++)
+            if (net->nodes[i].param[r] == p) return i;
+    return -1;
+}
+
+int cf_net_n_nodes(const cf_net *net) { return net->n; }

@@ -42,6 +42,15 @@ cf_status cf_net_run(cf_net *net, const float *x, const float *target, const flo
 /* BCE: per-class weights of the positive term (K floats; NULL: none). */
 cf_status cf_net_set_pos_weight(cf_net *n, const float *pos_weight, cf_error *err);
 cf_backend *cf_net_backend(cf_net *n);
+/* Called in the backward walk (last node to first) once node `node`'s
+ * parameter gradients are final, so that dist/ can start reducing them while
+ * earlier layers still run; a failure ends the backward pass. NULL: none. */
+typedef cf_status (*cf_net_grad_hook)(void *ctx, cf_net *net, int node, cf_error *err);
+void cf_net_set_grad_hook(cf_net *n, cf_net_grad_hook fn, void *ctx);
+/* The node owning parameter i (its gradient is final after that node's
+ * backward), -1 when no node names it. */
+int cf_net_param_node(const cf_net *n, int i);
+int cf_net_n_nodes(const cf_net *n);
 int cf_net_classes(const cf_net *n);
 /* Parameters were written from outside a training step (weights loaded):
  * inference recomputes what it derives from them (folded batch norms). */

@@ -56,6 +56,8 @@ struct cf_net {
     cf_tensor *pool; /* gradient buffers shared by liveness (grad_plan.c) */
     cf_tensor zscratch; /* pre-activations of relu-like layers (forward only) */
     int fused;   /* the inference plan has fused heads (fusion.c) */
+    cf_net_grad_hook grad_hook; /* see cf_net_set_grad_hook */
+    void *grad_hook_ctx;
     int fold_ok; /* fw/fb hold the current weights (cleared by training and weight loads) */
     int n_groups;      /* lr_mult groups of optim[] (net_params.c) */
     int group_at[65];  /* group g is optim[group_at[g] .. group_at[g + 1]) */

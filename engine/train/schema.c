@@ -124,6 +124,12 @@ const cf_param_def cf_train_params[] = {
     {"kv_store", CF_PT_STRING, "auto", CF_PARAM_NO_RANGE, "auto|local|dist_sync|dist_async",
      "several processes (SageMaker's name): dist_sync = data parallel under mpirun, mini_batch_size "
      "per rank; auto = dist_sync when mpirun started several ranks (docs/distributed.md)"},
+    {"allreduce_overlap", CF_PT_BOOL, "true", CF_PARAM_NO_RANGE, NULL,
+     "data parallel: start each gradient bucket's allreduce during backward, as soon as its layers "
+     "are done (same buckets, same result bit for bit as false)"},
+    {"bucket_mb", CF_PT_FLOAT, "25", 0.0001, 1024, NULL,
+     "data parallel: gradient bucket size in MiB (torch DDP's bucket_cap_mb); buckets follow reverse "
+     "layer order and never split a parameter"},
     {"batchnorm_stats", CF_PT_STRING, "per_rank", CF_PARAM_NO_RANGE, "per_rank|average",
      "data parallel: average = the ranks average their batch-norm running statistics after each "
      "epoch, before validation and checkpoints (batch statistics in training stay per rank)"},

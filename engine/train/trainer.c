@@ -235,6 +235,8 @@ cf_status cf_train_run(const cf_train_opts *o, cf_error *err)
     }
     if (lead && (st = cf_run_dir_checkpoints(&s, ckdir, sizeof ckdir, err))) goto done;
     dp_met = 1;
+    dp.overlap = cf_params_bool(s.pt, "allreduce_overlap");
+    dp.bucket_mb = cf_params_num(s.pt, "bucket_mb");
     if ((st = cf_dp_start(&dp, s.net, CF_OK, err))) goto done; /* rank 0's weights everywhere */
     hosts = cf_dist_hosts();
     cf_ev_start start = {s.name, s.run_dir, s.be->name, s.be->info.name, PACKAGE_VERSION, s.n_tr, s.n_va,
@@ -286,7 +288,9 @@ cf_status cf_train_run(const cf_train_opts *o, cf_error *err)
             cf_dp_shard(&dp, s.n_tr, s.batch, b, &off, &m); /* this batch's share */
             if (m && mixing && (st = cf_aug_batch(&s, cur, m, (uint64_t)epoch, b, err))) break;
             rs.step++;
-            double bl = 0, bw = 0;
+            double bl = 0, bw = 0, bw0 = 0;
+            for (int i = 0; i < m; i++) bw0 += cur->w[i];
+            cf_dp_begin(&dp, bw0); /* backward may start the gradient allreduces */
             /* rank 0 keeps the run's dropout seed: one rank trains as before */
             if (m) st = cf_net_run(s.net, cur->x, cur->t, cur->w, m, 1, s.seed ^ (0x9e3779b97f4a7c15ULL * (uint64_t)dp.rank),
                                    (uint64_t)rs.step, s.bl, s.bp, s.multi ? s.bprob : NULL, err);
