@@ -24,6 +24,8 @@ void cf_dp_init(cf_dp *dp)
 
 void cf_dp_free(cf_dp *dp)
 {
+    if (dp->hooked) cf_net_set_grad_hook(dp->hooked, NULL, NULL); /* the hook points at dp */
+    dp->hooked = NULL;
     free(dp->buf);
     free(dp->order);
     free(dp->off);
@@ -236,7 +238,10 @@ cf_status cf_dp_start(cf_dp *dp, cf_net *net, cf_status st, cf_error *err)
     }
     dp->buf = malloc((dp->n + EXTRA) * sizeof *dp->buf);
     if (!st) st = plan(dp, net, err);
-    if (!st && dp->overlap) cf_net_set_grad_hook(net, grad_hook, dp);
+    if (!st && dp->overlap) {
+        cf_net_set_grad_hook(net, grad_hook, dp);
+        dp->hooked = net;
+    }
     float *tmp = malloc((most ? most : 1) * sizeof *tmp);
     if (!dp->buf || !tmp) st = cf_error_set(err, CF_ERR_NOMEM, "out of memory");
     for (int i = 0; i < cf_net_n_params(net) && !st; i++) {

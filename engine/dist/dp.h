@@ -25,6 +25,7 @@ typedef struct cf_dp {
     int *ready_at;         /* bucket k is final once backward has done this node */
     int armed, next;       /* this step's hook is live; the next bucket to start */
     double wsum;
+    cf_net *hooked; /* the net whose backward calls this dp (cf_dp_free unhooks it) */
 } cf_dp;
 
 /* What every rank must agree on before training. */
@@ -36,7 +37,7 @@ typedef struct cf_dp_fingerprint {
 } cf_dp_fingerprint;
 
 void cf_dp_init(cf_dp *dp);
-void cf_dp_free(cf_dp *dp);
+void cf_dp_free(cf_dp *dp); /* before the net is freed */
 /* train.kv_store under this world: "auto" follows the launcher; "local" with
  * several ranks and "dist_async" are refused with the reason. */
 cf_status cf_dp_check_mode(const cf_dp *dp, const char *kv_store, cf_error *err);
