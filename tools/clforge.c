@@ -9,6 +9,7 @@
 #include "config.h"
 #include "data/dataset.h"
 #include "train/trainer.h"
+#include "train/data_bench.h"
 #include "core/util.h"
 #include "dist/dist.h"
 #include "core/params.h"
@@ -47,6 +48,7 @@ static const char *const top_help =
     "  predict MODEL IMG.. top-k classes of JPEG/PNG/PGM/PPM images\n"
     "  export MODEL -o F   write a saved model as ONNX (opset 13) for ONNX Runtime etc.\n"
     "  data info PATH      a dataset's format, classes, counts, image sizes, unreadable files\n"
+    "  data bench CONFIG   the input pipeline alone (decode + augment + batch): open time, img/s\n"
     "  lr-find CONFIG      learning-rate range test: sweep, plot, suggest a rate\n"
     "  tune CONFIG         hyperparameter search (grid, random, bayesian, hyperband, asha)\n"
     "  im2rec PREFIX ROOT  MXNet im2rec: image lists (--list) and RecordIO .rec/.idx\n"
@@ -193,10 +195,54 @@ static int parse_threads(const char *arg, int *out)
     return 0;
 }
 
-static int cmd_data(int argc, char **argv)
+static int cmd_data_bench(int argc, char **argv)
 {
     static const char *const help =
+        "usage: clforge data bench CONFIG [--set KEY=VALUE]... [--batches N] [--json]\n"
+        "\n"
+        "Times the input pipeline alone: opens the config's training data (data.train)\n"
+        "and assembles the batches of epoch 1 as training would (decode, augmentations,\n"
+        "normalisation, data.workers threads, the prefetch ring), without a model.\n"
+        "Prints the time to open the data and the images/s of the batches.\n"
+        "  --batches N   stop after N batches (default: the whole epoch)\n";
+    static const struct option opts[] = {{"set", required_argument, 0, 's'},
+                                         {"batches", required_argument, 0, 'n'},
+                                         {"json", no_argument, 0, 'j'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    const char **sets = calloc((size_t)argc, sizeof *sets);
+    cf_data_bench_opts o = {0};
+    o.sets = sets;
+    o.out = stdout;
+    int c;
+    optind = 2; /* after "data bench" */
+    while ((c = getopt_long(argc, argv, "s:n:jh", opts, NULL)) != -1) {
+        switch (c) {
+        case 's': sets[o.n_sets++] = optarg; break;
+        case 'n': o.batches = atoi(optarg); break;
+        case 'j': o.json = 1; break;
+        case 'h': fputs(help, stdout); free(sets); return 0;
+        default: fputs(help, stderr); free(sets); return 2;
+        }
+    }
+    if (!sets || optind != argc - 1 || o.batches < 0) {
+        fputs(help, stderr);
+        free(sets);
+        return 2;
+    }
+    o.config_path = argv[optind];
+    cf_error e = {0};
+    int rc = cf_data_bench(&o, &e) ? fail(&e) : 0;
+    free(sets);
+    return rc;
+}
+
+static int cmd_data(int argc, char **argv)
+{
+    if (argc > 1 && !strcmp(argv[1], "bench")) return cmd_data_bench(argc, argv);
+    static const char *const help =
         "usage: clforge data info PATH [--format F] [--root DIR] [--test] [--json]\n"
+        "       clforge data bench CONFIG [--set KEY=VALUE]... [--batches N] [--json]\n"
         "\n"
         "What a dataset holds as clforge reads it: the format (detected, or --format:\n"
         "folder, lst, cifar, idx, recordio), the classes and their image counts, the\n"
