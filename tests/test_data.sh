@@ -39,6 +39,20 @@ done
     && [ "$(num "$T/w1" validation)" = "$(num "$T/w3" validation)" ] \
     && ok "cached = streamed, 1 worker = 3 workers ($(num "$T/w3" train))" || bad "runs differ: $(num "$T/r1" train) / $(num "$T/w1" train) / $(num "$T/w3" train)"
 
+# data.scan = "none": the open decodes nothing, the batches are the same.
+$CLF train "$T/m.cfg" --run-dir "$T/ns" --quiet --set data.train=\"$T/train\" --set data.test=\"$F/jpg_gray\" \
+    --set data.scan=\"none\" --set data.workers=3 || bad "data.scan none run"
+[ "$(num "$T/ns" train)" = "$(num "$T/w1" train)" ] && [ "$(num "$T/ns" test)" = "$(num "$T/w1" test)" ] \
+    && ok "data.scan none = scanned ($(num "$T/ns" train))" || bad "data.scan none differs: $(num "$T/ns" train)"
+# ... and a bad file is an error naming it when a batch reaches it (not a crash).
+$CLF train "$T/m.cfg" --run-dir "$T/nsc" --quiet --set data.train=\"$F/corrupt\" --set data.scan=\"none\" \
+    --set data.mean=[0.3] --set data.std=[0.3] > "$T/out" 2>&1
+[ $? -eq 1 ] && grep -q 'data.scan = "none".*corrupt/' "$T/out" && ok "data.scan none: a bad file is an error naming it" \
+    || bad "data.scan none with corrupt files: $(tail -2 "$T/out")"
+# clforge data bench: the pipeline alone.
+$CLF data bench "$T/m.cfg" --set data.train=\"$T/train\" --batches 3 --json > "$T/out" 2>&1 \
+    && grep -q '"images":96,"batches":3,"batch":32' "$T/out" && ok "data bench" || bad "data bench: $(cat "$T/out")"
+
 # Killed after epoch 1 and resumed: the same model as the uninterrupted streamed run.
 CLFORGE_TEST_KILL_AFTER_EPOCH=1 $CLF train "$T/m.cfg" --run-dir "$T/k" --quiet --set data.train=\"$T/train\" \
     --set data.test=\"$F/jpg_gray\" --set data.cache_mb=0 --set data.workers=1 2>/dev/null

@@ -23,6 +23,7 @@ typedef struct cf_dataset {
     long n_skipped;
     char **skipped;    /* the first CF_SKIPPED_NAMED names */
     int n_named;
+    int unscanned;     /* opened without decoding (data.scan = "none") */
 } cf_dataset;
 #define CF_SKIPPED_NAMED 20
 
@@ -42,6 +43,7 @@ typedef struct cf_source_opts {
     int workers;              /* decode threads (0: one per core, at most 8) */
     double cache_mb;          /* keep decoded pixels when they fit in this (0: always stream) */
     FILE *warn;               /* skipped files are named here (NULL: quiet) */
+    int no_scan;              /* data.scan = "none": list the items, decode none (no cache, no skips) */
 } cf_source_opts;
 /* Open path as a dataset: every item decoded once (in parallel) to find the
  * unreadable ones, which are skipped, counted and named; pixels kept when

@@ -75,6 +75,9 @@ const cf_param_def cf_data_params[] = {
     {"workers", CF_PT_INT, "0", 0, 64, NULL, "decode threads for image formats (0: one per core, at most 8)"},
     {"cache_mb", CF_PT_FLOAT, "1024", 0, 1e7, NULL,
      "keep decoded images in memory when they fit in this many MiB; else decode on each use (0: always stream)"},
+    {"scan", CF_PT_STRING, "decode", CF_PARAM_NO_RANGE, "decode|none",
+     "opening image data: decode every file once to skip the unreadable ones (decode), or only list the files "
+     "(none: opens in no time, streams, and an unreadable file is an error when training reaches it)"},
     {"validation_split", CF_PT_FLOAT, "0.1", 0, 0.9, NULL, "fraction of each class held out for validation"},
     {"limit_train", CF_PT_INT, "0", 0, 1e9, NULL, "use only N training images: IDX the first N, other formats N evenly spaced (0 = all)"},
     {"classes", CF_PT_STRING_LIST, "", CF_PARAM_NO_RANGE, NULL,

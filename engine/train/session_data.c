@@ -38,6 +38,7 @@ static cf_status open_rooted(cf_session *s, const char *path, const char *part, 
     cf_source_opts o = {.format = v->name, .part = part, .limit = limit, .c = c, .h = h, .w = w,
                         .resize = cf_params_int(s->pd, "resize"), .workers = cf_params_int(s->pd, "workers"),
                         .cache_mb = cf_params_num(s->pd, "cache_mb"), .warn = s->warn,
+                        .no_scan = !strcmp(cf_params_str(s->pd, "scan"), "none"),
                         .cifar_label = cf_params_str(s->pd, "cifar_label")};
     o.root = *root ? root : NULL;
     CF_TRY(cf_dataset_open(path, &o, d, err));
