@@ -75,6 +75,17 @@ if $CLF export --help >/dev/null 2>&1; then
         $CLF predict "$T/rt1.clf" "$F/tiny_resnet.0.png" --top-k 10 >"$T/p1" && $CLF predict "$T/rt2.clf" "$F/tiny_resnet.0.png" --top-k 10 >"$T/p2" &&
         cmp -s "$T/p1" "$T/p2" && grep -q class_ "$T/p2" && ok "import -> export -> import predicts the same" ||
         bad "export round trip: $(cat "$T/p1" "$T/p2" 2>&1 | head -8)"
+    # an mlp: its export flattens the raw input, which imports as no layer
+    D=${FASHION_MNIST_DIR:-/usr/share/datasets/fashion-mnist}
+    if [ -f "$D/t10k-images-idx3-ubyte.gz" ]; then
+        $CLF train examples/fashion_mlp.cfg --quiet --no-test --run-dir "$T/mlp" --set train.epochs=1 \
+            --set data.limit_train=512 --set data.validation_split=0 >/dev/null 2>&1 &&
+            $CLF export "$T/mlp/model.clf" -o "$T/mlp.onnx" >/dev/null && $CLF import -q "$T/mlp.onnx" -o "$T/mlp2.clf" &&
+            $CLF eval "$T/mlp/model.clf" --images "$D/t10k-images-idx3-ubyte.gz" --labels "$D/t10k-labels-idx1-ubyte.gz" | grep '^test accuracy' >"$T/e1" &&
+            $CLF eval "$T/mlp2.clf" --images "$D/t10k-images-idx3-ubyte.gz" --labels "$D/t10k-labels-idx1-ubyte.gz" | grep '^test accuracy' >"$T/e2" &&
+            cmp -s "$T/e1" "$T/e2" && ok "mlp: export -> import evaluates the same" ||
+            bad "mlp export round trip: $(cat "$T/e1" "$T/e2" 2>&1 | head -4)"
+    fi
 else
     echo "skip: this build has no clforge export"
 fi

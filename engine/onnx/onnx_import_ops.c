@@ -291,6 +291,18 @@ static cf_status map_reducemean(oi_ctx *c, const Onnx__NodeProto *n, cf_error *e
     return gap(c, n, x, (int)oi_attr_int(n, "keepdims", 1), err);
 }
 
+/* A flatten of the model input itself is no layer (clforge refuses one: a
+ * dense layer reads the raw input flattened), only a [N, C*H*W] view of it —
+ * what clforge's own export of an mlp writes. */
+static cf_status flatten_input(oi_ctx *c, const Onnx__NodeProto *n, const oi_value *x, cf_error *err)
+{
+    CF_TRY(oi_alias(c, n, x, err));
+    oi_value *v = &c->v[c->nv - 1];
+    v->rank = 2;
+    v->shape = (cf_shape3){x->shape.c * x->shape.h * x->shape.w, 1, 1};
+    return CF_OK;
+}
+
 static cf_status map_flatten(oi_ctx *c, const Onnx__NodeProto *n, cf_error *err)
 {
     oi_value *x;
@@ -300,6 +312,7 @@ static cf_status map_flatten(oi_ctx *c, const Onnx__NodeProto *n, cf_error *err)
         return oi_node_error(n, err, "attribute 'axis' = %lld: clforge flattens each sample ([N, C*H*W], axis 1)",
                              (long long)axis);
     if (x->rank == 2) return oi_alias(c, n, x, err);
+    if (x->layer < 0) return flatten_input(c, n, x, err);
     cf_layer_spec *l;
     CF_TRY(oi_new_layer(c, n, CF_LAYER_FLATTEN, NULL, &x, 1, &l, err));
     return oi_bind(c, n, err);
@@ -316,6 +329,7 @@ static cf_status map_reshape(oi_ctx *c, const Onnx__NodeProto *n, cf_error *err)
     const int64_t *d = s->c.i;
     if (s->c.n == 2 && (d[1] == chw || (d[1] == -1 && d[0] != -1)) && d[0] >= -1) {
         if (x->rank == 2) return oi_alias(c, n, x, err);
+        if (x->layer < 0) return flatten_input(c, n, x, err);
         cf_layer_spec *l;
         CF_TRY(oi_new_layer(c, n, CF_LAYER_FLATTEN, NULL, &x, 1, &l, err));
         return oi_bind(c, n, err);
