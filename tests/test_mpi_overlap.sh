@@ -6,6 +6,7 @@
 # 2 and 3 ranks, and 2 ranks x 32 must still train like 1 process x 64.
 set -u
 CLF=./clforge
+. "${srcdir:-.}/tests/mpi_losses.sh"
 command -v mpirun >/dev/null 2>&1 || { echo "SKIP: mpirun not found (install openmpi-bin)"; exit 77; }
 $CLF version >/dev/null || exit 1
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
@@ -39,10 +40,6 @@ done
 timeout 300 mpirun -np 2 --oversubscribe $CLF train "$T/nobn.cfg" --quiet --run-dir "$T/dp" > /dev/null 2>&1
 $CLF train "$T/nobn.cfg" --quiet --set train.mini_batch_size=64 --set train.kv_store=\"local\" --run-dir "$T/single" \
     || { echo "FAIL: single-process run"; exit 1; }
-if paste -d' ' "$T/dp/metrics.jsonl" "$T/single/metrics.jsonl" | awk '{
-        n = split($0, f, "\"train_loss\":"); split(f[2], a, ","); split(f[3], b, ",");
-        d = a[1] - b[1]; if (d < 0) d = -d; r = d / b[1]; if (r > worst) worst = r;
-        if (r > 1e-3) bad = 1; lines++ }
-        END { printf "per-epoch train loss: worst relative difference %.2g over %d epochs\n", worst, lines; exit bad || lines != 2 }'
+if same_losses "$T/dp" "$T/single" 2
 then echo "ok: 2 ranks x 32 with overlap = 1 process x 64"; else echo "FAIL: losses differ"; fails=$((fails + 1)); fi
 exit $fails

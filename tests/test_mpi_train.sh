@@ -8,6 +8,7 @@
 # byte-identical to an uninterrupted MPI run (same seed, same N).
 set -u
 CLF=./clforge
+. "${srcdir:-.}/tests/mpi_losses.sh"
 command -v mpirun >/dev/null 2>&1 || { echo "SKIP: mpirun not found (install openmpi-bin)"; exit 77; }
 $CLF version >/dev/null || exit 1
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
@@ -34,20 +35,13 @@ fails=0
 $CLF train "$T/m.cfg" --quiet --set train.mini_batch_size=64 --set train.kv_store=\"local\" --run-dir "$T/single" \
     || { echo "FAIL: single-process run"; exit 1; }
 # per-epoch training losses within 1e-3 relative
-if paste -d' ' "$T/one/metrics.jsonl" "$T/single/metrics.jsonl" | awk '{
-        n = split($0, f, "\"train_loss\":"); split(f[2], a, ","); split(f[3], b, ",");
-        d = a[1] - b[1]; if (d < 0) d = -d; r = d / b[1]; if (r > worst) worst = r;
-        if (r > 1e-3) bad = 1; lines++ }
-        END { printf "per-epoch train loss: worst relative difference %.2g over %d epochs\n", worst, lines; exit bad || lines != 3 }'
+if same_losses "$T/one" "$T/single" 3
 then echo "ok: 2 ranks x 32 = 1 process x 64"; else echo "FAIL: losses differ"; fails=$((fails + 1)); fi
 # gradient clipping clips the averaged gradient (its norm, not each rank's): 2 x 32 still = 1 x 64
 $MPIRUN $CLF train "$T/m.cfg" --quiet --set train.clip_grad_norm=0.05 --set train.epochs=2 --run-dir "$T/clip2" > /dev/null 2>&1
 $CLF train "$T/m.cfg" --quiet --set train.clip_grad_norm=0.05 --set train.epochs=2 --set train.mini_batch_size=64 \
     --set train.kv_store=\"local\" --run-dir "$T/clip1" || { echo "FAIL: single-process clipped run"; fails=$((fails + 1)); }
-if [ -f "$T/clip2/metrics.jsonl" ] && paste -d' ' "$T/clip2/metrics.jsonl" "$T/clip1/metrics.jsonl" | awk '{
-        n = split($0, f, "\"train_loss\":"); split(f[2], a, ","); split(f[3], b, ",");
-        d = a[1] - b[1]; if (d < 0) d = -d; r = d / b[1]; if (r > 1e-3) bad = 1; lines++ }
-        END { exit bad || lines != 2 }'
+if [ -f "$T/clip2/metrics.jsonl" ] && same_losses "$T/clip2" "$T/clip1" 2
 then echo "ok: clip_grad_norm under MPI = one process (the averaged gradient's norm)"
 else echo "FAIL: clipped losses differ between 2 ranks and 1 process"; fails=$((fails + 1)); fi
 grep -q '"world_size":2' "$T/one/summary.json" && grep -q '"hosts":"[^"]*:0,[^"]*:1"' "$T/one/summary.json" \
